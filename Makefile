@@ -1,0 +1,42 @@
+# The two commands: `make run` (the demo site on SQLite) and `make test` (the whole suite).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+LOCALSTRIPE_PORT ?= 8420
+
+.PHONY: run test venv clean
+
+venv: $(VENV)/.installed
+
+# A Python 3.13 (.python-version) is preferred; any 3.12+ works. pyenv shims and
+# Debian's python3 both answer to these names.
+$(PY):
+	@found=""; for c in python3.13 python3 python3.12; do \
+	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then found=$$c; break; fi; \
+	done; \
+	if [ -z "$$found" ]; then \
+	  echo "error: no Python 3.12 or newer found (3.13 preferred). Install one, e.g. 'apt-get install python3.13' or 'pyenv install 3.13', then run make again." >&2; exit 1; \
+	fi; \
+	echo "Creating $(VENV) with $$($$found --version)"; \
+	$$found -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Billing portal: http://127.0.0.1:$(PORT)/"
+	@echo "  Customer login: owner@example.com / demo-pass-123"
+	@echo "  Staff (admin):  staff@example.com / demo-pass-123 at http://127.0.0.1:$(PORT)/admin/"
+	@echo ""
+	DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: venv
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,53 @@
+"""View decorators: which organization a request acts for and what its role allows."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+
+from accounts.models import Role
+from accounts.selectors import current_membership
+
+_DENIED = {
+    Role.BILLING: "Only the organization's owners and billing members can do this.",
+    Role.OWNER: "Only the organization's owners can do this.",
+}
+
+
+def _organization_view(view: Callable, lowest_role: str | None) -> Callable:
+    allowed = {
+        None: set(Role.values),
+        Role.BILLING: {Role.OWNER, Role.BILLING},
+        Role.OWNER: {Role.OWNER},
+    }[lowest_role]
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        membership = current_membership(request)
+        if membership is None:
+            return redirect("accounts:organization_create")
+        if membership.role not in allowed:
+            raise PermissionDenied(_DENIED[lowest_role])
+        request.membership = membership
+        request.organization = membership.organization
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def member_required(view: Callable) -> Callable:
+    """Any member of the current organization: reading its billing pages."""
+    return _organization_view(view, None)
+
+
+def billing_required(view: Callable) -> Callable:
+    """Owners and billing members: paying and changing billing."""
+    return _organization_view(view, Role.BILLING)
+
+
+def owner_required(view: Callable) -> Callable:
+    """Owners only: inviting people and changing roles."""
+    return _organization_view(view, Role.OWNER)

@@ -1,0 +1,30 @@
+"""Reads for accounts: which organization a request acts for."""
+
+from django.http import HttpRequest
+
+from accounts.models import Membership
+
+SESSION_KEY = "organization_id"
+
+
+def user_memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's memberships, read once per request."""
+    if not request.user.is_authenticated:
+        return []
+    if not hasattr(request, "_memberships"):
+        request._memberships = list(
+            Membership.objects.filter(user=request.user)
+            .select_related("organization")
+            .order_by("organization__name", "pk")
+        )
+    return request._memberships
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The membership chosen in the session, else the user's first one."""
+    memberships = user_memberships(request)
+    chosen = request.session.get(SESSION_KEY)
+    for membership in memberships:
+        if membership.organization_id == chosen:
+            return membership
+    return memberships[0] if memberships else None

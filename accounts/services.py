@@ -1,0 +1,144 @@
+"""Writes for accounts: signup, invitations, roles and organizations."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.exceptions import AccountError
+from accounts.models import Invitation, Membership, Organization, Role, User
+
+
+def _normalize_email(email: str) -> str:
+    return User.objects.normalize_email(email.strip()).lower()
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User, now: datetime | None = None) -> Organization:
+    organization = Organization(name=name.strip(), created_at=now or timezone.now())
+    organization.full_clean()
+    organization.save()
+    Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    return organization
+
+
+@transaction.atomic
+def user_signup(
+    *, email: str, password: str, organization_name: str, now: datetime | None = None
+) -> User:
+    """A new user and their own organization, of which they are the owner."""
+    user = _user_create(email=email, password=password)
+    organization_create(name=organization_name, owner=user, now=now)
+    return user
+
+
+def _user_create(*, email: str, password: str) -> User:
+    email = _normalize_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountError("An account with this email already exists.", code="email_taken")
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email=email, password=password)
+    except IntegrityError as error:
+        # Two signups with the same email racing: the unique index decides.
+        raise AccountError(
+            "An account with this email already exists.", code="email_taken"
+        ) from error
+
+
+@transaction.atomic
+def invitation_create(
+    *, organization: Organization, invited_by: User, email: str, role: str, accept_url: str
+) -> Invitation:
+    email = _normalize_email(email)
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise AccountError(f"{email} is already a member.", code="already_member")
+    invitation = Invitation(
+        organization=organization, invited_by=invited_by, email=email, role=role
+    )
+    invitation.full_clean()
+    invitation.save()
+    body = render_to_string(
+        "accounts/email/invitation.txt",
+        {"invitation": invitation, "accept_url": accept_url.format(token=invitation.token)},
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            f"You are invited to {organization.name}",
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [email],
+        )
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User, now: datetime | None = None) -> Membership:
+    invitation = (
+        Invitation.objects.select_for_update().select_related("organization").filter(token=token)
+    ).first()
+    if invitation is None or not invitation.is_pending:
+        raise AccountError("This invitation is no longer valid.", code="invitation_invalid")
+    if invitation.email.lower() != user.email.lower():
+        raise AccountError(
+            f"This invitation was sent to {invitation.email}; sign in with that address.",
+            code="invitation_other_email",
+        )
+    membership, _ = Membership.objects.get_or_create(
+        user=user, organization=invitation.organization, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = now or timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+@transaction.atomic
+def invitation_signup(*, token: str, password: str, now: datetime | None = None) -> User:
+    """An invited person without an account creates one and joins the organization."""
+    invitation = Invitation.objects.filter(token=token).first()
+    if invitation is None or not invitation.is_pending:
+        raise AccountError("This invitation is no longer valid.", code="invitation_invalid")
+    user = _user_create(email=invitation.email, password=password)
+    invitation_accept(token=token, user=user, now=now)
+    return user
+
+
+def _lock_memberships(organization: Organization) -> list[Membership]:
+    # Lock every membership of the organization so two owners demoting each other at once
+    # cannot leave it without an owner.
+    return list(
+        Membership.objects.select_for_update().filter(organization=organization).order_by("pk")
+    )
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: str) -> Membership:
+    if role not in Role.values:
+        raise AccountError("Unknown role.", code="invalid_role")
+    locked = _lock_memberships(membership.organization)
+    owners = [m for m in locked if m.role == Role.OWNER]
+    if membership.role == Role.OWNER and role != Role.OWNER and len(owners) == 1:
+        raise AccountError(
+            "An organization needs at least one owner; make someone else owner first.",
+            code="last_owner",
+        )
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    locked = _lock_memberships(membership.organization)
+    owners = [m for m in locked if m.role == Role.OWNER]
+    if membership.role == Role.OWNER and len(owners) == 1:
+        raise AccountError(
+            "An organization needs at least one owner; make someone else owner first.",
+            code="last_owner",
+        )
+    membership.delete()

@@ -1,0 +1,184 @@
+"""Account pages: signup, members and invitations, organization switching."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.exceptions import AccountError
+from accounts.forms import (
+    InvitationForm,
+    InvitationSignupForm,
+    OrganizationForm,
+    RoleForm,
+    SignupForm,
+    SwitchOrganizationForm,
+)
+from accounts.models import Invitation, Membership
+from accounts.permissions import member_required, owner_required
+from accounts.selectors import SESSION_KEY, user_memberships
+
+
+def _log_in(request, user) -> None:
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("credits:credit")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                organization_name=form.cleaned_data["organization_name"],
+            )
+        except AccountError as error:
+            form.add_error("email", error.message)
+        else:
+            _log_in(request, user)
+            messages.success(request, "Welcome! Your organization is ready.")
+            return redirect("credits:credit")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def organization_create(request):
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organization = services.organization_create(
+            name=form.cleaned_data["name"], owner=request.user
+        )
+        request.session[SESSION_KEY] = organization.pk
+        messages.success(request, f"{organization.name} created.")
+        return redirect("credits:credit")
+    return render(request, "accounts/organization_create.html", {"form": form})
+
+
+@require_POST
+@login_required
+def organization_switch(request):
+    form = SwitchOrganizationForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    wanted = form.cleaned_data["organization"]
+    # Only organizations the user belongs to; anything else is not found, not forbidden.
+    membership = next((m for m in user_memberships(request) if m.organization_id == wanted), None)
+    if membership is None:
+        raise Http404
+    request.session[SESSION_KEY] = wanted
+    messages.info(request, f"Now working in {membership.organization.name}.")
+    return redirect("credits:credit")
+
+
+@require_http_methods(["GET"])
+@member_required
+def members(request):
+    organization = request.organization
+    context = {
+        "organization_members": Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__email"),
+        "invitations": organization.invitations.filter(accepted_at__isnull=True),
+        "invite_form": InvitationForm(),
+        "role_choices": RoleForm.base_fields["role"].choices,
+    }
+    return render(request, "accounts/members.html", context)
+
+
+@require_POST
+@owner_required
+def invite(request):
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                organization=request.organization,
+                invited_by=request.user,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                accept_url=request.build_absolute_uri(
+                    reverse("accounts:invitation", args=["TOKEN"])
+                ).replace("TOKEN", "{token}"),
+            )
+        except AccountError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+    else:
+        messages.error(request, "Enter a valid email address and role.")
+    return redirect("accounts:members")
+
+
+@require_POST
+@owner_required
+def change_role(request, membership_id: int):
+    membership = get_object_or_404(
+        Membership, pk=membership_id, organization=request.organization
+    )
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a valid role.")
+        return redirect("accounts:members")
+    try:
+        services.membership_change_role(membership=membership, role=form.cleaned_data["role"])
+    except AccountError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
+    return redirect("accounts:members")
+
+
+@require_POST
+@owner_required
+def remove_member(request, membership_id: int):
+    membership = get_object_or_404(
+        Membership, pk=membership_id, organization=request.organization
+    )
+    try:
+        services.membership_remove(membership=membership)
+    except AccountError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{membership.user.email} was removed.")
+    return redirect("accounts:members")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request, token: str):
+    invitation = get_object_or_404(Invitation.objects.select_related("organization"), token=token)
+    if not invitation.is_pending:
+        return render(request, "accounts/invitation.html", {"invitation": invitation}, status=410)
+    form = None
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            try:
+                membership = services.invitation_accept(token=token, user=request.user)
+            except AccountError as error:
+                messages.error(request, error.message)
+            else:
+                request.session[SESSION_KEY] = membership.organization_id
+                messages.success(request, f"You joined {membership.organization.name}.")
+                return redirect("credits:credit")
+    else:
+        form = InvitationSignupForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                user = services.invitation_signup(
+                    token=token, password=form.cleaned_data["password1"]
+                )
+            except AccountError as error:
+                form.add_error(None, error.message)
+            else:
+                _log_in(request, user)
+                request.session[SESSION_KEY] = invitation.organization_id
+                messages.success(request, f"Welcome to {invitation.organization.name}.")
+                return redirect("credits:credit")
+    return render(request, "accounts/invitation.html", {"invitation": invitation, "form": form})

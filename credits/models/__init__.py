@@ -1,0 +1,1 @@
+"""Credits models, one module per topic."""

@@ -1,0 +1,60 @@
+"""Suite-wide fixtures and the rules for PostgreSQL-only and browser tests.
+
+`@pytest.mark.postgres` tests need row locks, so they skip on SQLite; `@pytest.mark.browser`
+tests need Debian's Chromium. CI sets REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1 so that a
+missing database or browser fails the run instead of silently skipping.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests import factories
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "postgres" in item.keywords and not _on_postgres():
+            if os.environ.get("REQUIRE_POSTGRES"):
+                item.add_marker(
+                    pytest.mark.required_missing("PostgreSQL required, DATABASE_URL is not it")
+                )
+            else:
+                item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        if "browser" in item.keywords and not CHROMIUM.exists():
+            if os.environ.get("REQUIRE_BROWSER"):
+                item.add_marker(pytest.mark.required_missing(f"Chromium required, {CHROMIUM} missing"))
+            else:
+                item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM}"))
+
+
+@pytest.fixture(autouse=True)
+def _fail_when_required_missing(request):
+    marker = request.node.get_closest_marker("required_missing")
+    if marker:
+        pytest.fail(marker.args[0])
+
+
+@pytest.fixture
+def owner(db):
+    return factories.MembershipFactory(role="owner")
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner.user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher is deliberately slow; tests only need it to be correct.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
