@@ -1,1 +1,49 @@
 """Credits models, one module per topic."""
+
+from credits.models.catalog import (
+    TIER_LIMIT_COLUMN,
+    TIER_RANK,
+    ApiModel,
+    BillingPolicy,
+    BonusRate,
+    EnterpriseRateLimit,
+    LimitTier,
+    ModelKind,
+    RateLimit,
+    Tier,
+    TierThreshold,
+)
+from credits.models.ledger import (
+    CreditAccount,
+    CreditLot,
+    EntryKind,
+    LedgerEntry,
+    LotKind,
+    PeriodKind,
+)
+from credits.models.periods import CommitmentPeriod
+from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
+
+__all__ = [
+    "TIER_LIMIT_COLUMN",
+    "TIER_RANK",
+    "ApiModel",
+    "BillingPolicy",
+    "BonusRate",
+    "CommitmentPeriod",
+    "CreditAccount",
+    "CreditLot",
+    "EnterpriseRateLimit",
+    "EntryKind",
+    "LedgerEntry",
+    "LimitTier",
+    "LotKind",
+    "ModelKind",
+    "PeriodKind",
+    "Purchase",
+    "PurchaseSource",
+    "PurchaseStatus",
+    "RateLimit",
+    "Tier",
+    "TierThreshold",
+]

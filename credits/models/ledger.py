@@ -1,0 +1,143 @@
+"""Where every micro-dollar is: the account (cached balance, the lock), lots, and entries."""
+
+from django.conf import settings
+from django.db import models
+
+
+class PeriodKind(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    YEARLY = "yearly", "Yearly"
+
+
+class CreditAccount(models.Model):
+    """One per organization. Its row is the lock every balance change takes first."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="credit_account"
+    )
+    # Always equal to the sum of this organization's ledger entries (and of its lots'
+    # remaining amounts); written in the same transaction as the entries.
+    balance_micros = models.BigIntegerField(default=0)
+    period_kind = models.CharField(
+        max_length=8, choices=PeriodKind.choices, default=PeriodKind.MONTHLY
+    )
+    # The day periods are anchored on: the auto-recharge billing date, else the day of the
+    # first purchase. Null until either exists (no period, no tier yet).
+    anchor_date = models.DateField(null=True, blank=True)
+    # Staff make an organization Enterprise; its limits then come from EnterpriseRateLimit.
+    enterprise = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Credit account of {self.organization}"
+
+
+class LotKind(models.TextChoices):
+    PAID = "paid", "Paid"
+    BONUS = "bonus", "Bonus"
+    GRANT = "grant", "Grant"
+    # Usage past zero lands here: the only lot allowed below zero.
+    OVERAGE = "overage", "Overage"
+
+
+class CreditLot(models.Model):
+    """A parcel of credits with one origin and one expiry; usage draws from lots."""
+
+    account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="lots")
+    kind = models.CharField(max_length=8, choices=LotKind.choices)
+    # What the lot started with, in micro-dollars (0 for the overage lot).
+    original_micros = models.BigIntegerField()
+    # Cached: equals the sum of this lot's entries.
+    remaining_micros = models.BigIntegerField()
+    # Null: never expires (paid lots; grants unless staff set a date).
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    purchase = models.ForeignKey(
+        "credits.Purchase", on_delete=models.PROTECT, null=True, blank=True, related_name="lots"
+    )
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="overage", remaining_micros__lte=0)
+                | (~models.Q(kind="overage") & models.Q(remaining_micros__gte=0)),
+                name="lot_sign_by_kind",
+            ),
+            # One paid and one bonus lot per purchase, whatever retries happen.
+            models.UniqueConstraint(
+                fields=["purchase", "kind"],
+                condition=models.Q(purchase__isnull=False),
+                name="lot_once_per_purchase",
+            ),
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(kind="overage"),
+                name="one_overage_lot_per_account",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} lot #{self.pk}"
+
+
+class EntryKind(models.TextChoices):
+    PURCHASE = "purchase", "Purchase"
+    BONUS = "bonus", "Bonus"
+    GRANT = "grant", "Grant"
+    USAGE = "usage", "Usage"
+    EXPIRY = "expiry", "Bonus expired"
+    # Moves a purchase's credit onto the overage lot to pay off a negative balance.
+    SETTLEMENT = "settlement", "Overage settled"
+    ADJUSTMENT = "adjustment", "Staff adjustment"
+    REVERSAL = "reversal", "Reversal"
+
+
+class LedgerEntry(models.Model):
+    """An append-only change of one lot; never edited or deleted, only reversed."""
+
+    account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries")
+    lot = models.ForeignKey(CreditLot, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    amount_micros = models.BigIntegerField()
+    # The organization's balance right after this entry, for statements and audits.
+    balance_after_micros = models.BigIntegerField()
+    created_at = models.DateTimeField(db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    purchase = models.ForeignKey(
+        "credits.Purchase",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="entries",
+    )
+    # Usage is recorded by the platform's event id (unique per event, see usage.py).
+    reference = models.CharField(max_length=128, blank=True)
+    memo = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["account", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount_micros=0), name="entry_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_micros:+d} µ$"
+
+    def save(self, *args, **kwargs):
+        # Append-only: a stored entry is history. Corrections are new reversing entries.
+        if self.pk is not None:
+            raise ValueError("Ledger entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Ledger entries are append-only.")

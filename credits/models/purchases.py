@@ -1,0 +1,65 @@
+"""A purchase of credits: created before Stripe is called, granted once Stripe says paid."""
+
+from django.conf import settings
+from django.db import models
+
+
+class PurchaseStatus(models.TextChoices):
+    # The row exists before any Stripe call, so a crash never loses track of a charge.
+    PENDING = "pending", "Pending"
+    REQUIRES_ACTION = "requires_action", "Needs authentication"
+    SUCCEEDED = "succeeded", "Paid"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+
+
+class PurchaseSource(models.TextChoices):
+    CHECKOUT = "checkout", "Bought in the portal"
+    AUTO_RECHARGE = "auto_recharge", "Auto-recharge"
+    STAFF = "staff", "Recorded by staff"
+
+
+class Purchase(models.Model):
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="purchases"
+    )
+    # Idempotency: one purchase per key (a form submission, a recharge plan period).
+    key = models.CharField(max_length=128, unique=True)
+    amount_cents = models.PositiveBigIntegerField()
+    # Fixed when the purchase is created from the bonus schedule then in force.
+    bonus_cents = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=PurchaseStatus.choices, default=PurchaseStatus.PENDING
+    )
+    source = models.CharField(
+        max_length=16, choices=PurchaseSource.choices, default=PurchaseSource.CHECKOUT
+    )
+    stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # What the receipt shows of the card, e.g. "visa", "4242".
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    # The customer accepted this version of the refund policy at this time.
+    refund_policy_version = models.CharField(max_length=32, blank=True)
+    refund_policy_accepted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    # Set exactly once, in the transaction that writes the purchase's lots.
+    granted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_cents__gt=0), name="purchase_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.receipt_number} {self.amount_cents / 100:,.2f} USD ({self.status})"
+
+    @property
+    def receipt_number(self) -> str:
+        return f"R-{self.pk:08d}" if self.pk else "R-pending"
