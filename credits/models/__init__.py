@@ -22,6 +22,7 @@ from credits.models.ledger import (
     PeriodKind,
 )
 from credits.models.periods import CommitmentPeriod
+from credits.models.programs import ProgramGrant
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "LotKind",
     "ModelKind",
     "PeriodKind",
+    "ProgramGrant",
     "Purchase",
     "PurchaseSource",
     "PurchaseStatus",

@@ -1,0 +1,237 @@
+"""Every change of balance: lots are granted, drawn, expired and reversed here, and only here.
+
+Each public function runs in one transaction that first locks the organization's
+CreditAccount row; every lot and entry write happens under that single lock, so two
+requests for one organization serialize and there is one lock order (no deadlocks).
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Q, Value, When
+
+from accounts.models import Organization
+from credits.exceptions import CreditsError, InvalidAmount
+from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+
+
+def lock_account(*, organization: Organization) -> CreditAccount:
+    """The organization's account, created on first need and locked for this transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_account must run inside transaction.atomic().")
+    CreditAccount.objects.get_or_create(organization=organization)
+    return CreditAccount.objects.select_for_update().get(organization=organization)
+
+
+def post_entry(
+    *, account: CreditAccount, lot: CreditLot, kind: str, amount_micros: int, now: datetime, **fields
+) -> LedgerEntry:
+    """Append one entry and move the lot's and the account's cached sums with it."""
+    lot.remaining_micros += amount_micros
+    lot.save(update_fields=["remaining_micros"])
+    account.balance_micros += amount_micros
+    account.save(update_fields=["balance_micros"])
+    return LedgerEntry.objects.create(
+        account=account,
+        lot=lot,
+        kind=kind,
+        amount_micros=amount_micros,
+        balance_after_micros=account.balance_micros,
+        created_at=now,
+        **fields,
+    )
+
+
+def grant_lot(
+    *,
+    account: CreditAccount,
+    kind: str,
+    amount_micros: int,
+    entry_kind: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    purchase=None,
+    reason: str = "",
+    created_by=None,
+) -> CreditLot:
+    lot = CreditLot.objects.create(
+        account=account,
+        kind=kind,
+        original_micros=amount_micros,
+        remaining_micros=0,
+        expires_at=expires_at,
+        purchase=purchase,
+        reason=reason,
+        created_at=now,
+    )
+    post_entry(
+        account=account,
+        lot=lot,
+        kind=entry_kind,
+        amount_micros=amount_micros,
+        now=now,
+        purchase=purchase,
+        memo=reason,
+        created_by=created_by,
+    )
+    return lot
+
+
+# Spend order: whatever expires first; among lots that never expire, grants before paid
+# credits, so money the customer paid for is used last.
+_KIND_ORDER = Case(
+    When(kind=LotKind.BONUS, then=Value(0)),
+    When(kind=LotKind.GRANT, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def spendable_lots(*, account: CreditAccount, now: datetime):
+    """Lots that can pay for usage now, in the order they are drawn."""
+    return (
+        CreditLot.objects.filter(account=account, remaining_micros__gt=0)
+        .exclude(kind=LotKind.OVERAGE)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by(F("expires_at").asc(nulls_last=True), _KIND_ORDER, "pk")
+    )
+
+
+def overage_lot(*, account: CreditAccount, now: datetime) -> CreditLot:
+    lot, _ = CreditLot.objects.get_or_create(
+        account=account,
+        kind=LotKind.OVERAGE,
+        defaults={"original_micros": 0, "remaining_micros": 0, "created_at": now},
+    )
+    return lot
+
+
+def draw(
+    *, account: CreditAccount, amount_micros: int, kind: str, now: datetime, **fields
+) -> list[LedgerEntry]:
+    """Take `amount_micros` from the account's lots; what they lack goes below zero."""
+    if amount_micros <= 0:
+        raise InvalidAmount("A draw is a positive amount.")
+    entries = []
+    left = amount_micros
+    for lot in spendable_lots(account=account, now=now):
+        take = min(left, lot.remaining_micros)
+        entries.append(
+            post_entry(account=account, lot=lot, kind=kind, amount_micros=-take, now=now, **fields)
+        )
+        left -= take
+        if left == 0:
+            return entries
+    # Running out never stops API usage: the rest is owed on the overage lot.
+    lot = overage_lot(account=account, now=now)
+    entries.append(
+        post_entry(account=account, lot=lot, kind=kind, amount_micros=-left, now=now, **fields)
+    )
+    return entries
+
+
+def settle_overage(*, account: CreditAccount, from_lot: CreditLot, now: datetime, **fields) -> int:
+    """Pay a negative balance off from a new lot first; returns the micro-dollars moved."""
+    debt_lot = CreditLot.objects.filter(
+        account=account, kind=LotKind.OVERAGE, remaining_micros__lt=0
+    ).first()
+    if debt_lot is None or from_lot.remaining_micros <= 0:
+        return 0
+    moved = min(-debt_lot.remaining_micros, from_lot.remaining_micros)
+    post_entry(
+        account=account, lot=from_lot, kind=EntryKind.SETTLEMENT, amount_micros=-moved, now=now, **fields
+    )
+    post_entry(
+        account=account, lot=debt_lot, kind=EntryKind.SETTLEMENT, amount_micros=moved, now=now, **fields
+    )
+    return moved
+
+
+@transaction.atomic
+def debit_usage(
+    *, organization: Organization, cost_micros: int, now: datetime, reference: str = "", memo: str = ""
+) -> list[LedgerEntry]:
+    """Charge one priced usage against the organization's lots, earliest expiry first."""
+    account = lock_account(organization=organization)
+    return draw(
+        account=account,
+        amount_micros=cost_micros,
+        kind=EntryKind.USAGE,
+        now=now,
+        reference=reference,
+        memo=memo,
+    )
+
+
+@transaction.atomic
+def adjust_credits(
+    *,
+    organization: Organization,
+    amount_micros: int,
+    reason: str,
+    created_by,
+    now: datetime,
+    expires_at: datetime | None = None,
+) -> list[LedgerEntry]:
+    """A staff correction: positive adds a grant lot, negative draws like usage."""
+    if not reason.strip():
+        raise CreditsError("An adjustment needs a reason.", code="reason_required")
+    if amount_micros == 0:
+        raise InvalidAmount("An adjustment cannot be zero.")
+    account = lock_account(organization=organization)
+    if amount_micros > 0:
+        lot = grant_lot(
+            account=account,
+            kind=LotKind.GRANT,
+            amount_micros=amount_micros,
+            entry_kind=EntryKind.ADJUSTMENT,
+            now=now,
+            expires_at=expires_at,
+            reason=reason.strip(),
+            created_by=created_by,
+        )
+        settle_overage(account=account, from_lot=lot, now=now, created_by=created_by)
+        return list(lot.entries.order_by("pk"))
+    return draw(
+        account=account,
+        amount_micros=-amount_micros,
+        kind=EntryKind.ADJUSTMENT,
+        now=now,
+        memo=reason.strip(),
+        created_by=created_by,
+    )
+
+
+def expire_account_lots(*, account: CreditAccount, now: datetime) -> int:
+    """Write off what is left of this (locked) account's lots past their expiry."""
+    expired = 0
+    lots = CreditLot.objects.filter(
+        account=account, expires_at__lte=now, remaining_micros__gt=0
+    ).exclude(kind=LotKind.OVERAGE)
+    for lot in lots.order_by("pk"):
+        expired += lot.remaining_micros
+        post_entry(
+            account=account,
+            lot=lot,
+            kind=EntryKind.EXPIRY,
+            amount_micros=-lot.remaining_micros,
+            now=now,
+            purchase_id=lot.purchase_id,
+        )
+    return expired
+
+
+def expire_bonus_lots(*, now: datetime) -> int:
+    """The job: every account with lots past expiry, one transaction each. Returns µ$ expired."""
+    account_ids = (
+        CreditLot.objects.filter(expires_at__lte=now, remaining_micros__gt=0)
+        .exclude(kind=LotKind.OVERAGE)
+        .values_list("account__organization_id", flat=True)
+        .distinct()
+    )
+    total = 0
+    for organization_id in sorted(set(account_ids)):
+        with transaction.atomic():
+            account = lock_account(organization=Organization(pk=organization_id))
+            total += expire_account_lots(account=account, now=now)
+    return total

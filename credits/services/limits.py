@@ -1,0 +1,107 @@
+"""Which rate limits apply: the tier's column, Legacy while its policy holds, or Enterprise."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from accounts.models import Organization
+from credits.models import (
+    TIER_LIMIT_COLUMN,
+    ApiModel,
+    BillingPolicy,
+    CreditAccount,
+    EnterpriseRateLimit,
+    LimitTier,
+    RateLimit,
+    Tier,
+)
+from credits.services.tiers import current_tier
+
+
+class LimitSource:
+    TIER = "tier"
+    LEGACY = "legacy"
+    ENTERPRISE = "enterprise"
+
+
+@dataclass(frozen=True)
+class LimitRow:
+    model_slug: str
+    model_name: str
+    requests_per_second: int
+    pages_per_minute: int | None
+    source: str
+
+
+def _column(tier: str) -> dict[int, RateLimit]:
+    return {
+        limit.api_model_id: limit
+        for limit in RateLimit.objects.filter(tier=TIER_LIMIT_COLUMN[Tier(tier)])
+    }
+
+
+def _models() -> list[ApiModel]:
+    return list(ApiModel.objects.filter(active=True).order_by("sort_order", "name"))
+
+
+def limits_for_tier(*, tier: str, organization: Organization | None = None) -> list[LimitRow]:
+    """Every active model's limits in one tier's column (Enterprise: the organization's own)."""
+    column = _column(tier)
+    custom = {}
+    if tier == Tier.ENTERPRISE and organization is not None:
+        custom = {
+            limit.api_model_id: limit
+            for limit in EnterpriseRateLimit.objects.filter(organization=organization)
+        }
+    rows = []
+    for model in _models():
+        limit = custom.get(model.pk) or column.get(model.pk)
+        if limit is None:
+            continue
+        rows.append(
+            LimitRow(
+                model.slug,
+                model.name,
+                limit.requests_per_second,
+                limit.pages_per_minute,
+                LimitSource.ENTERPRISE if tier == Tier.ENTERPRISE else LimitSource.TIER,
+            )
+        )
+    return rows
+
+
+def legacy_applies(*, organization: Organization, now: datetime) -> bool:
+    policy = BillingPolicy.current()
+    return (
+        organization.created_at.date() < policy.legacy_created_before
+        and now.date() < policy.legacy_until
+    )
+
+
+def current_limits(*, organization: Organization, now: datetime) -> tuple[str, list[LimitRow]]:
+    """The organization's tier and its limits per model right now.
+
+    While the Legacy policy covers an organization it keeps its Legacy limits; where its
+    tier already gives more on a model, the tier's figure wins (nobody is worse off for
+    buying)."""
+    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    tier = current_tier(account=account, today=now.date())
+    rows = limits_for_tier(tier=tier, organization=organization)
+    if tier == Tier.ENTERPRISE or not legacy_applies(organization=organization, now=now):
+        return tier, rows
+    legacy = {
+        limit.api_model.slug: limit
+        for limit in RateLimit.objects.filter(tier=LimitTier.LEGACY).select_related("api_model")
+    }
+    merged = []
+    for row in rows:
+        old = legacy.get(row.model_slug)
+        if old is not None and old.requests_per_second >= row.requests_per_second:
+            row = LimitRow(
+                row.model_slug,
+                row.model_name,
+                old.requests_per_second,
+                old.pages_per_minute,
+                LimitSource.LEGACY,
+            )
+        merged.append(row)
+    return tier, merged

@@ -1,0 +1,300 @@
+"""Purchases: preview before paying, the pending row before Stripe, the grant once paid."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Organization
+from credits.exceptions import CreditsError, InvalidAmount
+from credits.models import (
+    TIER_RANK,
+    CommitmentPeriod,
+    CreditAccount,
+    EntryKind,
+    LotKind,
+    Purchase,
+    PurchaseSource,
+    PurchaseStatus,
+    Tier,
+)
+from credits.money import cents_to_micros
+from credits.services import ledger
+from credits.services.limits import LimitRow, limits_for_tier
+from credits.services.tiers import (
+    PeriodBounds,
+    bonus_for_amount,
+    current_tier,
+    higher_tier,
+    next_period_bounds,
+    period_bounds,
+    tier_for_amount,
+)
+
+MIN_PURCHASE_CENTS = 1_000
+MAX_PURCHASE_CENTS = 10_000_000
+
+
+@dataclass(frozen=True)
+class PurchasePreview:
+    amount_cents: int
+    bonus_cents: int
+    bonus_percent: Decimal
+    total_micros: int
+    tier_now: str
+    tier_reached: str
+    # Limits of the tier reached, and whether they are higher than today's.
+    limits_unlocked: list[LimitRow]
+    raises_tier: bool
+    bonus_expires_at: datetime | None
+    period_starts_on: date
+    period_ends_on: date
+    days_left: int
+    days_in_period: int
+    later_in_period_hint: str
+
+    @property
+    def total_cents(self) -> int:
+        return self.amount_cents + self.bonus_cents
+
+    @property
+    def tier_reached_label(self) -> str:
+        return Tier(self.tier_reached).label
+
+    @property
+    def tier_now_label(self) -> str:
+        return Tier(self.tier_now).label
+
+
+def validate_amount(amount_cents: int) -> None:
+    if amount_cents < MIN_PURCHASE_CENTS:
+        raise InvalidAmount("The smallest purchase is $10.00.")
+    if amount_cents > MAX_PURCHASE_CENTS:
+        raise InvalidAmount("The largest purchase is $100,000.00; contact us for more.")
+
+
+def _account(organization: Organization) -> CreditAccount:
+    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    return account
+
+
+def _period_for(account: CreditAccount, today: date) -> PeriodBounds:
+    # Before the first purchase the period would start today.
+    return period_bounds(anchor=account.anchor_date or today, kind=account.period_kind, on=today)
+
+
+def preview_purchase(
+    *, organization: Organization, amount_cents: int, now: datetime, period_kind: str | None = None
+) -> PurchasePreview:
+    """What paying `amount_cents` now would give: bonus, tier, limits, bonus expiry."""
+    validate_amount(amount_cents)
+    account = _account(organization)
+    today = now.date()
+    kind = period_kind or account.period_kind
+    bounds = period_bounds(anchor=account.anchor_date or today, kind=kind, on=today)
+    bonus = bonus_for_amount(amount_cents=amount_cents)
+    already = (
+        CommitmentPeriod.objects.filter(account=account, starts_on=bounds.starts_on)
+        .values_list("purchased_cents", flat=True)
+        .first()
+        or 0
+    )
+    tier_now = current_tier(account=account, today=today)
+    tier_reached = higher_tier(
+        tier_now, tier_for_amount(kind=kind, purchased_cents=already + amount_cents)
+    )
+    days_left = bounds.days_left(today)
+    if bonus.cents:
+        hint = (
+            f"Bonus credits expire when this period ends on {bounds.ends_on:%b %-d, %Y}, "
+            f"{days_left} of {bounds.days} days from now. Buying early in a period leaves "
+            "the most time to use them."
+        )
+    else:
+        hint = "Purchases of $100 or more earn bonus credits, which last until the period ends."
+    return PurchasePreview(
+        amount_cents=amount_cents,
+        bonus_cents=bonus.cents,
+        bonus_percent=bonus.percent,
+        total_micros=cents_to_micros(amount_cents + bonus.cents),
+        tier_now=tier_now,
+        tier_reached=tier_reached,
+        limits_unlocked=limits_for_tier(tier=tier_reached, organization=organization),
+        raises_tier=TIER_RANK[Tier(tier_reached)] > TIER_RANK[Tier(tier_now)],
+        bonus_expires_at=bounds.ends_at if bonus.cents else None,
+        period_starts_on=bounds.starts_on,
+        period_ends_on=bounds.ends_on,
+        days_left=days_left,
+        days_in_period=bounds.days,
+        later_in_period_hint=hint,
+    )
+
+
+def purchase_create(
+    *,
+    organization: Organization,
+    amount_cents: int,
+    key: str,
+    created_by,
+    refund_policy_version: str,
+    refund_policy_accepted_at: datetime | None,
+    now: datetime,
+    source: str = PurchaseSource.CHECKOUT,
+) -> Purchase:
+    """The pending purchase, written before Stripe is called; the same key returns the same row."""
+    validate_amount(amount_cents)
+    existing = Purchase.objects.filter(key=key).first()
+    if existing is not None:
+        return _same_purchase(existing, organization=organization, amount_cents=amount_cents)
+    purchase = Purchase(
+        organization=organization,
+        key=key,
+        amount_cents=amount_cents,
+        bonus_cents=bonus_for_amount(amount_cents=amount_cents).cents,
+        source=source,
+        refund_policy_version=refund_policy_version,
+        refund_policy_accepted_at=refund_policy_accepted_at,
+        created_by=created_by,
+        created_at=now,
+    )
+    purchase.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            purchase.save()
+    except IntegrityError:
+        # The same key submitted twice at once: the unique index let one row in.
+        existing = Purchase.objects.get(key=key)
+        return _same_purchase(existing, organization=organization, amount_cents=amount_cents)
+    return purchase
+
+
+def _same_purchase(existing: Purchase, *, organization: Organization, amount_cents: int) -> Purchase:
+    if existing.organization_id != organization.pk or existing.amount_cents != amount_cents:
+        raise CreditsError("This purchase key belongs to another purchase.", code="key_conflict")
+    return existing
+
+
+def _record_period_purchase(
+    *, account: CreditAccount, amount_cents: int, today: date
+) -> CommitmentPeriod:
+    bounds = _period_for(account, today)
+    period, _ = CommitmentPeriod.objects.get_or_create(
+        account=account,
+        starts_on=bounds.starts_on,
+        defaults={
+            "kind": bounds.kind,
+            "ends_on": bounds.ends_on,
+            "tier_held_until": next_period_bounds(
+                anchor=account.anchor_date, bounds=bounds
+            ).ends_on,
+        },
+    )
+    period.purchased_cents += amount_cents
+    period.tier_earned = tier_for_amount(kind=period.kind, purchased_cents=period.purchased_cents)
+    period.save(update_fields=["purchased_cents", "tier_earned"])
+    return period
+
+
+@transaction.atomic
+def record_purchase(
+    *,
+    purchase_id: int,
+    now: datetime,
+    payment_intent_id: str = "",
+    card_brand: str = "",
+    card_last4: str = "",
+) -> Purchase:
+    """Grant a paid purchase's credits exactly once; later calls return it unchanged."""
+    organization_id = Purchase.objects.values_list("organization_id", flat=True).get(pk=purchase_id)
+    # Lock order everywhere: the account first, then the purchase.
+    account = ledger.lock_account(organization=Organization(pk=organization_id))
+    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    if purchase.granted_at is not None:
+        return purchase
+    if purchase.status == PurchaseStatus.REFUNDED:
+        raise CreditsError("A refunded purchase cannot be granted.", code="purchase_refunded")
+    today = now.date()
+    if account.anchor_date is None:
+        account.anchor_date = today
+        account.save(update_fields=["anchor_date"])
+    bounds = _period_for(account, today)
+    paid_lot = ledger.grant_lot(
+        account=account,
+        kind=LotKind.PAID,
+        amount_micros=cents_to_micros(purchase.amount_cents),
+        entry_kind=EntryKind.PURCHASE,
+        now=now,
+        purchase=purchase,
+    )
+    if purchase.bonus_cents:
+        # Bonus is valid only during the period it was bought in.
+        ledger.grant_lot(
+            account=account,
+            kind=LotKind.BONUS,
+            amount_micros=cents_to_micros(purchase.bonus_cents),
+            entry_kind=EntryKind.BONUS,
+            now=now,
+            expires_at=bounds.ends_at,
+            purchase=purchase,
+        )
+    ledger.settle_overage(account=account, from_lot=paid_lot, now=now, purchase=purchase)
+    _record_period_purchase(account=account, amount_cents=purchase.amount_cents, today=today)
+    purchase.status = PurchaseStatus.SUCCEEDED
+    purchase.granted_at = now
+    purchase.failure_message = ""
+    if payment_intent_id:
+        purchase.stripe_payment_intent_id = payment_intent_id
+    if card_brand:
+        purchase.card_brand, purchase.card_last4 = card_brand, card_last4
+    purchase.save()
+    return purchase
+
+
+@transaction.atomic
+def purchase_mark_failed(*, purchase_id: int, message: str) -> Purchase:
+    """A declined or abandoned payment; a purchase already granted is never touched."""
+    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    if purchase.granted_at is None and purchase.status != PurchaseStatus.REFUNDED:
+        purchase.status = PurchaseStatus.FAILED
+        purchase.failure_message = message[:500]
+        purchase.save(update_fields=["status", "failure_message"])
+    return purchase
+
+
+@transaction.atomic
+def reverse_purchase(*, purchase_id: int, now: datetime, created_by=None) -> Purchase:
+    """Undo a refunded purchase in the ledger: its paid and bonus lots are reversed and the
+    period's purchases and tier recomputed. Idempotent."""
+    organization_id = Purchase.objects.values_list("organization_id", flat=True).get(pk=purchase_id)
+    account = ledger.lock_account(organization=Organization(pk=organization_id))
+    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    if purchase.status == PurchaseStatus.REFUNDED:
+        return purchase
+    if purchase.granted_at is None:
+        raise CreditsError("Only a paid purchase can be reversed.", code="purchase_not_paid")
+    for lot in purchase.lots.order_by("pk"):
+        if lot.remaining_micros > 0:
+            ledger.post_entry(
+                account=account,
+                lot=lot,
+                kind=EntryKind.REVERSAL,
+                amount_micros=-lot.remaining_micros,
+                now=now,
+                purchase=purchase,
+                created_by=created_by,
+                memo=f"Refund of {purchase.receipt_number}",
+            )
+    granted_on = purchase.granted_at.date()
+    period = CommitmentPeriod.objects.filter(
+        account=account, starts_on__lte=granted_on, ends_on__gt=granted_on
+    ).first()
+    if period is not None:
+        period.purchased_cents -= purchase.amount_cents
+        period.tier_earned = tier_for_amount(
+            kind=period.kind, purchased_cents=period.purchased_cents
+        )
+        period.save(update_fields=["purchased_cents", "tier_earned"])
+    purchase.status = PurchaseStatus.REFUNDED
+    purchase.save(update_fields=["status"])
+    return purchase
