@@ -5,12 +5,12 @@ from django.db import models
 
 
 class ProgramGrant(models.Model):
-    """Usage of `models` by `organization` between the dates is not charged."""
+    """Usage of `api_models` by `organization` between the dates is not charged."""
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="program_grants"
     )
-    models = models.ManyToManyField("credits.ApiModel", related_name="program_grants")
+    api_models = models.ManyToManyField("credits.ApiModel", related_name="program_grants")
     starts_at = models.DateTimeField()
     # At most one year after approval (enforced by the approving service).
     ends_at = models.DateTimeField()
