@@ -9,7 +9,7 @@ urlpatterns = [
     path("billing/usage/", pages.usage, name="usage"),
     path("billing/payment-methods/", pages.payment_methods, name="payment_methods"),
     path("billing/refunds/", pages.refunds, name="refunds"),
-    path("billing/rate-limits/", pages.rate_limits, name="rate_limits"),
+    path("billing/rate-limits/", billing.rate_limits, name="rate_limits"),
     path("pricing/", pages.pricing, name="pricing"),
     path("programs/apply/", pages.program_apply, name="program_apply"),
 ]

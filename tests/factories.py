@@ -46,3 +46,26 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     email = factory.Sequence(lambda n: f"invitee{n}@example.com")
     role = Role.MEMBER
+
+
+def paid_purchase(organization, amount_cents: int, now, key: str | None = None):
+    """A purchase created and granted through the real services, as Stripe success would."""
+    from credits.services.purchases import purchase_create, record_purchase
+
+    purchase = purchase_create(
+        organization=organization,
+        amount_cents=amount_cents,
+        key=key or f"test-{organization.pk}-{amount_cents}-{now.isoformat()}-{_counter()}",
+        created_by=None,
+        refund_policy_version="test",
+        refund_policy_accepted_at=now,
+        now=now,
+    )
+    return record_purchase(purchase_id=purchase.pk, now=now)
+
+
+_sequence = iter(range(1, 10**9))
+
+
+def _counter() -> int:
+    return next(_sequence)

@@ -17,7 +17,6 @@ ORGANIZATION_PAGES = [
     "credits:usage",
     "credits:payment_methods",
     "credits:refunds",
-    "credits:rate_limits",
     "accounts:members",
 ]
 

@@ -1,12 +1,28 @@
-"""Billing > Credit: the organization's balance, tier and limits."""
+"""Billing > Credit and the rate-limit table."""
 
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import member_required
+from accounts.selectors import current_membership
+from credits.selectors import credit_summary, rate_limit_table
 
 
 @require_GET
 @member_required
 def credit(request):
-    return render(request, "credits/credit.html", {"organization": request.organization})
+    summary = credit_summary(organization=request.organization, now=timezone.now())
+    return render(
+        request, "credits/credit.html", {"organization": request.organization, "summary": summary}
+    )
+
+
+@require_GET
+def rate_limits(request):
+    # Public (the pricing page links here); a signed-in member sees their column marked.
+    membership = current_membership(request)
+    table = rate_limit_table(
+        organization=membership.organization if membership else None, now=timezone.now()
+    )
+    return render(request, "credits/rate_limits.html", {"table": table})

@@ -25,12 +25,6 @@ def refunds(request):
 
 
 @require_GET
-@member_required
-def rate_limits(request):
-    return render(request, "credits/rate_limits.html")
-
-
-@require_GET
 def pricing(request):
     return render(request, "credits/pricing.html")
 

@@ -1,0 +1,82 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+from credits.services import ledger
+from tests.factories import paid_purchase
+
+pytestmark = pytest.mark.django_db
+
+
+def test_new_organization_sees_empty_states(owner_client):
+    page = owner_client.get(reverse("credits:credit")).content.decode()
+
+    assert '<dd id="paid-balance">$0.00</dd>' in page
+    assert '<span id="current-tier">No tier</span>' in page
+    assert "No credits yet" in page
+    assert "$100.00 more this period for Explore" in page
+    assert "No usage in the last 30 days" in page
+
+
+def test_credit_page_shows_parts_tier_progress_limits_and_forecast(owner_client, owner):
+    now = timezone.now()
+    paid_purchase(owner.organization, 50_000, now - timedelta(days=1))
+    ledger.debit_usage(organization=owner.organization, cost_micros=30_000_000, now=now)
+
+    page = owner_client.get(reverse("credits:credit")).content.decode()
+
+    # $30 of usage comes out of the $25 bonus first, then $5 of paid credits.
+    assert '<dd id="paid-balance">$495.00</dd>' in page
+    assert '<span id="bonus-balance">$0.00</span>' in page
+    assert '<span id="current-tier">Build</span>' in page
+    assert "$4,500.00 more this period for Scale" in page
+    assert "Solar Pro 2</strong>: 50 req/s" in page
+    assert "balance lasts until about" in page
+
+
+def _fill_ledger(account, count):
+    lot = CreditLot.objects.filter(account=account, kind=LotKind.PAID).first()
+    now = timezone.now()
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            account=account,
+            lot=lot,
+            kind=EntryKind.USAGE,
+            amount_micros=-1,
+            balance_after_micros=0,
+            created_at=now - timedelta(minutes=i),
+            reference=f"bulk-{i}",
+        )
+        for i in range(count)
+    )
+
+
+def test_credit_page_query_count_does_not_grow_with_the_ledger(owner_client, owner):
+    paid_purchase(owner.organization, 10_000, timezone.now())
+    account = CreditAccount.objects.get(organization=owner.organization)
+    owner_client.get(reverse("credits:credit"))  # warm the session
+
+    _fill_ledger(account, 10)
+    with CaptureQueriesContext(connection) as small:
+        assert owner_client.get(reverse("credits:credit")).status_code == 200
+    _fill_ledger(account, 10_000)
+    with CaptureQueriesContext(connection) as large:
+        assert owner_client.get(reverse("credits:credit")).status_code == 200
+
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_rate_limit_table_is_public_and_marks_the_organizations_column(owner_client, owner):
+    public = Client().get(reverse("credits:rate_limits")).content.decode()
+    assert "Solar Pro 2" in public and "yours" not in public
+
+    paid_purchase(owner.organization, 10_000, timezone.now())
+    mine = owner_client.get(reverse("credits:rate_limits")).content.decode()
+
+    assert 'class="num highlight">Tier 1 <span class="badge">yours</span>' in mine
