@@ -57,3 +57,11 @@ def format_usd(micros: int, *, places: int = 2) -> str:
     )
     sign = "-" if micros < 0 and value != 0 else ""
     return f"{sign}${value:,.{places}f}"
+
+
+def decimal_dollars_to_micros(dollars: Decimal) -> int:
+    """A Decimal dollar amount with at most 6 places, as micro-dollars (exact)."""
+    micros = dollars * MICROS_PER_DOLLAR
+    if micros != micros.to_integral_value():
+        raise ValueError("At most 6 decimal places.")
+    return int(micros)
