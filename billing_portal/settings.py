@@ -154,7 +154,14 @@ STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TIMEZONE = "UTC"
+# Every job is idempotent and claims its work with row locks, so running each minute (and
+# overlapping with cron or a second beat) is safe.
+CELERY_BEAT_SCHEDULE = {
+    "billing-jobs-every-minute": {"task": "credits.run_billing_jobs", "schedule": 60.0},
+}
 
 
 def _origin(url: str) -> str:

@@ -21,6 +21,7 @@ from credits.models.ledger import (
     LotKind,
     PeriodKind,
 )
+from credits.models.notices import BonusExpiryNotice
 from credits.models.periods import CommitmentPeriod
 from credits.models.programs import ProgramGrant
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
@@ -30,6 +31,7 @@ __all__ = [
     "TIER_RANK",
     "ApiModel",
     "BillingPolicy",
+    "BonusExpiryNotice",
     "BonusRate",
     "CommitmentPeriod",
     "CreditAccount",

@@ -1,0 +1,38 @@
+"""Emails to an organization's people, sent only after the transaction that caused them commits."""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from accounts.models import Membership, Organization, Role
+
+BILLING_ROLES = (Role.OWNER, Role.BILLING)
+
+
+def organization_emails(*, organization: Organization, roles: Iterable[str]) -> list[str]:
+    return sorted(
+        Membership.objects.filter(organization=organization, role__in=list(roles)).values_list(
+            "user__email", flat=True
+        )
+    )
+
+
+def notify_organization(
+    *,
+    organization: Organization,
+    subject: str,
+    template: str,
+    context: dict,
+    roles: Iterable[str] = (Role.OWNER,),
+) -> None:
+    """Queue one email to the organization's members with these roles, sent on commit."""
+    recipients = organization_emails(organization=organization, roles=roles)
+    if not recipients:
+        return
+    body = render_to_string(template, {"organization": organization, **context})
+    transaction.on_commit(
+        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    )
