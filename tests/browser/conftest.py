@@ -29,3 +29,13 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": CHROMIUM_ARGS,
         "headless": True,
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_console_errors(page):
+    """A page that breaks CSP or throws in JavaScript fails the test that loaded it."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert [e for e in errors if "favicon" not in e] == []
