@@ -65,3 +65,8 @@ def decimal_dollars_to_micros(dollars: Decimal) -> int:
     if micros != micros.to_integral_value():
         raise ValueError("At most 6 decimal places.")
     return int(micros)
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    """Whole cents as a Decimal dollar amount with two places (for form initial values)."""
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))

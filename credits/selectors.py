@@ -9,6 +9,7 @@ from accounts.models import Organization
 from credits.models import (
     TIER_LIMIT_COLUMN,
     ApiModel,
+    AutoRecharge,
     BillingPolicy,
     CommitmentPeriod,
     CreditAccount,
@@ -79,6 +80,7 @@ class CreditSummary:
     runs_out_on: date | None
     lasts_for_years: bool
     grants: list[ProgramGrant]
+    plan: AutoRecharge | None
 
 
 def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
@@ -164,6 +166,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         usage_last_30_days_micros=used,
         runs_out_on=runs_out_on,
         lasts_for_years=lasts_for_years,
+        plan=AutoRecharge.objects.filter(organization=organization).first(),
         grants=list(
             ProgramGrant.objects.filter(organization=organization, ends_at__gt=now, revoked_at__isnull=True)
             .prefetch_related("api_models")

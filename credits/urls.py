@@ -1,11 +1,17 @@
 from django.urls import path
 
-from credits.views import billing, pages
+from credits.views import billing, pages, recharge
 
 app_name = "credits"
 
 urlpatterns = [
     path("billing/credit/", billing.credit, name="credit"),
+    path("billing/credit/auto-recharge/", recharge.auto_recharge, name="auto_recharge"),
+    path(
+        "billing/credit/auto-recharge/terminate/",
+        recharge.terminate,
+        name="auto_recharge_terminate",
+    ),
     path("billing/usage/", pages.usage, name="usage"),
     path("billing/payment-methods/", pages.payment_methods, name="payment_methods"),
     path("billing/refunds/", pages.refunds, name="refunds"),

@@ -18,11 +18,14 @@ ORGANIZATION_PAGES = [
     "credits:payment_methods",
     "credits:refunds",
     "accounts:members",
+    "credits:auto_recharge",
 ]
 
 # Actions a plain member may not take (owners or billing members only).
 BILLING_ACTIONS: list[tuple[str, dict]] = [
     ("accounts:invite", {"email": "x@example.com", "role": "member"}),
+    ("credits:auto_recharge", {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-01", "save": "1"}),
+    ("credits:auto_recharge_terminate", {}),
 ]
 
 

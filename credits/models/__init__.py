@@ -25,14 +25,24 @@ from credits.models.notices import BonusExpiryNotice
 from credits.models.periods import CommitmentPeriod
 from credits.models.programs import ProgramGrant
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
+from credits.models.recharge import (
+    AutoRecharge,
+    ChargeKind,
+    ChargeStatus,
+    RechargeCharge,
+    RechargeStatus,
+)
 
 __all__ = [
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
     "ApiModel",
+    "AutoRecharge",
     "BillingPolicy",
     "BonusExpiryNotice",
     "BonusRate",
+    "ChargeKind",
+    "ChargeStatus",
     "CommitmentPeriod",
     "CreditAccount",
     "CreditLot",
@@ -48,6 +58,8 @@ __all__ = [
     "PurchaseSource",
     "PurchaseStatus",
     "RateLimit",
+    "RechargeCharge",
+    "RechargeStatus",
     "Tier",
     "TierThreshold",
 ]
