@@ -88,3 +88,14 @@ class RechargeForm(forms.Form):
                 if cleaned.get(name) in (None, ""):
                     self.add_error(name, "Required when low-balance top-ups are on.")
         return cleaned
+
+
+class RefundRequestForm(forms.Form):
+    purchase = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    reason = forms.CharField(
+        label="Why do you want a refund?", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class RejectRefundForm(forms.Form):
+    note = forms.CharField(label="Reason shown to the customer", max_length=500)

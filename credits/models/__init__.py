@@ -25,6 +25,7 @@ from credits.models.notices import BonusExpiryNotice
 from credits.models.periods import CommitmentPeriod
 from credits.models.programs import ProgramGrant
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
+from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.recharge import (
     AutoRecharge,
     ChargeKind,
@@ -60,6 +61,8 @@ __all__ = [
     "RateLimit",
     "RechargeCharge",
     "RechargeStatus",
+    "RefundRequest",
+    "RefundStatus",
     "Tier",
     "TierThreshold",
 ]

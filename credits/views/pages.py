@@ -19,12 +19,6 @@ def payment_methods(request):
 
 
 @require_GET
-@member_required
-def refunds(request):
-    return render(request, "credits/refunds.html")
-
-
-@require_GET
 def pricing(request):
     return render(request, "credits/pricing.html")
 

@@ -1,0 +1,177 @@
+"""Refunds: eligible only while an organization has never used the API."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from accounts.models import Organization
+from credits.exceptions import CreditsError
+from credits.models import (
+    EntryKind,
+    LedgerEntry,
+    Purchase,
+    PurchaseStatus,
+    RefundRequest,
+    RefundStatus,
+)
+from credits.services.notifications import BILLING_ROLES, notify_organization
+from credits.services.purchases import reverse_purchase
+
+RULE = (
+    "Purchased credits can be refunded only while your organization has no API usage "
+    "history at all. Once the API has been used even once, purchases are not refundable."
+)
+
+
+def has_usage_history(*, organization: Organization) -> bool:
+    """Any recorded API usage, charged or free, ends refund eligibility."""
+    return LedgerEntry.objects.filter(
+        account__organization=organization, kind=EntryKind.USAGE
+    ).exists()
+
+
+@dataclass(frozen=True)
+class Refundability:
+    purchase: Purchase
+    refundable: bool
+    why: str
+    open_request: RefundRequest | None
+
+
+def purchases_refundability(*, organization: Organization) -> list[Refundability]:
+    """Each purchase of the organization with whether it can be refunded and why."""
+    used = has_usage_history(organization=organization)
+    requests = {
+        r.purchase_id: r
+        for r in RefundRequest.objects.filter(organization=organization).exclude(
+            status=RefundStatus.REJECTED
+        )
+    }
+    rows = []
+    for purchase in Purchase.objects.filter(organization=organization).order_by("-created_at"):
+        open_request = requests.get(purchase.pk)
+        if purchase.status == PurchaseStatus.REFUNDED:
+            refundable, why = False, "Already refunded."
+        elif purchase.granted_at is None:
+            refundable, why = False, "Not paid."
+        elif used:
+            refundable, why = False, "The API has been used, so purchases are not refundable."
+        elif open_request is not None:
+            refundable, why = False, f"A request is {open_request.get_status_display().lower()}."
+        else:
+            refundable, why = True, "Refundable: no API usage yet."
+        rows.append(Refundability(purchase, refundable, why, open_request))
+    return rows
+
+
+@transaction.atomic
+def refund_request(
+    *, organization: Organization, purchase_id: int, reason: str, user, now: datetime
+) -> RefundRequest:
+    purchase = (
+        Purchase.objects.select_for_update().filter(organization=organization, pk=purchase_id).first()
+    )
+    if purchase is None:
+        raise CreditsError("No such purchase.", code="not_found")
+    if not reason.strip():
+        raise CreditsError("Tell us why you want a refund.", code="reason_required")
+    row = next(
+        r for r in purchases_refundability(organization=organization) if r.purchase.pk == purchase.pk
+    )
+    if not row.refundable:
+        raise CreditsError(row.why, code="not_refundable")
+    request = RefundRequest(
+        organization=organization,
+        purchase=purchase,
+        reason=reason.strip(),
+        requested_by=user,
+        requested_at=now,
+    )
+    request.full_clean(validate_constraints=False)
+    request.save()
+    return request
+
+
+def refund_payment(*, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
+    """Refund at Stripe; returns the refund id. The one seam tests replace."""
+    from credits import stripe_client
+
+    return stripe_client.refund_create(
+        payment_intent_id=payment_intent_id,
+        amount_cents=amount_cents,
+        idempotency_key=idempotency_key,
+    )
+
+
+def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
+    """Refund through Stripe, then reverse the purchase's lots. Safe to run twice.
+
+    The Stripe call sits between two transactions so it is never rolled back: its result
+    is stored in the second, and the stable idempotency key (refund-<id>, also looked up
+    at Stripe before creating) keeps a retry after a crash from refunding twice. A Stripe
+    failure leaves the request approved-but-unpaid with the error, nothing reversed."""
+    with transaction.atomic():
+        request = RefundRequest.objects.select_for_update().select_related("purchase").get(pk=request_id)
+        if request.status == RefundStatus.REFUNDED:
+            return request
+        if request.status == RefundStatus.REJECTED:
+            raise CreditsError("This request was rejected.", code="already_rejected")
+        if has_usage_history(organization=request.organization):
+            raise CreditsError(
+                "The organization has used the API since asking, so the purchase is no "
+                "longer refundable.",
+                code="ineligible",
+            )
+        request.reviewed_by, request.reviewed_at = staff, now
+        request.save(update_fields=["reviewed_by", "reviewed_at"])
+    refund_id = request.stripe_refund_id
+    if not refund_id:
+        try:
+            refund_id = refund_payment(
+                payment_intent_id=request.purchase.stripe_payment_intent_id or "",
+                amount_cents=request.purchase.amount_cents,
+                idempotency_key=f"refund-{request.pk}",
+            )
+        except CreditsError as error:
+            RefundRequest.objects.filter(pk=request.pk).update(
+                status=RefundStatus.APPROVED_UNPAID, last_error=error.message[:500]
+            )
+            request.refresh_from_db()
+            return request
+    with transaction.atomic():
+        request = RefundRequest.objects.select_for_update().get(pk=request_id)
+        if request.status == RefundStatus.REFUNDED:
+            return request
+        request.stripe_refund_id = refund_id
+        reverse_purchase(purchase_id=request.purchase_id, now=now, created_by=staff)
+        request.status = RefundStatus.REFUNDED
+        request.last_error = ""
+        request.save()
+        _tell_customer(request, "Your refund was approved", "credits/email/refund_approved.txt")
+    return request
+
+
+@transaction.atomic
+def refund_reject(*, request_id: int, staff, note: str, now: datetime) -> RefundRequest:
+    if not note.strip():
+        raise CreditsError("Give the customer a reason.", code="reason_required")
+    request = RefundRequest.objects.select_for_update().get(pk=request_id)
+    if request.status not in (RefundStatus.PENDING, RefundStatus.APPROVED_UNPAID):
+        raise CreditsError("Only an open request can be rejected.", code="not_open")
+    request.status = RefundStatus.REJECTED
+    request.decision_note = note.strip()[:500]
+    request.reviewed_by, request.reviewed_at = staff, now
+    request.save()
+    _tell_customer(request, "Your refund request was declined", "credits/email/refund_rejected.txt")
+    return request
+
+
+def _tell_customer(request: RefundRequest, subject: str, template: str) -> None:
+    notify_organization(
+        organization=request.organization,
+        subject=subject,
+        template=template,
+        context={"request": request, "purchase": request.purchase},
+        roles=BILLING_ROLES,
+    )
