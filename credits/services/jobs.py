@@ -4,13 +4,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from credits.services import ledger, reminders
+from credits.services import ledger, recharge_jobs, reminders
 
 logger = logging.getLogger(__name__)
 
 # Order matters: expire bonus before anything that reads balances.
 JOBS: dict[str, Callable[..., object]] = {
     "expire_bonus_lots": ledger.expire_bonus_lots,
+    "recharges": recharge_jobs.run_recharges,
     "bonus_expiry_reminders": reminders.send_bonus_expiry_reminders,
 }
 

@@ -1,0 +1,299 @@
+"""The auto-recharge jobs: charge due plans (and low balances) off-session, exactly once.
+
+A charge is a RechargeCharge row, unique per (plan, kind, due day, sequence), with its own
+Purchase (unique key) written before Stripe is called. Workers claim charge rows with
+SELECT ... FOR UPDATE SKIP LOCKED and keep the lock during the Stripe call, so two workers
+never charge one row; the outcome (intent id) commits before the credits are granted, so a
+worker killed between the two grants on the next run by retrieving the intent instead of
+charging again. The idempotency key is stable per attempt, so Stripe itself also dedupes a
+retry after a crash during the call.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+
+from accounts.models import Organization
+from credits.exceptions import CreditsError
+from credits.models import (
+    AutoRecharge,
+    ChargeKind,
+    ChargeStatus,
+    CreditAccount,
+    PurchaseSource,
+    PurchaseStatus,
+    RechargeCharge,
+    RechargeStatus,
+)
+from credits.money import format_usd, cents_to_micros
+from credits.services.notifications import BILLING_ROLES, notify_organization
+from credits.services.purchases import purchase_create, purchase_mark_failed, record_purchase
+from credits.services.recharge import charge_dates
+from credits.services.tiers import period_bounds
+
+# After a failed attempt, try again this many days after the charge was first due; after
+# the last one the plan is paused until the customer fixes the card.
+RETRY_AFTER_DAYS = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    # "succeeded", "requires_action" or "failed"
+    status: str
+    intent_id: str = ""
+    message: str = ""
+    card_brand: str = ""
+    card_last4: str = ""
+
+
+def charge_off_session(
+    *, organization: Organization, amount_cents: int, payment_method_id: str, idempotency_key: str
+) -> ChargeOutcome:
+    """Charge a saved card without the customer present. The one seam tests replace."""
+    from credits.services import checkout
+
+    return checkout.charge_saved_card_off_session(
+        organization=organization,
+        amount_cents=amount_cents,
+        payment_method_id=payment_method_id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def retrieve_outcome(*, intent_id: str) -> ChargeOutcome:
+    """What Stripe now says of an intent we created earlier."""
+    from credits.services import checkout
+
+    return checkout.payment_intent_outcome(intent_id=intent_id)
+
+
+def _latest_due_day(plan: AutoRecharge, today: date) -> date:
+    # If the job did not run for a while, charge once for the latest missed day, not once
+    # per missed period.
+    due = plan.next_charge_on
+    for day in charge_dates(
+        billing_date=plan.billing_date, frequency=plan.frequency, on_or_after=due, count=400
+    ):
+        if day > today:
+            break
+        due = day
+    return due
+
+
+def _new_charge(*, plan: AutoRecharge, kind: str, due_on: date, sequence: int, now: datetime) -> RechargeCharge:
+    purchase = purchase_create(
+        organization=plan.organization,
+        amount_cents=plan.amount_cents,
+        key=f"recharge:{plan.pk}:{kind}:{due_on.isoformat()}:{sequence}",
+        created_by=plan.created_by,
+        refund_policy_version="auto-recharge",
+        refund_policy_accepted_at=plan.created_at,
+        now=now,
+        source=PurchaseSource.AUTO_RECHARGE,
+    )
+    charge, _ = RechargeCharge.objects.get_or_create(
+        plan=plan,
+        kind=kind,
+        due_on=due_on,
+        sequence=sequence,
+        defaults={
+            "amount_cents": plan.amount_cents,
+            "purchase": purchase,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+    )
+    return charge
+
+
+def schedule_due_charges(*, now: datetime) -> int:
+    """Write a charge row for every active plan whose billing day has come; advance the plan."""
+    today = now.date()
+    created = 0
+    while True:
+        with transaction.atomic():
+            plan = (
+                AutoRecharge.objects.select_for_update(skip_locked=True)
+                .filter(status=RechargeStatus.ACTIVE, next_charge_on__lte=today)
+                .select_related("organization")
+                .order_by("pk")
+                .first()
+            )
+            if plan is None:
+                return created
+            due_on = _latest_due_day(plan, today)
+            _new_charge(plan=plan, kind=ChargeKind.SCHEDULED, due_on=due_on, sequence=0, now=now)
+            plan.next_charge_on = charge_dates(
+                billing_date=plan.billing_date,
+                frequency=plan.frequency,
+                on_or_after=due_on + timedelta(days=1),
+                count=1,
+            )[0]
+            plan.save(update_fields=["next_charge_on"])
+            created += 1
+
+
+def schedule_threshold_charges(*, now: datetime) -> int:
+    """A top-up for every active plan whose balance is below its floor, within its caps."""
+    created = 0
+    plans = AutoRecharge.objects.filter(status=RechargeStatus.ACTIVE, threshold_enabled=True)
+    for plan_id in plans.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            plan = (
+                AutoRecharge.objects.select_for_update(skip_locked=True)
+                .filter(pk=plan_id, status=RechargeStatus.ACTIVE)
+                .select_related("organization")
+                .first()
+            )
+            if plan is None:
+                continue
+            account, _ = CreditAccount.objects.get_or_create(organization=plan.organization)
+            if account.balance_micros >= plan.threshold_micros:
+                continue
+            period = period_bounds(
+                anchor=account.anchor_date or now.date(), kind=plan.frequency, on=now.date()
+            )
+            earlier = list(
+                RechargeCharge.objects.filter(
+                    plan=plan, kind=ChargeKind.THRESHOLD, due_on=period.starts_on
+                )
+            )
+            # One top-up in flight at a time, and never past the caps of the period.
+            if any(c.status in (ChargeStatus.PENDING, ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION) for c in earlier):
+                continue
+            if len(earlier) >= plan.max_threshold_recharges:
+                continue
+            if sum(c.amount_cents for c in earlier) + plan.amount_cents > plan.max_threshold_cents:
+                continue
+            _new_charge(
+                plan=plan,
+                kind=ChargeKind.THRESHOLD,
+                due_on=period.starts_on,
+                sequence=len(earlier) + 1,
+                now=now,
+            )
+            created += 1
+    return created
+
+
+def _claim_next_charge(now: datetime) -> RechargeCharge | None:
+    return (
+        RechargeCharge.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            status__in=[ChargeStatus.PENDING, ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION],
+            next_attempt_at__lte=now,
+            plan__status=RechargeStatus.ACTIVE,
+        )
+        .select_related("plan__organization", "purchase")
+        .order_by("next_attempt_at", "pk")
+        .first()
+    )
+
+
+def process_due_charges(*, now: datetime) -> int:
+    """Attempt every charge that is due; returns how many were paid."""
+    paid = 0
+    while True:
+        with transaction.atomic():
+            charge = _claim_next_charge(now)
+            if charge is None:
+                return paid
+            outcome = _attempt(charge, now)
+        if outcome.status == "succeeded":
+            _grant(charge.pk, outcome, now)
+            paid += 1
+
+
+def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
+    """Runs under the charge's row lock; stores the outcome before anything is granted."""
+    purchase = charge.purchase
+    outcome = None
+    if purchase.stripe_payment_intent_id and charge.status in (
+        ChargeStatus.PENDING,
+        ChargeStatus.REQUIRES_ACTION,
+    ):
+        # Charged before and not granted (a crash), or waiting for the customer to
+        # authenticate: ask Stripe first instead of charging again.
+        known = retrieve_outcome(intent_id=purchase.stripe_payment_intent_id)
+        if known.status == "succeeded" or charge.status == ChargeStatus.PENDING:
+            outcome = known
+    if outcome is None:
+        charge.attempts += 1
+        try:
+            outcome = charge_off_session(
+                organization=charge.plan.organization,
+                amount_cents=charge.amount_cents,
+                payment_method_id=charge.plan.payment_method_id,
+                idempotency_key=f"{purchase.key}:attempt-{charge.attempts}",
+            )
+        except CreditsError as error:
+            outcome = ChargeOutcome(status="failed", message=error.message)
+    if outcome.intent_id and outcome.intent_id != purchase.stripe_payment_intent_id:
+        purchase.stripe_payment_intent_id = outcome.intent_id
+        purchase.save(update_fields=["stripe_payment_intent_id"])
+    if outcome.status == "succeeded":
+        # Granted right after this transaction commits; until then the row says pending.
+        charge.status = ChargeStatus.PENDING
+        charge.save(update_fields=["status", "attempts"])
+        return outcome
+    _record_failure(charge, outcome, now)
+    return outcome
+
+
+def _record_failure(charge: RechargeCharge, outcome: ChargeOutcome, now: datetime) -> None:
+    plan = charge.plan
+    needs_action = outcome.status == "requires_action"
+    message = outcome.message or ("The bank asked for authentication." if needs_action else "The payment failed.")
+    retries_done = charge.attempts - 1
+    charge.last_error = message[:500]
+    if retries_done < len(RETRY_AFTER_DAYS):
+        charge.status = ChargeStatus.REQUIRES_ACTION if needs_action else ChargeStatus.FAILED
+        charge.next_attempt_at = charge.created_at + timedelta(days=RETRY_AFTER_DAYS[retries_done])
+        plan.last_result = f"Payment of {format_usd(cents_to_micros(charge.amount_cents))} failed: {message} We retry on {charge.next_attempt_at:%b %-d, %Y}."
+    else:
+        charge.status = ChargeStatus.GAVE_UP
+        plan.status = RechargeStatus.PAUSED
+        plan.last_result = f"Payment of {format_usd(cents_to_micros(charge.amount_cents))} failed {charge.attempts} times: {message} Auto-recharge is paused; update your card and save the plan to resume."
+        purchase_mark_failed(purchase_id=charge.purchase_id, message=message)
+    if needs_action and charge.status == ChargeStatus.REQUIRES_ACTION:
+        # Authentication needs the customer; the page offers it and the retry stays scheduled.
+        charge.purchase.status = PurchaseStatus.REQUIRES_ACTION
+        charge.purchase.save(update_fields=["status"])
+    charge.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+    plan.updated_at = now
+    plan.save(update_fields=["status", "last_result", "updated_at"])
+    notify_organization(
+        organization=plan.organization,
+        subject="Your auto-recharge payment failed",
+        template="credits/email/recharge_failed.txt",
+        context={"plan": plan, "charge": charge, "message": message},
+        roles=BILLING_ROLES,
+    )
+
+
+def _grant(charge_id: int, outcome: ChargeOutcome, now: datetime) -> None:
+    with transaction.atomic():
+        charge = RechargeCharge.objects.select_for_update().select_related("plan").get(pk=charge_id)
+        purchase = record_purchase(
+            purchase_id=charge.purchase_id,
+            now=now,
+            payment_intent_id=outcome.intent_id,
+            card_brand=outcome.card_brand,
+            card_last4=outcome.card_last4,
+        )
+        charge.status = ChargeStatus.SUCCEEDED
+        charge.last_error = ""
+        charge.save(update_fields=["status", "last_error"])
+        plan = charge.plan
+        plan.last_result = f"Paid {format_usd(cents_to_micros(purchase.amount_cents))} on {now:%b %-d, %Y}."
+        plan.save(update_fields=["last_result"])
+
+
+def run_recharges(*, now: datetime) -> dict[str, int]:
+    """The job: schedule what is due, then charge it."""
+    return {
+        "scheduled": schedule_due_charges(now=now),
+        "threshold": schedule_threshold_charges(now=now),
+        "paid": process_due_charges(now=now),
+    }

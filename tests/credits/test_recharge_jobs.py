@@ -1,0 +1,202 @@
+"""The recharge job with Stripe replaced by a scripted fake (the seam in recharge_jobs)."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.core import mail
+
+from accounts.models import Role
+from credits.models import (
+    ChargeStatus,
+    CreditAccount,
+    Purchase,
+    PurchaseStatus,
+    RechargeCharge,
+    RechargeStatus,
+)
+from credits.services import ledger, recharge_jobs
+from credits.services.recharge import RechargeSettings, recharge_save
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 1, 31, 8, tzinfo=UTC)
+
+
+class FakeStripe:
+    """Answers charges from a script ("succeeded", "failed", "requires_action")."""
+
+    def __init__(self, monkeypatch):
+        self.script: list[str] = []
+        self.charges: list[dict] = []
+        self.intents: dict[str, str] = {}
+        monkeypatch.setattr(recharge_jobs, "charge_off_session", self.charge)
+        monkeypatch.setattr(recharge_jobs, "retrieve_outcome", self.retrieve)
+
+    def charge(self, **kwargs):
+        self.charges.append(kwargs)
+        status = self.script.pop(0) if self.script else "succeeded"
+        intent = f"pi_{len(self.charges)}"
+        self.intents[intent] = status
+        message = "Your card was declined." if status == "failed" else ""
+        return recharge_jobs.ChargeOutcome(status, intent, message, "visa", "4242")
+
+    def retrieve(self, *, intent_id):
+        return recharge_jobs.ChargeOutcome(self.intents[intent_id], intent_id, "", "visa", "4242")
+
+
+@pytest.fixture
+def stripe(monkeypatch):
+    return FakeStripe(monkeypatch)
+
+
+@pytest.fixture
+def organization():
+    owner = MembershipFactory(role=Role.OWNER, user__email="owner@corp.example")
+    MembershipFactory(organization=owner.organization, role=Role.BILLING, user__email="pay@corp.example")
+    return owner.organization
+
+
+def _plan(organization, *, amount_cents=10_000, billing_date=date(2026, 1, 31), **extra):
+    return recharge_save(
+        organization=organization,
+        settings=RechargeSettings(amount_cents=amount_cents, frequency="monthly", billing_date=billing_date, **extra),
+        user=None,
+        now=START,
+    )
+
+
+def _balance(organization):
+    return CreditAccount.objects.get(organization=organization).balance_micros
+
+
+def test_monthly_on_the_31st_charges_once_per_month_through_february(organization, stripe):
+    _plan(organization)
+    charged_days = []
+    day = START
+    while day < datetime(2026, 5, 2, tzinfo=UTC):
+        before = len(stripe.charges)
+        recharge_jobs.run_recharges(now=day)
+        recharge_jobs.run_recharges(now=day)  # a second run the same day changes nothing
+        if len(stripe.charges) > before:
+            charged_days.append(day.date())
+        day += timedelta(days=1)
+
+    assert charged_days == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
+    assert Purchase.objects.filter(status=PurchaseStatus.SUCCEEDED).count() == 4
+    # $100 + $3 bonus each; this test runs no expiry job, so every bonus lot is still there.
+    assert _balance(organization) == 4 * 103_000_000
+
+
+def test_a_missed_month_is_charged_once_not_for_every_missed_day(organization, stripe):
+    _plan(organization)
+
+    recharge_jobs.run_recharges(now=datetime(2026, 4, 5, tzinfo=UTC))
+
+    assert len(stripe.charges) == 1
+    assert RechargeCharge.objects.get().due_on == date(2026, 3, 31)
+
+
+def test_killed_between_charge_and_grant_grants_on_next_run_without_charging_again(organization, stripe, monkeypatch):
+    _plan(organization)
+    real_grant = recharge_jobs._grant
+
+    def die(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(recharge_jobs, "_grant", die)
+    with pytest.raises(SystemExit):
+        recharge_jobs.run_recharges(now=START)
+    assert _balance(organization) == 0
+    assert Purchase.objects.get().stripe_payment_intent_id == "pi_1"
+
+    monkeypatch.setattr(recharge_jobs, "_grant", real_grant)
+    recharge_jobs.run_recharges(now=START + timedelta(minutes=1))
+
+    assert len(stripe.charges) == 1
+    assert _balance(organization) == 103_000_000
+    assert RechargeCharge.objects.get().status == ChargeStatus.SUCCEEDED
+
+
+def test_declines_retry_after_1_3_5_days_then_pause(organization, stripe, django_capture_on_commit_callbacks):
+    _plan(organization)
+    stripe.script = ["failed", "failed", "failed", "failed"]
+
+    attempt_offsets = []
+    with django_capture_on_commit_callbacks(execute=True):
+        for offset in range(10):
+            before = len(stripe.charges)
+            recharge_jobs.run_recharges(now=START + timedelta(days=offset, minutes=5))
+            if len(stripe.charges) > before:
+                attempt_offsets.append(offset)
+
+    charge = RechargeCharge.objects.get()
+    assert attempt_offsets == [0, 1, 3, 5]
+    assert charge.attempts == 4
+    assert (charge.status, charge.plan.status) == (ChargeStatus.GAVE_UP, RechargeStatus.PAUSED)
+    assert "paused" in charge.plan.last_result
+    assert _balance(organization) == 0
+    assert Purchase.objects.get().status == PurchaseStatus.FAILED
+    assert len(mail.outbox) == 4
+    assert sorted(mail.outbox[0].to) == ["owner@corp.example", "pay@corp.example"]
+
+
+def test_a_retry_that_succeeds_grants_once(organization, stripe):
+    _plan(organization)
+    stripe.script = ["failed", "succeeded"]
+
+    recharge_jobs.run_recharges(now=START)
+    recharge_jobs.run_recharges(now=START + timedelta(hours=12))  # not due yet
+    recharge_jobs.run_recharges(now=START + timedelta(days=1))
+
+    assert len(stripe.charges) == 2
+    assert _balance(organization) == 103_000_000
+    assert RechargeCharge.objects.get().status == ChargeStatus.SUCCEEDED
+
+
+def test_authentication_required_is_shown_and_granted_once_the_customer_authenticates(organization, stripe):
+    _plan(organization)
+    stripe.script = ["requires_action"]
+
+    recharge_jobs.run_recharges(now=START)
+    charge = RechargeCharge.objects.get()
+    assert charge.status == ChargeStatus.REQUIRES_ACTION
+    assert Purchase.objects.get().status == PurchaseStatus.REQUIRES_ACTION
+    assert _balance(organization) == 0
+
+    stripe.intents["pi_1"] = "succeeded"  # the customer authenticated in the page
+    recharge_jobs.run_recharges(now=START + timedelta(days=1))
+
+    assert len(stripe.charges) == 1
+    assert _balance(organization) == 103_000_000
+
+
+def test_terminated_plans_are_not_charged(organization, stripe):
+    from credits.services.recharge import recharge_terminate
+
+    _plan(organization)
+    recharge_terminate(organization=organization, now=START)
+
+    recharge_jobs.run_recharges(now=START + timedelta(days=40))
+
+    assert stripe.charges == []
+
+
+def test_threshold_top_ups_respect_the_caps_while_usage_keeps_draining(organization, stripe):
+    _plan(
+        organization,
+        billing_date=date(2026, 2, 15),
+        threshold_enabled=True,
+        threshold_micros=20_000_000,
+        max_threshold_recharges=3,
+        max_threshold_cents=25_000,
+    )
+    now = START
+    for step in range(30):
+        ledger.debit_usage(organization=organization, cost_micros=150_000_000, now=now)
+        recharge_jobs.run_recharges(now=now)
+        now += timedelta(minutes=10)
+
+    # The money cap ($250) allows two $100 top-ups even though the count cap is three.
+    assert len(stripe.charges) == 2
+    assert RechargeCharge.objects.filter(kind="threshold").count() == 2
