@@ -4,6 +4,9 @@ from decimal import Decimal
 
 from django import forms
 
+from credits.models import PaymentContactMethod, PaymentMethod
+from credits.money import dollars_to_cents
+
 
 class AdjustmentForm(forms.Form):
     amount = forms.DecimalField(
@@ -99,3 +102,56 @@ class RefundRequestForm(forms.Form):
 
 class RejectRefundForm(forms.Form):
     note = forms.CharField(label="Reason shown to the customer", max_length=500)
+
+
+class BuyForm(forms.Form):
+    """Buy credits: an amount in dollars and cents, a saved card, the refund policy accepted."""
+
+    amount = UsdField(
+        label="Amount (USD)",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "10", "max": "100000"}),
+    )
+    payment_method = forms.ModelChoiceField(
+        label="Card",
+        queryset=None,
+        empty_label=None,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a card, or add one first."},
+    )
+    accept_refund_policy = forms.BooleanField(
+        label="I agree to the refund policy",
+        error_messages={"required": "Please accept the refund policy to buy credits."},
+    )
+    # One per rendered form: the purchase key, so a double submit is one purchase.
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].error_messages["required"] = "Enter an amount between $10 and $100,000."
+        self.fields["payment_method"].queryset = PaymentMethod.objects.filter(
+            customer__organization=organization
+        )
+
+    @property
+    def amount_cents(self) -> int:
+        return dollars_to_cents(self.cleaned_data["amount"])
+
+
+class AmountForm(forms.Form):
+    """Just the amount, for the live preview."""
+
+    amount = BuyForm.base_fields["amount"]
+
+    @property
+    def amount_cents(self) -> int:
+        return dollars_to_cents(self.cleaned_data["amount"])
+
+
+class PaymentContactForm(forms.Form):
+    method = forms.ChoiceField(label="How would you like to pay?", choices=PaymentContactMethod.choices)
+    message = forms.CharField(
+        label="Tell us more",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Amount, billing entity, anything your finance team needs.",
+    )

@@ -33,6 +33,14 @@ from credits.models.recharge import (
     RechargeCharge,
     RechargeStatus,
 )
+from credits.models.stripe_state import (
+    PaymentAttempt,
+    PaymentContactMethod,
+    PaymentContactRequest,
+    PaymentMethod,
+    StripeCustomer,
+    StripeEvent,
+)
 
 __all__ = [
     "TIER_LIMIT_COLUMN",
@@ -52,6 +60,10 @@ __all__ = [
     "LedgerEntry",
     "LimitTier",
     "LotKind",
+    "PaymentAttempt",
+    "PaymentContactMethod",
+    "PaymentContactRequest",
+    "PaymentMethod",
     "ModelKind",
     "PeriodKind",
     "ProgramGrant",
@@ -63,6 +75,8 @@ __all__ = [
     "RechargeStatus",
     "RefundRequest",
     "RefundStatus",
+    "StripeCustomer",
+    "StripeEvent",
     "Tier",
     "TierThreshold",
 ]

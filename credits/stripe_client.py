@@ -1,0 +1,279 @@
+"""The one wrapper around the Stripe SDK: every call to Stripe (or localstripe) goes through here.
+
+Callers get small frozen dataclasses, never SDK objects, and domain exceptions with a code,
+never `stripe.*Error`; unit tests patch the functions of this module and nothing else.
+
+localstripe (the offline default) is strict about parameters, so only what both it and Stripe
+accept is sent: no `description`, no `automatic_payment_methods`, no refund `reason`.
+"""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import stripe
+from django.conf import settings
+
+from credits.exceptions import (
+    AuthenticationRequired,
+    CardDeclined,
+    PaymentError,
+    PaymentProviderUnavailable,
+    StripeRequestRejected,
+    WebhookSignatureInvalid,
+)
+
+CURRENCY = "usd"
+DECLINED_MESSAGE = "Your card was declined."
+
+
+@dataclass(frozen=True)
+class Card:
+    id: str
+    customer: str | None
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class SetupIntent:
+    id: str
+    status: str
+    client_secret: str
+    customer: str | None
+    payment_method: str | None
+    error_message: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    id: str
+    status: str
+    client_secret: str
+    amount_cents: int
+    currency: str
+    customer: str | None
+    payment_method: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    # The bank's or Stripe's words for the last failed attempt, if any.
+    error_message: str = ""
+
+
+def _client() -> stripe.StripeClient:
+    # Built per call from settings so tests (and `make run`) can point it at localstripe.
+    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY, base_addresses=base, max_network_retries=2
+    )
+
+
+@contextmanager
+def _stripe_errors() -> Iterator[None]:
+    """Stripe's exceptions as ours."""
+    try:
+        yield
+    except stripe.CardError as error:
+        message = error.user_message or DECLINED_MESSAGE
+        if error.code == "authentication_required":
+            intent = getattr(error.error, "payment_intent", None) if error.error else None
+            intent_id = (intent or {}).get("id", "") if isinstance(intent, dict) else ""
+            raise AuthenticationRequired(message, payment_intent_id=intent_id) from error
+        raise CardDeclined(message) from error
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+        raise PaymentProviderUnavailable(
+            "We could not reach our payment provider. Nothing was charged; please try again."
+        ) from error
+    except (
+        stripe.InvalidRequestError,
+        stripe.IdempotencyError,
+        stripe.AuthenticationError,
+        stripe.PermissionError,
+    ) as error:
+        raise StripeRequestRejected(
+            error.user_message or "The payment provider refused the request."
+        ) from error
+    except stripe.StripeError as error:
+        raise PaymentError(error.user_message or "The payment did not go through.") from error
+
+
+def _id(value) -> str | None:
+    """An expandable field: Stripe sends an id, localstripe sometimes the whole object."""
+    if value is None or isinstance(value, str):
+        return value
+    return value["id"]
+
+
+def _card(obj) -> Card:
+    card = obj["card"]
+    return Card(
+        id=obj["id"],
+        customer=_id(obj.get("customer")),
+        brand=card["brand"],
+        last4=card["last4"],
+        exp_month=int(card["exp_month"]),
+        exp_year=int(card["exp_year"]),
+    )
+
+
+def _error_message(obj, key: str) -> str:
+    error = obj.get(key)
+    return (error or {}).get("message") or ""
+
+
+def _setup_intent(obj) -> SetupIntent:
+    return SetupIntent(
+        id=obj["id"],
+        status=obj["status"],
+        client_secret=obj["client_secret"],
+        customer=_id(obj.get("customer")),
+        payment_method=_id(obj.get("payment_method")),
+        error_message=_error_message(obj, "last_setup_error"),
+    )
+
+
+def _payment_intent(obj) -> PaymentIntent:
+    return PaymentIntent(
+        id=obj["id"],
+        status=obj["status"],
+        client_secret=obj["client_secret"],
+        amount_cents=int(obj["amount"]),
+        currency=obj["currency"],
+        customer=_id(obj.get("customer")),
+        payment_method=_id(obj.get("payment_method")),
+        metadata=dict(obj.get("metadata") or {}),
+        error_message=_error_message(obj, "last_payment_error"),
+    )
+
+
+def customer_create(*, name: str, organization_id: int, idempotency_key: str) -> str:
+    with _stripe_errors():
+        customer = _client().v1.customers.create(
+            params={"name": name, "metadata": {"organization_id": str(organization_id)}},
+            options={"idempotency_key": idempotency_key},
+        )
+    return customer.id
+
+
+def customer_set_default_payment_method(*, customer: str, payment_method: str) -> None:
+    # Only for people looking at the Stripe dashboard: our charges name the card explicitly.
+    with _stripe_errors():
+        _client().v1.customers.update(
+            customer, params={"invoice_settings": {"default_payment_method": payment_method}}
+        )
+
+
+def setup_intent_create(*, customer: str) -> SetupIntent:
+    with _stripe_errors():
+        intent = _client().v1.setup_intents.create(
+            params={"customer": customer, "usage": "off_session", "payment_method_types": ["card"]}
+        )
+    return _setup_intent(intent)
+
+
+def setup_intent_retrieve(*, setup_intent_id: str) -> SetupIntent:
+    with _stripe_errors():
+        return _setup_intent(_client().v1.setup_intents.retrieve(setup_intent_id))
+
+
+def payment_method_retrieve(*, payment_method_id: str) -> Card:
+    with _stripe_errors():
+        return _card(_client().v1.payment_methods.retrieve(payment_method_id))
+
+
+def payment_method_attach(*, payment_method_id: str, customer: str) -> Card:
+    with _stripe_errors():
+        return _card(
+            _client().v1.payment_methods.attach(payment_method_id, params={"customer": customer})
+        )
+
+
+def payment_method_detach(*, payment_method_id: str) -> Card:
+    with _stripe_errors():
+        return _card(_client().v1.payment_methods.detach(payment_method_id))
+
+
+def payment_method_list(*, customer: str) -> list[Card]:
+    with _stripe_errors():
+        cards = _client().v1.payment_methods.list(
+            params={"customer": customer, "type": "card", "limit": 100}
+        )
+    return [_card(card) for card in cards.data]
+
+
+def payment_intent_create_and_confirm(
+    *,
+    customer: str,
+    payment_method: str,
+    amount_cents: int,
+    idempotency_key: str,
+    off_session: bool = False,
+    metadata: dict[str, str] | None = None,
+) -> PaymentIntent:
+    """Charge a saved card now. A decline raises CardDeclined with the bank's message.
+
+    On-session, a card that needs 3-D Secure comes back as `requires_action` for the page to
+    finish with Stripe.js. Off-session there is nobody to ask: Stripe raises
+    `authentication_required` while localstripe answers `requires_action`; both become
+    AuthenticationRequired.
+    """
+    params = {
+        "amount": amount_cents,
+        "currency": CURRENCY,
+        "customer": customer,
+        "payment_method": payment_method,
+        "confirm": True,
+        # Naming the type keeps Stripe from asking for a return_url (automatic payment
+        # methods would), and localstripe knows no other way.
+        "payment_method_types": ["card"],
+        "metadata": metadata or {},
+    }
+    if off_session:
+        params["off_session"] = True
+    with _stripe_errors():
+        intent = _payment_intent(
+            _client().v1.payment_intents.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+    if off_session and intent.status == "requires_action":
+        raise AuthenticationRequired(
+            "Your bank asks you to confirm this payment.", payment_intent_id=intent.id
+        )
+    return intent
+
+
+def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntent:
+    with _stripe_errors():
+        return _payment_intent(_client().v1.payment_intents.retrieve(payment_intent_id))
+
+
+def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
+    """Refund (part of) a payment; returns the refund id.
+
+    localstripe accepts refunds past the amount paid and ignores the idempotency key;
+    callers check the amount and store the refund id before retrying."""
+    with _stripe_errors():
+        refund = _client().v1.refunds.create(
+            params={"payment_intent": payment_intent_id, "amount": amount_cents},
+            options={"idempotency_key": idempotency_key},
+        )
+    return refund.id
+
+
+def webhook_construct_event(*, payload: bytes, signature: str) -> dict:
+    """The event as a dict, once its `Stripe-Signature` header proved it came from Stripe."""
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
+        )
+        event = json.loads(payload)
+    except stripe.SignatureVerificationError as error:
+        raise WebhookSignatureInvalid("The webhook signature does not match.") from error
+    except ValueError as error:
+        raise WebhookSignatureInvalid("The webhook body is not JSON.") from error
+    if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
+        raise WebhookSignatureInvalid("The webhook body is not a Stripe event.")
+    return event
