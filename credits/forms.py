@@ -104,6 +104,12 @@ class RejectRefundForm(forms.Form):
     note = forms.CharField(label="Reason shown to the customer", max_length=500)
 
 
+class CardChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        default = " (default)" if obj.is_default else ""
+        return f"{obj.brand.title()} ending {obj.last4}, expires {obj.exp_month:02d}/{obj.exp_year}{default}"
+
+
 class BuyForm(forms.Form):
     """Buy credits: an amount in dollars and cents, a saved card, the refund policy accepted."""
 
@@ -111,8 +117,8 @@ class BuyForm(forms.Form):
         label="Amount (USD)",
         widget=forms.NumberInput(attrs={"step": "0.01", "min": "10", "max": "100000"}),
     )
-    payment_method = forms.ModelChoiceField(
-        label="Card",
+    payment_method = CardChoiceField(
+        label="Pay with",
         queryset=None,
         empty_label=None,
         widget=forms.RadioSelect,

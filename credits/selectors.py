@@ -18,7 +18,9 @@ from credits.models import (
     LedgerEntry,
     LimitTier,
     LotKind,
+    PaymentMethod,
     ProgramGrant,
+    Purchase,
     RateLimit,
     Tier,
 )
@@ -205,3 +207,15 @@ def rate_limit_table(*, organization: Organization | None, now: datetime) -> Lim
         rows=[(model, [limits.get((model.pk, column)) for column in columns]) for model in models],
         highlighted=highlighted,
     )
+
+
+# Stripe: saved cards and purchases (receipts).
+
+
+def payment_methods_of(*, organization: Organization):
+    """The organization's saved cards, the default first."""
+    return PaymentMethod.objects.filter(customer__organization=organization)
+
+
+def purchases_of(*, organization: Organization):
+    return Purchase.objects.filter(organization=organization)

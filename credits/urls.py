@@ -1,6 +1,6 @@
 from django.urls import path
 
-from credits.views import billing, pages, recharge, refunds
+from credits.views import billing, buy, cards, pages, receipts, recharge, refunds, webhook
 
 app_name = "credits"
 
@@ -13,7 +13,18 @@ urlpatterns = [
         name="auto_recharge_terminate",
     ),
     path("billing/usage/", pages.usage, name="usage"),
-    path("billing/payment-methods/", pages.payment_methods, name="payment_methods"),
+    path("billing/credit/buy/", buy.buy, name="buy"),
+    path("billing/credit/buy/<int:pk>/confirm/", buy.buy_confirm, name="buy_confirm"),
+    path("billing/credit/receipts/<int:pk>/", receipts.receipt, name="receipt"),
+    path("billing/credit/receipts/<int:pk>/pdf/", receipts.receipt_pdf, name="receipt_pdf"),
+    path("billing/refund-policy/", buy.refund_policy, name="refund_policy"),
+    path("billing/payment-methods/", cards.payment_methods, name="payment_methods"),
+    path("billing/payment-methods/add/", cards.card_add, name="card_add"),
+    path("billing/payment-methods/add/finish/", cards.card_add_finish, name="card_add_finish"),
+    path("billing/payment-methods/<int:pk>/default/", cards.card_default, name="card_default"),
+    path("billing/payment-methods/<int:pk>/remove/", cards.card_delete, name="card_remove"),
+    path("billing/payment-methods/contact/", cards.payment_contact, name="payment_contact"),
+    path("stripe/webhook/", webhook.stripe_webhook, name="stripe_webhook"),
     path("billing/refunds/", refunds.refunds, name="refunds"),
     path("billing/refunds/request/", refunds.request_refund, name="request_refund"),
     path("billing/rate-limits/", billing.rate_limits, name="rate_limits"),

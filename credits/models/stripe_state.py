@@ -115,8 +115,11 @@ class PaymentContactRequest(models.Model):
     method = models.CharField(max_length=32, choices=PaymentContactMethod.choices)
     message = models.TextField(max_length=2000)
     created_at = models.DateTimeField()
-    # Set by staff in admin once they have answered.
+    # Set by the admin action once staff have answered: who and when.
     handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

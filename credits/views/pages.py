@@ -13,12 +13,6 @@ def usage(request):
 
 
 @require_GET
-@member_required
-def payment_methods(request):
-    return render(request, "credits/payment_methods.html")
-
-
-@require_GET
 def pricing(request):
     return render(request, "credits/pricing.html")
 
