@@ -106,7 +106,13 @@ def _id(value) -> str | None:
     return value["id"]
 
 
+def _plain(obj) -> dict:
+    # SDK objects are not dicts (no .get); their plain form is.
+    return obj.to_dict() if hasattr(obj, "to_dict") else obj
+
+
 def _card(obj) -> Card:
+    obj = _plain(obj)
     card = obj["card"]
     return Card(
         id=obj["id"],
@@ -124,6 +130,7 @@ def _error_message(obj, key: str) -> str:
 
 
 def _setup_intent(obj) -> SetupIntent:
+    obj = _plain(obj)
     return SetupIntent(
         id=obj["id"],
         status=obj["status"],
@@ -135,6 +142,7 @@ def _setup_intent(obj) -> SetupIntent:
 
 
 def _payment_intent(obj) -> PaymentIntent:
+    obj = _plain(obj)
     return PaymentIntent(
         id=obj["id"],
         status=obj["status"],

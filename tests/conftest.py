@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests import factories
+from tests import factories, localstripe
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
@@ -58,3 +58,33 @@ def owner_client(client, owner):
 def _fast_password_hashing(settings):
     # The real hasher is deliberately slow; tests only need it to be correct.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def localstripe_server():
+    """One localstripe for the session, on a free port, started from scratch."""
+    port = localstripe.free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = localstripe.start(port)
+    try:
+        localstripe.wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def stripe_server(localstripe_server, settings):
+    """localstripe, emptied, with the site's SDK and pages pointed at it."""
+    server = localstripe.LocalStripe(localstripe_server)
+    server.reset()
+    settings.STRIPE_API_BASE = localstripe_server
+    settings.STRIPE_SECRET_KEY = localstripe.SECRET_KEY
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
+    settings.STRIPE_JS_URL = f"{localstripe_server}/js.stripe.com/v3/"
+    csp = {key: list(value) for key, value in settings.SECURE_CSP.items()}
+    for directive in ("script-src", "frame-src", "connect-src"):
+        csp[directive].append(localstripe_server)
+    settings.SECURE_CSP = csp
+    return server

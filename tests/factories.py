@@ -69,3 +69,40 @@ _sequence = iter(range(1, 10**9))
 
 def _counter() -> int:
     return next(_sequence)
+
+
+class StripeCustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "credits.StripeCustomer"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    stripe_id = factory.Sequence(lambda n: f"cus_test{n:06d}")
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class PaymentMethodFactory(factory.django.DjangoModelFactory):
+    """A saved card row only (no Stripe behind it): for tests that patch stripe_client."""
+
+    class Meta:
+        model = "credits.PaymentMethod"
+
+    customer = factory.SubFactory(StripeCustomerFactory)
+    stripe_id = factory.Sequence(lambda n: f"pm_test{n:06d}")
+    brand = "visa"
+    last4 = "4242"
+    exp_month = 12
+    exp_year = 2034
+    is_default = False
+    created_at = factory.LazyFunction(timezone.now)
+
+
+def saved_card(organization, number: str, stripe_server):
+    """A card saved the way the page does it: SetupIntent, Stripe.js confirm, our finish step."""
+    from credits.services.cards import card_setup_finish, card_setup_start
+
+    now = timezone.now()
+    client_secret = card_setup_start(organization=organization, now=now)
+    stripe_server.confirm_setup_intent(client_secret, stripe_server.card(number))
+    return card_setup_finish(
+        organization=organization, setup_intent_id=client_secret.split("_secret_")[0], now=now
+    )
