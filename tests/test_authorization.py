@@ -5,9 +5,10 @@ Later features add their URLs to the tables here so the matrix stays complete.
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, PaymentMethodFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
 
@@ -27,14 +28,27 @@ BILLING_ACTIONS: list[tuple[str, dict]] = [
     ("credits:auto_recharge", {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-01", "save": "1"}),
     ("credits:auto_recharge_terminate", {}),
     ("credits:request_refund", {"purchase": 1, "reason": "x"}),
+    ("credits:buy", {"amount": "500", "payment_method": 1, "token": "t", "accept_refund_policy": "on"}),
+    ("credits:card_add_finish", {"setup_intent": "seti_1"}),
+    ("credits:payment_contact", {"method": "invoice", "message": "x"}),
 ]
+
+# Pages only owners and billing members may even open (they start a payment or a card).
+BILLING_PAGES = ["credits:buy", "credits:card_add"]
 
 
 def _foreign_object_urls(foreign) -> list[tuple[str, str]]:
     """(method, url) of objects that belong to another organization."""
+    purchase = paid_purchase(foreign.organization, 1_000, timezone.now())
+    card = PaymentMethodFactory(customer__organization=foreign.organization)
     return [
         ("post", reverse("accounts:change_role", args=[foreign.pk])),
         ("post", reverse("accounts:remove_member", args=[foreign.pk])),
+        ("get", reverse("credits:receipt", args=[purchase.pk])),
+        ("get", reverse("credits:receipt_pdf", args=[purchase.pk])),
+        ("post", reverse("credits:buy_confirm", args=[purchase.pk])),
+        ("post", reverse("credits:card_default", args=[card.pk])),
+        ("post", reverse("credits:card_remove", args=[card.pk])),
     ]
 
 
@@ -79,3 +93,22 @@ def test_member_cannot_take_billing_actions(client, name, data):
 
     assert response.status_code == 403
     assert "can do this" in response.content.decode()
+
+
+@pytest.mark.parametrize("name", BILLING_PAGES)
+def test_member_cannot_open_paying_pages(client, name):
+    membership = MembershipFactory(role=Role.MEMBER)
+    client.force_login(membership.user)
+
+    response = client.get(reverse(name))
+
+    assert response.status_code == 403
+
+
+def test_member_reads_receipts_of_its_organization(client):
+    membership = MembershipFactory(role=Role.MEMBER)
+    purchase = paid_purchase(membership.organization, 1_000, timezone.now())
+    client.force_login(membership.user)
+
+    assert client.get(reverse("credits:receipt", args=[purchase.pk])).status_code == 200
+    assert client.get(reverse("credits:receipt_pdf", args=[purchase.pk])).status_code == 200
