@@ -33,7 +33,17 @@ run: venv
 	@echo "  Customer login: owner@example.com / demo-pass-123"
 	@echo "  Staff (admin):  staff@example.com / demo-pass-123 at http://127.0.0.1:$(PORT)/admin/"
 	@echo ""
-	DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@if [ -n "$$STRIPE_SECRET_KEY" ] || grep -qs '^STRIPE_SECRET_KEY=.' .env; then \
+	  echo "  Stripe: the keys in .env (or the environment)"; \
+	  DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT); \
+	else \
+	  echo "  Stripe: localstripe on 127.0.0.1:$(LOCALSTRIPE_PORT) (log: localstripe.log); test card 4242 4242 4242 4242"; \
+	  $(VENV)/bin/localstripe --port $(LOCALSTRIPE_PORT) --from-scratch >localstripe.log 2>&1 & ls_pid=$$!; \
+	  trap 'kill $$ls_pid 2>/dev/null' EXIT INT TERM; \
+	  export STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) STRIPE_JS_URL=http://127.0.0.1:$(LOCALSTRIPE_PORT)/js.stripe.com/v3/; \
+	  $(PY) manage.py localstripe_setup --site http://127.0.0.1:$(PORT) && \
+	  DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT); \
+	fi
 
 test: venv
 	$(PY) -m pytest
