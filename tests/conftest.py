@@ -5,6 +5,7 @@ tests need Debian's Chromium. CI sets REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1 so 
 missing database or browser fails the run instead of silently skipping.
 """
 
+import importlib
 import os
 from pathlib import Path
 
@@ -58,3 +59,20 @@ def owner_client(client, owner):
 def _fast_password_hashing(settings):
     # The real hasher is deliberately slow; tests only need it to be correct.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _seeded_catalog(request):
+    """Transactional tests flush every table afterwards, data migrations included; put the
+    default catalog back for the next one (non-transactional tests roll back and keep it)."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    from credits.models import BonusRate
+
+    if not BonusRate.objects.exists():
+        seed = importlib.import_module("credits.migrations.0002_seed_catalog").seed
+        seed(apps, None)
