@@ -21,6 +21,7 @@ from accounts.forms import (
 from accounts.models import Invitation, Membership
 from accounts.permissions import member_required, owner_required
 from accounts.selectors import SESSION_KEY, user_memberships
+from accounts.throttling import throttle_posts
 
 
 def _log_in(request, user) -> None:
@@ -28,6 +29,7 @@ def _log_in(request, user) -> None:
 
 
 @require_http_methods(["GET", "POST"])
+@throttle_posts("signup", per_ip=10, window=3600)
 def signup(request):
     if request.user.is_authenticated:
         return redirect("credits:credit")

@@ -76,3 +76,13 @@ def _seeded_catalog(request):
     if not BonusRate.objects.exists():
         seed = importlib.import_module("credits.migrations.0002_seed_catalog").seed
         seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters must not leak from one test into the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
