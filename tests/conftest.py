@@ -59,6 +59,9 @@ def owner_client(client, owner):
 def _fast_password_hashing(settings):
     # The real hasher is deliberately slow; tests only need it to be correct.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Admin tests log staff in with force_login; the second factor has its own tests
+    # (tests/accounts/test_two_factor.py), which turn it back on.
+    settings.ADMIN_REQUIRE_OTP = False
 
 
 @pytest.fixture(autouse=True)
