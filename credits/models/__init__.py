@@ -22,25 +22,38 @@ from credits.models.ledger import (
     PeriodKind,
 )
 from credits.models.periods import CommitmentPeriod
-from credits.models.programs import ProgramGrant
+from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
+from credits.models.programs import (
+    ApplicationStatus,
+    InstitutionKind,
+    ProgramApplication,
+    ProgramDocument,
+    ProgramGrant,
+)
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
 
 __all__ = [
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
     "ApiModel",
+    "ApplicationStatus",
     "BillingPolicy",
     "BonusRate",
     "CommitmentPeriod",
     "CreditAccount",
     "CreditLot",
+    "EnterpriseInquiry",
     "EnterpriseRateLimit",
     "EntryKind",
+    "ExpectedVolume",
+    "InstitutionKind",
     "LedgerEntry",
     "LimitTier",
     "LotKind",
     "ModelKind",
     "PeriodKind",
+    "ProgramApplication",
+    "ProgramDocument",
     "ProgramGrant",
     "Purchase",
     "PurchaseSource",
