@@ -1,6 +1,6 @@
 from django.urls import path
 
-from credits.views import billing, pages
+from credits.views import billing, pages, pricing, programs
 
 app_name = "credits"
 
@@ -10,6 +10,13 @@ urlpatterns = [
     path("billing/payment-methods/", pages.payment_methods, name="payment_methods"),
     path("billing/refunds/", pages.refunds, name="refunds"),
     path("billing/rate-limits/", pages.rate_limits, name="rate_limits"),
-    path("pricing/", pages.pricing, name="pricing"),
-    path("programs/apply/", pages.program_apply, name="program_apply"),
+    path("pricing/", pricing.pricing, name="pricing"),
+    path("pricing/enterprise/", pricing.enterprise_contact, name="enterprise_contact"),
+    path("programs/apply/", programs.apply, name="program_apply"),
+    path("programs/status/<str:token>/", programs.status, name="program_status"),
+    path(
+        "programs/documents/<int:document_id>/",
+        programs.document_download,
+        name="program_document",
+    ),
 ]

@@ -28,13 +28,3 @@ def refunds(request):
 @member_required
 def rate_limits(request):
     return render(request, "credits/rate_limits.html")
-
-
-@require_GET
-def pricing(request):
-    return render(request, "credits/pricing.html")
-
-
-@require_GET
-def program_apply(request):
-    return render(request, "credits/program_apply.html")
