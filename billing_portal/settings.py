@@ -137,6 +137,10 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@example.com")
+# Who hears about Enterprise inquiries and program applications (comma-separated in the env).
+STAFF_NOTIFICATION_EMAILS = env.list(
+    "STAFF_NOTIFICATION_EMAILS", default=["billing-staff@example.com"]
+)
 
 # Security. Production sets these from the environment; behind a TLS-terminating proxy
 # set SECURE_PROXY_SSL_HEADER_ENABLED=True so Django trusts X-Forwarded-Proto.

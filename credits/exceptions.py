@@ -13,3 +13,13 @@ class CreditsError(Exception):
 
 class InvalidAmount(CreditsError):
     code = "invalid_amount"
+
+
+class InvalidEstimate(CreditsError):
+    code = "invalid_estimate"
+
+
+class ProgramError(CreditsError):
+    """A program application or grant that cannot be made as asked."""
+
+    code = "program_error"

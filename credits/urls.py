@@ -1,6 +1,6 @@
 from django.urls import path
 
-from credits.views import billing, pages, recharge, refunds
+from credits.views import billing, pages, pricing, programs, recharge, refunds
 
 app_name = "credits"
 
@@ -17,6 +17,13 @@ urlpatterns = [
     path("billing/refunds/", refunds.refunds, name="refunds"),
     path("billing/refunds/request/", refunds.request_refund, name="request_refund"),
     path("billing/rate-limits/", billing.rate_limits, name="rate_limits"),
-    path("pricing/", pages.pricing, name="pricing"),
-    path("programs/apply/", pages.program_apply, name="program_apply"),
+    path("pricing/", pricing.pricing, name="pricing"),
+    path("pricing/enterprise/", pricing.enterprise_contact, name="enterprise_contact"),
+    path("programs/apply/", programs.apply, name="program_apply"),
+    path("programs/status/<str:token>/", programs.status, name="program_status"),
+    path(
+        "programs/documents/<int:document_id>/",
+        programs.document_download,
+        name="program_document",
+    ),
 ]

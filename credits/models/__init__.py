@@ -23,7 +23,14 @@ from credits.models.ledger import (
 )
 from credits.models.notices import BonusExpiryNotice
 from credits.models.periods import CommitmentPeriod
-from credits.models.programs import ProgramGrant
+from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
+from credits.models.programs import (
+    ApplicationStatus,
+    InstitutionKind,
+    ProgramApplication,
+    ProgramDocument,
+    ProgramGrant,
+)
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
 from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.recharge import (
@@ -39,6 +46,7 @@ __all__ = [
     "TIER_RANK",
     "ApiModel",
     "AutoRecharge",
+    "ApplicationStatus",
     "BillingPolicy",
     "BonusExpiryNotice",
     "BonusRate",
@@ -47,13 +55,18 @@ __all__ = [
     "CommitmentPeriod",
     "CreditAccount",
     "CreditLot",
+    "EnterpriseInquiry",
     "EnterpriseRateLimit",
     "EntryKind",
+    "ExpectedVolume",
+    "InstitutionKind",
     "LedgerEntry",
     "LimitTier",
     "LotKind",
     "ModelKind",
     "PeriodKind",
+    "ProgramApplication",
+    "ProgramDocument",
     "ProgramGrant",
     "Purchase",
     "PurchaseSource",

@@ -16,13 +16,3 @@ def usage(request):
 @member_required
 def payment_methods(request):
     return render(request, "credits/payment_methods.html")
-
-
-@require_GET
-def pricing(request):
-    return render(request, "credits/pricing.html")
-
-
-@require_GET
-def program_apply(request):
-    return render(request, "credits/program_apply.html")

@@ -1,4 +1,4 @@
-"""Staff admin for credits: balances, tiers, the ledger (read-only), catalog and policy."""
+"""Staff admin for credits: balances, tiers, the ledger (read-only), purchases, refunds, catalog and policy."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
