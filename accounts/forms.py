@@ -69,3 +69,11 @@ class OrganizationForm(forms.Form):
 
 class SwitchOrganizationForm(forms.Form):
     organization = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class TwoFactorForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code from your authenticator app",
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

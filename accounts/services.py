@@ -1,15 +1,18 @@
 """Writes for accounts: signup, invitations, roles and organizations."""
 
+import json
 from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.forms.models import model_to_dict
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.exceptions import AccountError
-from accounts.models import Invitation, Membership, Organization, Role, User
+from accounts.models import AuditEntry, Invitation, Membership, Organization, Role, User
 
 
 def _normalize_email(email: str) -> str:
@@ -142,3 +145,43 @@ def membership_remove(*, membership: Membership) -> None:
             code="last_owner",
         )
     membership.delete()
+
+
+def _snapshot(instance) -> dict:
+    """A JSON-safe picture of a row's fields (many-to-many as lists of ids)."""
+    data = model_to_dict(instance)
+    for key, value in list(data.items()):
+        if isinstance(value, list):
+            data[key] = [getattr(v, "pk", v) for v in value]
+    data.pop("password", None)
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def audit_snapshot(instance) -> dict | None:
+    return _snapshot(instance) if instance is not None and instance.pk else None
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    obj,
+    before: dict | None = None,
+    after: dict | None = None,
+    organization: Organization | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Append one audit entry (inside the caller's transaction, so it commits with the change)."""
+    return AuditEntry.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        action=action,
+        object_type=f"{obj._meta.app_label}.{obj._meta.model_name}",
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:255],
+        organization=organization,
+        before=before,
+        after=after,
+        note=note[:500],
+        created_at=now or timezone.now(),
+    )

@@ -3,27 +3,27 @@ from django.urls import path, reverse_lazy
 
 from accounts import views
 from accounts.forms import EmailAuthenticationForm
+from accounts.throttling import throttle_posts
+
+login_view = throttle_posts("login", per_ip=20, per_account=10, window=600, account_field="username")(
+    auth_views.LoginView.as_view(
+        authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+    )
+)
+password_reset_view = throttle_posts("reset", per_ip=10, per_account=3, window=3600, account_field="email")(
+    auth_views.PasswordResetView.as_view(
+        success_url=reverse_lazy("accounts:password_reset_done"),
+        email_template_name="registration/password_reset_email.txt",
+    )
+)
 
 app_name = "accounts"
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            success_url=reverse_lazy("accounts:password_reset_done"),
-            email_template_name="registration/password_reset_email.txt",
-        ),
-        name="password_reset",
-    ),
+    path("password-reset/", password_reset_view, name="password_reset"),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -41,6 +41,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("two-factor/", views.two_factor, name="two_factor"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.invite, name="invite"),
     path("members/<int:membership_id>/role/", views.change_role, name="change_role"),

@@ -1,11 +1,14 @@
 """Account pages: signup, members and invitations, organization switching."""
 
+from base64 import b32encode
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
@@ -17,10 +20,13 @@ from accounts.forms import (
     RoleForm,
     SignupForm,
     SwitchOrganizationForm,
+    TwoFactorForm,
 )
 from accounts.models import Invitation, Membership
 from accounts.permissions import member_required, owner_required
 from accounts.selectors import SESSION_KEY, user_memberships
+from accounts.throttling import throttle_posts
+from accounts.two_factor import totp_device_for, totp_verify
 
 
 def _log_in(request, user) -> None:
@@ -28,6 +34,7 @@ def _log_in(request, user) -> None:
 
 
 @require_http_methods(["GET", "POST"])
+@throttle_posts("signup", per_ip=10, window=3600)
 def signup(request):
     if request.user.is_authenticated:
         return redirect("credits:credit")
@@ -182,3 +189,25 @@ def invitation(request, token: str):
                 messages.success(request, f"Welcome to {invitation.organization.name}.")
                 return redirect("credits:credit")
     return render(request, "accounts/invitation.html", {"invitation": invitation, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@throttle_posts("two_factor", per_ip=20, window=600)
+@login_required
+def two_factor(request):
+    if not request.user.is_staff:
+        raise Http404
+    next_url = request.POST.get("next") or request.GET.get("next") or "/admin/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/admin/"
+    device = totp_device_for(user=request.user)
+    form = TwoFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            totp_verify(request=request, token=form.cleaned_data["token"])
+        except AccountError as error:
+            form.add_error("token", error.message)
+        else:
+            return redirect(next_url)
+    context = {"form": form, "device": device, "next": next_url, "secret": b32encode(device.bin_key).decode()}
+    return render(request, "accounts/two_factor.html", context)

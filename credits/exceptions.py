@@ -15,6 +15,16 @@ class InvalidAmount(CreditsError):
     code = "invalid_amount"
 
 
+class InvalidEstimate(CreditsError):
+    code = "invalid_estimate"
+
+
+class ProgramError(CreditsError):
+    """A program application or grant that cannot be made as asked."""
+
+    code = "program_error"
+
+
 class RefundPolicyNotAccepted(CreditsError):
     code = "refund_policy_not_accepted"
 

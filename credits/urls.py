@@ -1,6 +1,17 @@
 from django.urls import path
 
-from credits.views import billing, buy, cards, pages, receipts, recharge, refunds, webhook
+from credits.views import (
+    billing,
+    buy,
+    cards,
+    pages,
+    pricing,
+    programs,
+    receipts,
+    recharge,
+    refunds,
+    webhook,
+)
 
 app_name = "credits"
 
@@ -28,6 +39,13 @@ urlpatterns = [
     path("billing/refunds/", refunds.refunds, name="refunds"),
     path("billing/refunds/request/", refunds.request_refund, name="request_refund"),
     path("billing/rate-limits/", billing.rate_limits, name="rate_limits"),
-    path("pricing/", pages.pricing, name="pricing"),
-    path("programs/apply/", pages.program_apply, name="program_apply"),
+    path("pricing/", pricing.pricing, name="pricing"),
+    path("pricing/enterprise/", pricing.enterprise_contact, name="enterprise_contact"),
+    path("programs/apply/", programs.apply, name="program_apply"),
+    path("programs/status/<str:token>/", programs.status, name="program_status"),
+    path(
+        "programs/documents/<int:document_id>/",
+        programs.document_download,
+        name="program_document",
+    ),
 ]

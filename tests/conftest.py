@@ -5,13 +5,12 @@ tests need Debian's Chromium. CI sets REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1 so 
 missing database or browser fails the run instead of silently skipping.
 """
 
-import json
+import importlib
 import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tests import factories, localstripe
 
@@ -38,33 +37,6 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM}"))
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database, and a copy of the rows its data migrations seeded (catalog, bonus
-    schedule) for transactional tests to start from."""
-    with django_db_blocker.unblock():
-        rows = json.loads(connection.creation.serialize_db_to_string())
-    # Only our seeds: content types and permissions come back on their own after a flush.
-    return json.dumps([row for row in rows if row["model"].startswith("credits.")])
-
-
-@pytest.fixture(autouse=True)
-def _seeded_rows_in_transactional_tests(request):
-    # A transactional test ends by emptying every table, seeded rows included, so each one
-    # starts by putting them back. (Django's serialized_rollback cannot do it here: it keeps
-    # the copy on the connection object, and Playwright's tests run in another context,
-    # with another connection object.)
-    marker = request.node.get_closest_marker("django_db")
-    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
-        {"live_server", "transactional_db"} & set(request.fixturenames)
-    )
-    if not transactional:
-        return
-    seeded = request.getfixturevalue("django_db_setup")
-    with request.getfixturevalue("django_db_blocker").unblock():
-        connection.creation.deserialize_db_from_string(seeded)
-
-
 @pytest.fixture(autouse=True)
 def _fail_when_required_missing(request):
     marker = request.node.get_closest_marker("required_missing")
@@ -87,6 +59,36 @@ def owner_client(client, owner):
 def _fast_password_hashing(settings):
     # The real hasher is deliberately slow; tests only need it to be correct.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Admin tests log staff in with force_login; the second factor has its own tests
+    # (tests/accounts/test_two_factor.py), which turn it back on.
+    settings.ADMIN_REQUIRE_OTP = False
+
+
+@pytest.fixture(autouse=True)
+def _seeded_catalog(request):
+    """Transactional tests flush every table afterwards, data migrations included; put the
+    default catalog back for the next one (non-transactional tests roll back and keep it)."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    from credits.models import BonusRate
+
+    if not BonusRate.objects.exists():
+        seed = importlib.import_module("credits.migrations.0002_seed_catalog").seed
+        seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters must not leak from one test into the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """factory-boy factories for the whole suite."""
 
+from datetime import timedelta
+
 import factory
 from django.utils import timezone
 
@@ -69,6 +71,29 @@ _sequence = iter(range(1, 10**9))
 
 def _counter() -> int:
     return next(_sequence)
+
+
+class ProgramApplicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "credits.ProgramApplication"
+
+    organization_name = factory.Sequence(lambda n: f"Hillside School {n}")
+    kind = "school"
+    country = "Kenya"
+    website = "https://hillside.example.org"
+    contact_name = "Amani Otieno"
+    contact_email = factory.Sequence(lambda n: f"head{n}@hillside.example.org")
+    intended_use = "Reading support for pupils and summarising school records."
+    submitted_at = factory.LazyFunction(timezone.now)
+
+
+class ProgramGrantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "credits.ProgramGrant"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    starts_at = factory.LazyFunction(timezone.now)
+    ends_at = factory.LazyAttribute(lambda grant: grant.starts_at + timedelta(days=365))
 
 
 class StripeCustomerFactory(factory.django.DjangoModelFactory):

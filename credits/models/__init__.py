@@ -23,7 +23,14 @@ from credits.models.ledger import (
 )
 from credits.models.notices import BonusExpiryNotice
 from credits.models.periods import CommitmentPeriod
-from credits.models.programs import ProgramGrant
+from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
+from credits.models.programs import (
+    ApplicationStatus,
+    InstitutionKind,
+    ProgramApplication,
+    ProgramDocument,
+    ProgramGrant,
+)
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
 from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.recharge import (
@@ -47,6 +54,7 @@ __all__ = [
     "TIER_RANK",
     "ApiModel",
     "AutoRecharge",
+    "ApplicationStatus",
     "BillingPolicy",
     "BonusExpiryNotice",
     "BonusRate",
@@ -55,8 +63,11 @@ __all__ = [
     "CommitmentPeriod",
     "CreditAccount",
     "CreditLot",
+    "EnterpriseInquiry",
     "EnterpriseRateLimit",
     "EntryKind",
+    "ExpectedVolume",
+    "InstitutionKind",
     "LedgerEntry",
     "LimitTier",
     "LotKind",
@@ -66,6 +77,8 @@ __all__ = [
     "PaymentMethod",
     "ModelKind",
     "PeriodKind",
+    "ProgramApplication",
+    "ProgramDocument",
     "ProgramGrant",
     "Purchase",
     "PurchaseSource",

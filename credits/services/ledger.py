@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from accounts.models import Organization
+from accounts.services import audit_record
 from credits.exceptions import CreditsError, InvalidAmount
 from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
 
@@ -179,6 +180,16 @@ def adjust_credits(
     if amount_micros == 0:
         raise InvalidAmount("An adjustment cannot be zero.")
     account = lock_account(organization=organization)
+    audit_record(
+        actor=created_by,
+        action="credit_adjustment",
+        obj=account,
+        before={"balance_micros": account.balance_micros},
+        after={"balance_micros": account.balance_micros + amount_micros, "amount_micros": amount_micros},
+        organization=organization,
+        note=reason.strip(),
+        now=now,
+    )
     if amount_micros > 0:
         lot = grant_lot(
             account=account,

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import transaction
 
 from accounts.models import Organization
+from accounts.services import audit_record
 from credits.exceptions import CreditsError
 from credits.models import (
     EntryKind,
@@ -148,6 +149,14 @@ def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
         request.status = RefundStatus.REFUNDED
         request.last_error = ""
         request.save()
+        audit_record(
+            actor=staff,
+            action="refund_approve",
+            obj=request,
+            after={"status": request.status, "stripe_refund_id": refund_id},
+            organization=request.organization,
+            now=now,
+        )
         _tell_customer(request, "Your refund was approved", "credits/email/refund_approved.txt")
     return request
 
@@ -159,10 +168,21 @@ def refund_reject(*, request_id: int, staff, note: str, now: datetime) -> Refund
     request = RefundRequest.objects.select_for_update().get(pk=request_id)
     if request.status not in (RefundStatus.PENDING, RefundStatus.APPROVED_UNPAID):
         raise CreditsError("Only an open request can be rejected.", code="not_open")
+    before = {"status": request.status}
     request.status = RefundStatus.REJECTED
     request.decision_note = note.strip()[:500]
     request.reviewed_by, request.reviewed_at = staff, now
     request.save()
+    audit_record(
+        actor=staff,
+        action="refund_reject",
+        obj=request,
+        before=before,
+        after={"status": request.status},
+        organization=request.organization,
+        note=request.decision_note,
+        now=now,
+    )
     _tell_customer(request, "Your refund request was declined", "credits/email/refund_rejected.txt")
     return request
 

@@ -10,13 +10,3 @@ from accounts.permissions import member_required
 @member_required
 def usage(request):
     return render(request, "credits/usage.html")
-
-
-@require_GET
-def pricing(request):
-    return render(request, "credits/pricing.html")
-
-
-@require_GET
-def program_apply(request):
-    return render(request, "credits/program_apply.html")

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Organization, Role, User
 from accounts.services import organization_create
@@ -28,11 +29,16 @@ class Command(BaseCommand):
         staff.is_staff = staff.is_superuser = True
         staff.set_password(DEMO_PASSWORD)
         staff.save()
+        # Staff need a second factor in the admin; the demo staff user gets one ready.
+        TOTPDevice.objects.get_or_create(
+            user=staff, confirmed=True, defaults={"name": "Demo authenticator"}
+        )
         organizations = Organization.objects.filter(name=ORGANIZATION_NAME).count()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready ({organizations} demo organization).\n"
                 f"  Customer: {OWNER_EMAIL} / {DEMO_PASSWORD}\n"
-                f"  Staff:    {STAFF_EMAIL} / {DEMO_PASSWORD}  (admin at /admin/)"
+                f"  Staff:    {STAFF_EMAIL} / {DEMO_PASSWORD}  (admin at /admin/; its 2FA code:\n"
+                f"            .venv/bin/python manage.py staff_totp_code {STAFF_EMAIL})"
             )
         )

@@ -1,4 +1,4 @@
-"""Staff admin for credits: balances, tiers, the ledger (read-only), catalog and policy."""
+"""Staff admin for credits: balances, tiers, the ledger (read-only), purchases, refunds, catalog and policy."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.admin import AuditedAdmin
 from accounts.admin import OrganizationAdmin as BaseOrganizationAdmin
 from accounts.models import Organization
 from credits.exceptions import CreditsError
@@ -75,7 +76,7 @@ class PeriodInline(ReadOnlyInline):
 
 
 @admin.register(CreditAccount)
-class CreditAccountAdmin(admin.ModelAdmin):
+class CreditAccountAdmin(AuditedAdmin):
     list_display = ["organization", "balance", "period_kind", "anchor_date", "enterprise"]
     list_filter = ["enterprise", "period_kind"]
     search_fields = ["organization__name", "organization__memberships__user__email"]
@@ -206,7 +207,7 @@ class RateLimitInline(admin.TabularInline):
 
 
 @admin.register(ApiModel)
-class ApiModelAdmin(admin.ModelAdmin):
+class ApiModelAdmin(AuditedAdmin):
     list_display = ["name", "slug", "kind", "input_micros_per_million", "output_micros_per_million", "page_micros", "featured", "active"]
     list_editable = ["featured", "active"]
     search_fields = ["name", "slug"]
@@ -214,23 +215,23 @@ class ApiModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(BonusRate)
-class BonusRateAdmin(admin.ModelAdmin):
+class BonusRateAdmin(AuditedAdmin):
     list_display = ["min_amount_cents", "percent"]
 
 
 @admin.register(TierThreshold)
-class TierThresholdAdmin(admin.ModelAdmin):
+class TierThresholdAdmin(AuditedAdmin):
     list_display = ["tier", "period", "min_amount_cents"]
 
 
 @admin.register(EnterpriseRateLimit)
-class EnterpriseRateLimitAdmin(admin.ModelAdmin):
+class EnterpriseRateLimitAdmin(AuditedAdmin):
     list_display = ["organization", "api_model", "requests_per_second", "pages_per_minute"]
     autocomplete_fields = ["organization"]
 
 
 @admin.register(BillingPolicy)
-class BillingPolicyAdmin(admin.ModelAdmin):
+class BillingPolicyAdmin(AuditedAdmin):
     list_display = ["__str__", "legacy_created_before", "legacy_until", "overage_threshold_cents", "refund_policy_version"]
 
     def has_add_permission(self, request):

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('credits', '0006_refunds'),
+        ('credits', '0007_programs_and_inquiries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
