@@ -49,30 +49,35 @@ def _after_payment(request, result: CheckoutResult):
     return redirect("credits:receipt", result.purchase.pk)
 
 
+def _pay(request, form: BuyForm):
+    data = form.cleaned_data
+    try:
+        result = purchase_pay(
+            organization=request.organization,
+            user=request.user,
+            amount_cents=form.amount_cents,
+            payment_method_id=data["payment_method"].pk,
+            token=data["token"],
+            refund_policy_accepted=data["accept_refund_policy"],
+            now=timezone.now(),
+        )
+    except CreditsError as error:
+        form.add_error(None, error.message)
+        return _page(request, form, request.POST, status=400)
+    return _after_payment(request, result)
+
+
 @require_http_methods(["GET", "POST"])
 @billing_required
 def buy(request):
-    if request.method == "GET":
-        default = payment_methods_of(organization=request.organization).filter(is_default=True).first()
-        initial = {"amount": request.GET.get("amount"), "payment_method": default}
-        return _page(request, BuyForm(initial=initial, organization=request.organization), request.GET)
-    form = BuyForm(request.POST, organization=request.organization)
-    if form.is_valid():
-        try:
-            result = purchase_pay(
-                organization=request.organization,
-                user=request.user,
-                amount_cents=form.amount_cents,
-                payment_method_id=form.cleaned_data["payment_method"].pk,
-                token=form.cleaned_data["token"],
-                refund_policy_accepted=form.cleaned_data["accept_refund_policy"],
-                now=timezone.now(),
-            )
-        except CreditsError as error:
-            form.add_error(None, error.message)
-        else:
-            return _after_payment(request, result)
-    return _page(request, form, request.POST, status=400)
+    if request.method == "POST":
+        form = BuyForm(request.POST, organization=request.organization)
+        if form.is_valid():
+            return _pay(request, form)
+        return _page(request, form, request.POST, status=400)
+    default = payment_methods_of(organization=request.organization).filter(is_default=True).first()
+    initial = {"amount": request.GET.get("amount"), "payment_method": default}
+    return _page(request, BuyForm(initial=initial, organization=request.organization), request.GET)
 
 
 @require_POST
