@@ -230,6 +230,14 @@ class UsdField(forms.DecimalField):
 
 
 class RechargeForm(forms.Form):
+    def __init__(self, *args, cards=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # "" charges whichever card is the default at the time of the charge.
+        self.fields["card"].choices = [("", "My default card")] + [
+            (card.stripe_id, f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})")
+            for card in cards
+        ]
+
     amount = UsdField(label="Recharge amount (USD)", help_text="Bonus credits are added on top.")
     frequency = forms.ChoiceField(
         label="Frequency",
@@ -242,6 +250,7 @@ class RechargeForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The first charge; later charges fall on the same day (the month's last day in shorter months).",
     )
+    card = forms.ChoiceField(label="Card to charge", required=False)
     threshold_enabled = forms.BooleanField(
         label="Also top up when my balance falls below a floor", required=False
     )

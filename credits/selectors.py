@@ -27,6 +27,7 @@ from credits.models import (
     TierThreshold,
 )
 from credits.services.ledger import spendable_lots
+from credits.services.recharge_jobs import charges_needing_attention
 from credits.services.limits import LimitRow, LimitSource, current_limits
 from credits.services.tiers import (
     PeriodBounds,
@@ -91,6 +92,7 @@ class CreditSummary:
     lasts_for_years: bool
     grants: list[ProgramGrant]
     plan: AutoRecharge | None
+    attention: list
 
 
 def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
@@ -177,6 +179,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         runs_out_on=runs_out_on,
         lasts_for_years=lasts_for_years,
         plan=AutoRecharge.objects.filter(organization=organization).first(),
+        attention=charges_needing_attention(organization=organization),
         grants=active_program_grants(organization=organization, at=now),
     )
 

@@ -259,13 +259,25 @@ def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntent:
 
 
 def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
-    """Refund (part of) a payment; returns the refund id.
+    """Refund (part of) a payment once per key; returns the refund id.
 
-    localstripe accepts refunds past the amount paid and ignores the idempotency key;
-    callers check the amount and store the refund id before retrying."""
+    localstripe ignores idempotency keys and accepts refunds past the amount paid, and a
+    crash can fall between Stripe's answer and our commit; so the key also travels in the
+    refund's metadata and an existing refund with it is returned instead of a new one."""
     with _stripe_errors():
+        existing = _client().v1.refunds.list(
+            params={"payment_intent": payment_intent_id, "limit": 100}
+        )
+        for refund in existing.data:
+            metadata = refund.metadata.to_dict() if refund.metadata else {}
+            if metadata.get("idempotency_key") == idempotency_key:
+                return refund.id
         refund = _client().v1.refunds.create(
-            params={"payment_intent": payment_intent_id, "amount": amount_cents},
+            params={
+                "payment_intent": payment_intent_id,
+                "amount": amount_cents,
+                "metadata": {"idempotency_key": idempotency_key},
+            },
             options={"idempotency_key": idempotency_key},
         )
     return refund.id

@@ -19,6 +19,11 @@ urlpatterns = [
     path("billing/credit/", billing.credit, name="credit"),
     path("billing/credit/auto-recharge/", recharge.auto_recharge, name="auto_recharge"),
     path(
+        "billing/credit/auto-recharge/payments/<int:charge_id>/authenticate/",
+        recharge.authenticate,
+        name="auto_recharge_authenticate",
+    ),
+    path(
         "billing/credit/auto-recharge/terminate/",
         recharge.terminate,
         name="auto_recharge_terminate",

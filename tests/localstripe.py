@@ -106,3 +106,6 @@ class LocalStripe:
 
     def payment_method(self, pm_id: str) -> dict:
         return self._call("GET", f"/v1/payment_methods/{pm_id}")
+
+    def refunds(self) -> list[dict]:
+        return self._call("GET", "/v1/refunds?limit=1000")["data"]

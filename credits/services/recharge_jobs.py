@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 
 from accounts.models import Organization
-from credits.exceptions import CreditsError
+from credits.exceptions import CreditsError, PaymentProviderUnavailable
 from credits.models import (
     AutoRecharge,
     ChargeKind,
@@ -48,7 +48,12 @@ class ChargeOutcome:
 
 
 def charge_off_session(
-    *, organization: Organization, amount_cents: int, payment_method_id: str, idempotency_key: str
+    *,
+    organization: Organization,
+    amount_cents: int,
+    payment_method_id: str,
+    idempotency_key: str,
+    purchase_id: int,
 ) -> ChargeOutcome:
     """Charge a saved card without the customer present. The one seam tests replace."""
     from credits.services import checkout
@@ -58,6 +63,8 @@ def charge_off_session(
         amount_cents=amount_cents,
         payment_method_id=payment_method_id,
         idempotency_key=idempotency_key,
+        # Lets the webhook match the intent to its purchase even before this job stores it.
+        purchase_id=purchase_id,
     )
 
 
@@ -219,16 +226,21 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
         if known.status == "succeeded" or charge.status == ChargeStatus.PENDING:
             outcome = known
     if outcome is None:
-        charge.attempts += 1
         try:
             outcome = charge_off_session(
                 organization=charge.plan.organization,
                 amount_cents=charge.amount_cents,
                 payment_method_id=charge.plan.payment_method_id,
-                idempotency_key=f"{purchase.key}:attempt-{charge.attempts}",
+                idempotency_key=f"{purchase.key}:attempt-{charge.attempts + 1}",
+                purchase_id=purchase.pk,
             )
+        except PaymentProviderUnavailable as error:
+            # We cannot tell whether Stripe charged: try again soon with the SAME key (the
+            # attempt count is not advanced), so Stripe answers with the first intent.
+            return _retry_soon(charge, error.message, now)
         except CreditsError as error:
             outcome = ChargeOutcome(status="failed", message=error.message)
+        charge.attempts += 1
     if outcome.intent_id and outcome.intent_id != purchase.stripe_payment_intent_id:
         purchase.stripe_payment_intent_id = outcome.intent_id
         purchase.save(update_fields=["stripe_payment_intent_id"])
@@ -237,8 +249,23 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
         charge.status = ChargeStatus.PENDING
         charge.save(update_fields=["status", "attempts"])
         return outcome
+    if outcome.status not in ("failed", "requires_action"):
+        # Still processing at the bank: look again later, never charge again meanwhile.
+        charge.status = ChargeStatus.PENDING
+        charge.save(update_fields=["status", "attempts"])
+        return _retry_soon(charge, "The payment is still processing.", now)
     _record_failure(charge, outcome, now)
     return outcome
+
+
+RETRY_SOON = timedelta(minutes=10)
+
+
+def _retry_soon(charge: RechargeCharge, message: str, now: datetime) -> ChargeOutcome:
+    charge.next_attempt_at = now + RETRY_SOON
+    charge.last_error = message[:500]
+    charge.save(update_fields=["next_attempt_at", "last_error"])
+    return ChargeOutcome(status="processing", message=message)
 
 
 def _record_failure(charge: RechargeCharge, outcome: ChargeOutcome, now: datetime) -> None:
@@ -297,3 +324,57 @@ def run_recharges(*, now: datetime) -> dict[str, int]:
         "threshold": schedule_threshold_charges(now=now),
         "paid": process_due_charges(now=now),
     }
+
+
+def charge_client_secret(*, organization: Organization, charge_id: int) -> tuple[RechargeCharge, str]:
+    """The charge waiting for the customer's authentication and its intent's client secret."""
+    from credits import stripe_client
+
+    charge = (
+        RechargeCharge.objects.select_related("purchase")
+        .filter(plan__organization=organization, pk=charge_id, status=ChargeStatus.REQUIRES_ACTION)
+        .first()
+    )
+    if charge is None or not charge.purchase.stripe_payment_intent_id:
+        raise CreditsError("This payment does not need authentication.", code="no_action_needed")
+    intent = stripe_client.payment_intent_retrieve(
+        payment_intent_id=charge.purchase.stripe_payment_intent_id
+    )
+    return charge, intent.client_secret
+
+
+def charge_confirm_after_authentication(
+    *, organization: Organization, charge_id: int, now: datetime
+) -> RechargeCharge:
+    """The page comes back from 3-D Secure: ask Stripe (never the browser) and grant if paid."""
+    with transaction.atomic():
+        charge = (
+            RechargeCharge.objects.select_for_update()
+            .select_related("purchase", "plan")
+            .filter(plan__organization=organization, pk=charge_id)
+            .first()
+        )
+        if charge is None:
+            raise CreditsError("No such payment.", code="not_found")
+        if charge.status != ChargeStatus.REQUIRES_ACTION:
+            return charge
+        outcome = retrieve_outcome(intent_id=charge.purchase.stripe_payment_intent_id)
+        if outcome.status != "succeeded":
+            raise CreditsError(
+                "The bank has not confirmed this payment. Try again, or update your card.",
+                code="not_authenticated",
+            )
+    _grant(charge.pk, outcome, now)
+    charge.refresh_from_db()
+    return charge
+
+
+def charges_needing_attention(*, organization: Organization) -> list[RechargeCharge]:
+    """Failed or held-back recharge payments the customer can fix (card or 3-D Secure)."""
+    return list(
+        RechargeCharge.objects.filter(
+            plan__organization=organization,
+            status__in=[ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION, ChargeStatus.GAVE_UP],
+            purchase__granted_at__isnull=True,
+        ).order_by("-created_at")[:3]
+    )

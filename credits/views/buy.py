@@ -40,7 +40,11 @@ def _page(request, form: BuyForm, amount_data, status: int = 200):
 
 def _after_payment(request, result: CheckoutResult):
     if result.outcome == Outcome.REQUIRES_ACTION:
-        context = {"purchase": result.purchase, "client_secret": result.client_secret}
+        context = {
+            "purchase": result.purchase,
+            "client_secret": result.client_secret,
+            "confirm_url": reverse("credits:buy_confirm", args=[result.purchase.pk]),
+        }
         return render(request, "credits/payment_authenticate.html", {**context, **stripe_js_context()})
     if result.outcome == Outcome.SUCCEEDED:
         messages.success(request, "Payment received: your credits are in your balance.")

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -9,7 +10,10 @@ from accounts.permissions import billing_required, member_required
 from credits.exceptions import CreditsError
 from credits.forms import RechargeForm
 from credits.models import AutoRecharge, RechargeStatus
+from credits.views.cards import stripe_js_context
 from credits.money import cents_to_decimal, cents_to_micros, dollars_to_cents, micros_to_cents_floor
+from credits.selectors import payment_methods_of
+from credits.services import recharge_jobs
 from credits.services.recharge import (
     RechargeSettings,
     preview_recharge,
@@ -24,6 +28,7 @@ def _settings(data: dict) -> RechargeSettings:
         amount_cents=dollars_to_cents(data["amount"]),
         frequency=data["frequency"],
         billing_date=data["billing_date"],
+        payment_method_id=data.get("card") or "",
         threshold_enabled=on,
         threshold_micros=cents_to_micros(dollars_to_cents(data["threshold"])) if on else 0,
         max_threshold_recharges=data["max_threshold_recharges"] or 3,
@@ -38,6 +43,7 @@ def _initial(plan: AutoRecharge | None) -> dict:
         "amount": cents_to_decimal(plan.amount_cents),
         "frequency": plan.frequency,
         "billing_date": plan.billing_date,
+        "card": plan.payment_method_id,
         "threshold_enabled": plan.threshold_enabled,
         "threshold": cents_to_decimal(micros_to_cents_floor(plan.threshold_micros)) or None,
         "max_threshold_recharges": plan.max_threshold_recharges,
@@ -57,13 +63,20 @@ def _page(request, form, plan, status=200):
             now=timezone.now(),
         )
     template = "credits/auto_recharge.html" + ("#preview" if request.htmx else "")
-    return render(request, template, {"form": form, "plan": plan, "preview": preview}, status=status)
+    context = {
+        "form": form,
+        "plan": plan,
+        "preview": preview,
+        "has_cards": len(form.fields["card"].choices) > 1,
+        "attention": recharge_jobs.charges_needing_attention(organization=request.organization),
+    }
+    return render(request, template, context, status=status)
 
 
 @billing_required
 def _save(request):
     plan = AutoRecharge.objects.filter(organization=request.organization).first()
-    form = RechargeForm(request.POST)
+    form = RechargeForm(request.POST, cards=payment_methods_of(organization=request.organization))
     if form.is_valid():
         try:
             recharge_save(
@@ -88,7 +101,8 @@ def auto_recharge(request):
     plan = AutoRecharge.objects.filter(organization=request.organization).first()
     # A GET with fields is the live preview (htmx) or the no-JavaScript "Preview" button.
     data = request.GET if "amount" in request.GET else None
-    return _page(request, RechargeForm(data, initial=_initial(plan)), plan)
+    cards = payment_methods_of(organization=request.organization)
+    return _page(request, RechargeForm(data, initial=_initial(plan), cards=cards), plan)
 
 
 @require_http_methods(["GET", "POST"])
@@ -104,3 +118,29 @@ def terminate(request):
     else:
         messages.success(request, "Auto-recharge terminated. Your credits stay in your balance.")
     return redirect("credits:credit")
+
+
+@require_http_methods(["GET", "POST"])
+@billing_required
+def authenticate(request, charge_id: int):
+    """3-D Secure for an auto-recharge payment the bank held back."""
+    try:
+        if request.method == "POST":
+            recharge_jobs.charge_confirm_after_authentication(
+                organization=request.organization, charge_id=charge_id, now=timezone.now()
+            )
+            messages.success(request, "Payment confirmed: your credits are in your balance.")
+            return redirect("credits:credit")
+        charge, client_secret = recharge_jobs.charge_client_secret(
+            organization=request.organization, charge_id=charge_id
+        )
+    except CreditsError as error:
+        messages.error(request, error.message)
+        return redirect("credits:credit")
+    context = {
+        "purchase": charge.purchase,
+        "client_secret": client_secret,
+        "confirm_url": reverse("credits:auto_recharge_authenticate", args=[charge.pk]),
+        **stripe_js_context(),
+    }
+    return render(request, "credits/payment_authenticate.html", context)

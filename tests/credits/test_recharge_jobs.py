@@ -14,6 +14,7 @@ from credits.models import (
     RechargeCharge,
     RechargeStatus,
 )
+from credits.exceptions import PaymentProviderUnavailable
 from credits.services import ledger, recharge_jobs
 from credits.services.recharge import RechargeSettings, recharge_save
 from tests.factories import MembershipFactory
@@ -36,6 +37,8 @@ class FakeStripe:
     def charge(self, **kwargs):
         self.charges.append(kwargs)
         status = self.script.pop(0) if self.script else "succeeded"
+        if status == "unavailable":
+            raise PaymentProviderUnavailable("Stripe did not answer.")
         intent = f"pi_{len(self.charges)}"
         self.intents[intent] = status
         message = "Your card was declined." if status == "failed" else ""
@@ -200,3 +203,32 @@ def test_threshold_top_ups_respect_the_caps_while_usage_keeps_draining(organizat
     # The money cap ($250) allows two $100 top-ups even though the count cap is three.
     assert len(stripe.charges) == 2
     assert RechargeCharge.objects.filter(kind="threshold").count() == 2
+
+
+def test_stripe_unreachable_retries_soon_with_the_same_idempotency_key(organization, stripe):
+    _plan(organization)
+    stripe.script = ["unavailable", "succeeded"]
+
+    recharge_jobs.run_recharges(now=START)
+    charge = RechargeCharge.objects.get()
+    assert (charge.status, charge.attempts) == (ChargeStatus.PENDING, 0)
+    recharge_jobs.run_recharges(now=START + timedelta(minutes=5))  # not yet
+    recharge_jobs.run_recharges(now=START + timedelta(minutes=11))
+
+    assert [c["idempotency_key"] for c in stripe.charges] == [
+        stripe.charges[0]["idempotency_key"]
+    ] * 2
+    assert _balance(organization) == 103_000_000
+
+
+def test_a_processing_payment_is_looked_up_again_not_charged_again(organization, stripe):
+    _plan(organization)
+    stripe.script = ["processing"]
+
+    recharge_jobs.run_recharges(now=START)
+    assert _balance(organization) == 0
+    stripe.intents["pi_1"] = "succeeded"
+    recharge_jobs.run_recharges(now=START + timedelta(minutes=11))
+
+    assert len(stripe.charges) == 1
+    assert _balance(organization) == 103_000_000
