@@ -1,6 +1,7 @@
 """The education and public-interest program: applying, staff decisions, grants, reminders."""
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -10,8 +11,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from accounts.models import Membership, Organization, Role, User
-from accounts.services import audit_record
-from accounts.services import invitation_create
+from accounts.services import audit_record, invitation_create
 from credits.exceptions import ProgramError
 from credits.models import (
     ApiModel,
@@ -245,32 +245,67 @@ def program_approve(
     return grant
 
 
-@transaction.atomic
-def program_reject(
-    *, application: ProgramApplication, reviewer: User, reason: str, status_url: str, now: datetime
+@dataclass(frozen=True)
+class _Decision:
+    status: str
+    # The application field that keeps the staff member's words for the applicant.
+    field: str
+    action: str
+    subject: str
+    template: str
+    missing: ProgramError
+
+
+_REJECT = _Decision(
+    ApplicationStatus.REJECTED,
+    "reject_reason",
+    "program_reject",
+    "Your program application was not approved",
+    "credits/email/program_rejected.txt",
+    ProgramError("Give the applicant a reason.", code="reason_required"),
+)
+_ASK_INFO = _Decision(
+    ApplicationStatus.NEEDS_INFO,
+    "info_request",
+    "program_request_info",
+    "We need more information for your program application",
+    "credits/email/program_needs_info.txt",
+    ProgramError("Say what information you need.", code="message_required"),
+)
+
+
+def _decide(
+    decision: _Decision,
+    *,
+    application: ProgramApplication,
+    reviewer: User,
+    text: str,
+    status_url: str,
+    now: datetime,
 ) -> ProgramApplication:
+    """Reject or ask for more: record the words, audit the change, tell the applicant."""
     application = _lock_open(application)
-    if not reason.strip():
-        raise ProgramError("Give the applicant a reason.", code="reason_required")
+    if not text.strip():
+        raise decision.missing
     before = {"status": application.status}
-    application.status = ApplicationStatus.REJECTED
-    application.reject_reason = reason.strip()
+    application.status = decision.status
+    setattr(application, decision.field, text.strip())
     application.reviewed_by = reviewer
     application.reviewed_at = now
     application.full_clean()
     application.save()
     audit_record(
         actor=reviewer,
-        action="program_reject",
+        action=decision.action,
         obj=application,
         before=before,
         after={"status": application.status},
-        note=application.reject_reason,
+        note=text.strip(),
         now=now,
     )
     _send_on_commit(
-        subject="Your program application was not approved",
-        template="credits/email/program_rejected.txt",
+        subject=decision.subject,
+        template=decision.template,
         context={
             "application": application,
             "status_url": status_url.format(token=application.status_token),
@@ -278,41 +313,24 @@ def program_reject(
         to=[application.contact_email],
     )
     return application
+
+
+@transaction.atomic
+def program_reject(
+    *, application: ProgramApplication, reviewer: User, reason: str, status_url: str, now: datetime
+) -> ProgramApplication:
+    return _decide(
+        _REJECT, application=application, reviewer=reviewer, text=reason, status_url=status_url, now=now
+    )
 
 
 @transaction.atomic
 def program_request_info(
     *, application: ProgramApplication, reviewer: User, message: str, status_url: str, now: datetime
 ) -> ProgramApplication:
-    application = _lock_open(application)
-    if not message.strip():
-        raise ProgramError("Say what information you need.", code="message_required")
-    before = {"status": application.status}
-    application.status = ApplicationStatus.NEEDS_INFO
-    application.info_request = message.strip()
-    application.reviewed_by = reviewer
-    application.reviewed_at = now
-    application.full_clean()
-    application.save()
-    audit_record(
-        actor=reviewer,
-        action="program_request_info",
-        obj=application,
-        before=before,
-        after={"status": application.status},
-        note=application.info_request,
-        now=now,
+    return _decide(
+        _ASK_INFO, application=application, reviewer=reviewer, text=message, status_url=status_url, now=now
     )
-    _send_on_commit(
-        subject="We need more information for your program application",
-        template="credits/email/program_needs_info.txt",
-        context={
-            "application": application,
-            "status_url": status_url.format(token=application.status_token),
-        },
-        to=[application.contact_email],
-    )
-    return application
 
 
 @transaction.atomic
