@@ -57,3 +57,8 @@ def format_usd(micros: int, *, places: int = 2) -> str:
     )
     sign = "-" if micros < 0 and value != 0 else ""
     return f"{sign}${value:,.{places}f}"
+
+
+def micros_to_plain(micros: int) -> str:
+    """Dollars with all six decimals and no symbol, e.g. "-0.000150" (API and CSV)."""
+    return f"{micros_to_decimal(micros).quantize(Decimal('0.000001')):f}"

@@ -21,13 +21,16 @@ from credits.models.ledger import (
     LotKind,
     PeriodKind,
 )
+from credits.models.overage import OverageCharge, OverageStatus, OverageTrigger
 from credits.models.periods import CommitmentPeriod
 from credits.models.programs import ProgramGrant
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
+from credits.models.usage import ApiKey, UsageEvent
 
 __all__ = [
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
+    "ApiKey",
     "ApiModel",
     "BillingPolicy",
     "BonusRate",
@@ -40,6 +43,9 @@ __all__ = [
     "LimitTier",
     "LotKind",
     "ModelKind",
+    "OverageCharge",
+    "OverageStatus",
+    "OverageTrigger",
     "PeriodKind",
     "ProgramGrant",
     "Purchase",
@@ -48,4 +54,5 @@ __all__ = [
     "RateLimit",
     "Tier",
     "TierThreshold",
+    "UsageEvent",
 ]
