@@ -1,7 +1,14 @@
 """What the API platform reports: the keys it signs in with and every usage event it sent."""
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
+
+
+def hash_api_key(raw_key: str) -> str:
+    """What ApiKey.key_hash stores for a raw key."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 class ApiKey(models.Model):

@@ -8,12 +8,6 @@ from accounts.permissions import member_required
 
 @require_GET
 @member_required
-def usage(request):
-    return render(request, "credits/usage.html")
-
-
-@require_GET
-@member_required
 def payment_methods(request):
     return render(request, "credits/payment_methods.html")
 
