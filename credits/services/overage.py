@@ -44,7 +44,7 @@ def _charge_card(*, organization: Organization, amount_cents: int, idempotency_k
     it must raise OverageChargeFailed on a decline or an authentication request. The import
     is here so this module loads before that branch is merged; until then the call fails,
     the charge stays pending and the next run retries it under the same idempotency key."""
-    from credits.services import checkout  # noqa: PLC0415 (lands with the stripe branch)
+    from credits.services import checkout  # lands with the stripe branch
 
     intent = checkout.charge_off_session(
         organization=organization,
