@@ -14,12 +14,15 @@ from credits.exceptions import OverageChargeFailed
 from credits.models import (
     BillingPolicy,
     CreditAccount,
+    EntryKind,
     LedgerEntry,
+    LotKind,
     OverageCharge,
     OverageStatus,
     OverageTrigger,
     Purchase,
     PurchaseSource,
+    PurchaseStatus,
 )
 from credits.money import cents_to_micros, micros_to_cents_ceil
 from credits.selectors import day_start
@@ -151,16 +154,32 @@ def _open_charge(*, organization: Organization, now: datetime) -> OverageCharge 
 
 @transaction.atomic
 def _charge_paid(*, charge_id: int, card: CardCharge, now: datetime) -> OverageCharge:
+    """Grant the paid amount as a paid lot of the overage purchase; it settles the debt.
+
+    Not purchases.record_purchase on purpose: paying a debt is not buying credits, so it
+    must not anchor the commitment period, count toward the tier or earn bonus."""
     charge = OverageCharge.objects.get(pk=charge_id)
-    # record_purchase locks the account and grants the paid lot, which settles the debt.
-    purchases.record_purchase(
-        purchase_id=charge.purchase_id,
-        now=now,
-        payment_intent_id=card.payment_intent_id,
-        card_brand=card.card_brand,
-        card_last4=card.card_last4,
-    )
+    # Lock order as everywhere: the account, then the purchase, then the charge.
+    account = ledger.lock_account(organization=charge.organization)
+    purchase = Purchase.objects.select_for_update().get(pk=charge.purchase_id)
     charge = OverageCharge.objects.select_for_update().get(pk=charge_id)
+    if purchase.granted_at is not None:
+        return charge
+    paid_lot = ledger.grant_lot(
+        account=account,
+        kind=LotKind.PAID,
+        amount_micros=cents_to_micros(purchase.amount_cents),
+        entry_kind=EntryKind.PURCHASE,
+        now=now,
+        purchase=purchase,
+        reason=f"Overage charge {charge.key}",
+    )
+    ledger.settle_overage(account=account, from_lot=paid_lot, now=now, purchase=purchase)
+    purchase.status = PurchaseStatus.SUCCEEDED
+    purchase.granted_at = now
+    purchase.stripe_payment_intent_id = card.payment_intent_id or None
+    purchase.card_brand, purchase.card_last4 = card.card_brand, card.card_last4
+    purchase.save()
     charge.status = OverageStatus.SUCCEEDED
     charge.charged_at = now
     charge.save(update_fields=["status", "charged_at"])
