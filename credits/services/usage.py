@@ -291,18 +291,16 @@ def record_usage_batch(
             "event_id", "organization_id", "cost_micros"
         )
     }
+    draws: dict[int, list[tuple[int, dict]]] = {pk: [] for pk in organization_ids}
     for usage in events:
         row = inserted.get(usage.event_id)
         # A zero cost (free, or zero units) is recorded as an event but moves no money.
         if row is not None and row.cost_micros > 0:
-            ledger.draw(
-                account=accounts[usage.organization_id],
-                amount_micros=row.cost_micros,
-                kind=EntryKind.USAGE,
-                now=now,
-                reference=usage.event_id,
-                memo=usage.api_model.name,
+            draws[usage.organization_id].append(
+                (row.cost_micros, {"reference": usage.event_id, "memo": usage.api_model.name})
             )
+    for pk, account in accounts.items():
+        ledger.draw_many(account=account, draws=draws[pk], kind=EntryKind.USAGE, now=now)
     return UsageBatchResult(
         accepted=[usage.event_id for usage in events if usage.event_id in inserted],
         duplicates=[usage.event_id for usage in events if usage.event_id not in inserted],
