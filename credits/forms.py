@@ -32,6 +32,9 @@ class UsageFilterForm(forms.Form):
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
+        # An unbound form shows the default range it stands for.
+        self.initial.setdefault("end", today)
+        self.initial.setdefault("start", today - timedelta(days=DEFAULT_USAGE_DAYS - 1))
 
     def clean(self):
         cleaned = super().clean()
