@@ -76,3 +76,27 @@ class CardRemovalRefused(CreditsError):
 
 class WebhookSignatureInvalid(CreditsError):
     code = "webhook_signature_invalid"
+class InvalidUsageBatch(CreditsError):
+    """A usage batch the API refuses whole; says which event and field, for the client."""
+
+    code = "invalid_usage"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str,
+        index: int | None = None,
+        event_id: str | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message, code=code)
+        self.field = field
+        self.index = index
+        self.event_id = event_id
+
+
+class OverageChargeFailed(CreditsError):
+    """The card was declined or needs the customer; `code` is the decline code."""
+
+    code = "card_declined"

@@ -70,3 +70,6 @@ def decimal_dollars_to_micros(dollars: Decimal) -> int:
 def cents_to_decimal(cents: int) -> Decimal:
     """Whole cents as a Decimal dollar amount with two places (for form initial values)."""
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+def micros_to_plain(micros: int) -> str:
+    """Dollars with all six decimals and no symbol, e.g. "-0.000150" (API and CSV)."""
+    return f"{micros_to_decimal(micros).quantize(Decimal('0.000001')):f}"

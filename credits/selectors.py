@@ -1,14 +1,18 @@
 """Reads for pages and the API."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from accounts.models import Organization
 from credits.models import (
     TIER_LIMIT_COLUMN,
+    ApiKey,
+    UsageEvent,
     ApiModel,
     AutoRecharge,
     BillingPolicy,
@@ -26,9 +30,10 @@ from credits.models import (
     Tier,
     TierThreshold,
 )
+from credits.models.usage import hash_api_key
 from credits.services.ledger import spendable_lots
-from credits.services.recharge_jobs import charges_needing_attention
 from credits.services.limits import LimitRow, LimitSource, current_limits
+from credits.services.recharge_jobs import charges_needing_attention
 from credits.services.tiers import (
     PeriodBounds,
     bonus_for_amount,
@@ -317,3 +322,86 @@ def payment_methods_of(*, organization: Organization):
 
 def purchases_of(*, organization: Organization):
     return Purchase.objects.filter(organization=organization)
+def organizations_with_program_grants(*, organization_ids: set[int]) -> set[int]:
+    """Which of these organizations hold any program grant at all (past, present or future)."""
+    return set(
+        ProgramGrant.objects.filter(organization_id__in=organization_ids).values_list(
+            "organization_id", flat=True
+        )
+    )
+
+
+def has_usage_history(*, organization: Organization) -> bool:
+    """Whether the API was ever used: from the first recorded event on, no purchase of the
+    organization is refundable (free program usage counts too)."""
+    return UsageEvent.objects.filter(organization=organization).exists()
+
+
+def api_key_for(*, raw_key: str) -> ApiKey | None:
+    """The active key a client presented, else None (unknown and revoked alike)."""
+    return ApiKey.objects.filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True).first()
+
+
+def day_start(day: date) -> datetime:
+    """Midnight UTC starting `day`: the portal's days are UTC days."""
+    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    day: date
+    model_name: str
+    model_slug: str
+    events: int
+    input_tokens: int
+    output_tokens: int
+    pages: int
+    cost_micros: int
+
+
+def daily_usage(*, organization: Organization, start: date, end: date) -> list[DailyUsage]:
+    """Usage per UTC day and model from `start` to `end` inclusive, summed in SQL (one query)."""
+    rows = (
+        UsageEvent.objects.filter(
+            organization=organization,
+            occurred_at__gte=day_start(start),
+            occurred_at__lt=day_start(end + timedelta(days=1)),
+        )
+        .annotate(day=TruncDate("occurred_at", tzinfo=dt_timezone.utc))
+        .values("day", "api_model__name", "api_model__slug", "api_model__sort_order")
+        .annotate(
+            events=Count("pk"),
+            input_tokens_sum=Sum("input_tokens"),
+            output_tokens_sum=Sum("output_tokens"),
+            pages_sum=Sum("pages"),
+            cost=Sum("cost_micros"),
+        )
+        .order_by("day", "api_model__sort_order", "api_model__name")
+    )
+    return [
+        DailyUsage(
+            day=row["day"],
+            model_name=row["api_model__name"],
+            model_slug=row["api_model__slug"],
+            events=row["events"],
+            input_tokens=row["input_tokens_sum"],
+            output_tokens=row["output_tokens_sum"],
+            pages=row["pages_sum"],
+            cost_micros=row["cost"],
+        )
+        for row in rows
+    ]
+
+
+def ledger_entries(
+    *, organization: Organization, kind: str = "", start: date | None = None, end: date | None = None
+) -> QuerySet[LedgerEntry]:
+    """The organization's ledger, newest first, filtered by entry kind and UTC days."""
+    entries = LedgerEntry.objects.filter(account__organization=organization)
+    if kind:
+        entries = entries.filter(kind=kind)
+    if start is not None:
+        entries = entries.filter(created_at__gte=day_start(start))
+    if end is not None:
+        entries = entries.filter(created_at__lt=day_start(end + timedelta(days=1)))
+    return entries.select_related("lot").order_by("-created_at", "-pk")

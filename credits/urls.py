@@ -1,15 +1,16 @@
 from django.urls import path
 
 from credits.views import (
+    api,
     billing,
     buy,
     cards,
-    pages,
     pricing,
     programs,
     receipts,
     recharge,
     refunds,
+    usage,
     webhook,
 )
 
@@ -28,7 +29,8 @@ urlpatterns = [
         recharge.terminate,
         name="auto_recharge_terminate",
     ),
-    path("billing/usage/", pages.usage, name="usage"),
+    path("billing/usage/", usage.usage, name="usage"),
+    path("billing/usage/ledger.csv", usage.ledger_csv, name="usage_ledger_csv"),
     path("billing/credit/buy/", buy.buy, name="buy"),
     path("billing/credit/buy/<int:pk>/confirm/", buy.buy_confirm, name="buy_confirm"),
     path("billing/credit/receipts/<int:pk>/", receipts.receipt, name="receipt"),
@@ -53,4 +55,7 @@ urlpatterns = [
         programs.document_download,
         name="program_document",
     ),
+    path("api/v1/usage/", api.usage, name="api_usage"),
+    path("api/v1/rate-limits/<int:organization_id>/", api.rate_limits, name="api_rate_limits"),
+    path("api/v1/openapi.json", api.openapi, name="api_openapi"),
 ]

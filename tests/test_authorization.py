@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 ORGANIZATION_PAGES = [
     "credits:credit",
     "credits:usage",
+    "credits:usage_ledger_csv",
     "credits:payment_methods",
     "credits:refunds",
     "accounts:members",

@@ -22,6 +22,7 @@ from credits.models.ledger import (
     PeriodKind,
 )
 from credits.models.notices import BonusExpiryNotice
+from credits.models.overage import OverageCharge, OverageStatus, OverageTrigger
 from credits.models.periods import CommitmentPeriod
 from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
 from credits.models.programs import (
@@ -48,10 +49,12 @@ from credits.models.stripe_state import (
     StripeCustomer,
     StripeEvent,
 )
+from credits.models.usage import ApiKey, UsageEvent
 
 __all__ = [
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
+    "ApiKey",
     "ApiModel",
     "AutoRecharge",
     "ApplicationStatus",
@@ -76,6 +79,9 @@ __all__ = [
     "PaymentContactRequest",
     "PaymentMethod",
     "ModelKind",
+    "OverageCharge",
+    "OverageStatus",
+    "OverageTrigger",
     "PeriodKind",
     "ProgramApplication",
     "ProgramDocument",
@@ -92,4 +98,5 @@ __all__ = [
     "StripeEvent",
     "Tier",
     "TierThreshold",
+    "UsageEvent",
 ]

@@ -17,6 +17,8 @@ class PurchaseSource(models.TextChoices):
     CHECKOUT = "checkout", "Bought in the portal"
     AUTO_RECHARGE = "auto_recharge", "Auto-recharge"
     STAFF = "staff", "Recorded by staff"
+    # A negative balance charged to the default card (credits.services.overage).
+    OVERAGE = "overage", "Overage charge"
 
 
 class Purchase(models.Model):

@@ -131,6 +131,62 @@ def draw(
     return entries
 
 
+def draw_many(
+    *, account: CreditAccount, draws: list[tuple[int, dict]], kind: str, now: datetime
+) -> list[LedgerEntry]:
+    """Several draws from one locked account, as `draw` would make them one after another
+    (same lots, same order, same entries), written with one insert: a usage batch of a
+    thousand events costs a handful of queries instead of a few thousand.
+
+    `draws` holds (amount_micros, entry fields) pairs, e.g. (150, {"reference": "evt-1"})."""
+    lots = list(spendable_lots(account=account, now=now))
+    touched: dict[int, CreditLot] = {}
+    entries: list[LedgerEntry] = []
+    balance = account.balance_micros
+    position = 0
+    debt_lot: CreditLot | None = None
+
+    def take(lot: CreditLot, amount: int, fields: dict) -> None:
+        nonlocal balance
+        lot.remaining_micros -= amount
+        balance -= amount
+        touched[lot.pk] = lot
+        entries.append(
+            LedgerEntry(
+                account=account,
+                lot=lot,
+                kind=kind,
+                amount_micros=-amount,
+                balance_after_micros=balance,
+                created_at=now,
+                **fields,
+            )
+        )
+
+    for amount_micros, fields in draws:
+        if amount_micros <= 0:
+            raise InvalidAmount("A draw is a positive amount.")
+        left = amount_micros
+        while left and position < len(lots):
+            lot = lots[position]
+            part = min(left, lot.remaining_micros)
+            take(lot, part, fields)
+            left -= part
+            if lot.remaining_micros == 0:
+                position += 1
+        if left:
+            # Running out never stops API usage: the rest is owed on the overage lot
+            # (one instance for the whole batch, so its running sum is kept).
+            debt_lot = debt_lot or overage_lot(account=account, now=now)
+            take(debt_lot, left, fields)
+    if not entries:
+        return []
+    CreditLot.objects.bulk_update(touched.values(), ["remaining_micros"])
+    account.balance_micros = balance
+    account.save(update_fields=["balance_micros"])
+    return LedgerEntry.objects.bulk_create(entries)
+
+
 def settle_overage(*, account: CreditAccount, from_lot: CreditLot, now: datetime, **fields) -> int:
     """Pay a negative balance off from a new lot first; returns the micro-dollars moved."""
     debt_lot = CreditLot.objects.filter(

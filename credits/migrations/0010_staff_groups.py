@@ -57,7 +57,7 @@ def create_groups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("credits", "0008_stripe_state"),
+        ("credits", "0009_usage"),
         ("accounts", "0002_audit"),
         ("otp_totp", "0003_add_timestamps"),
         ("auth", "0012_alter_user_first_name_max_length"),

@@ -1,0 +1,85 @@
+"""What the API platform reports: the keys it signs in with and every usage event it sent."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+
+
+def hash_api_key(raw_key: str) -> str:
+    """What ApiKey.key_hash stores for a raw key."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A machine client's credential; only its SHA-256 is stored, the raw key is shown once."""
+
+    name = models.CharField(max_length=100, help_text="Who uses this key, e.g. 'gateway eu-1'.")
+    # The first characters of the raw key, kept in clear so staff can tell keys apart.
+    prefix = models.CharField(max_length=16, editable=False)
+    # sha256 hex of the whole raw key. The key is 256 random bits, so a plain hash
+    # (no salt, no slow hash) cannot be brute-forced and can be looked up by index.
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # Keys are revoked, never deleted, so usage events keep saying who reported them.
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class UsageEvent(models.Model):
+    """One priced call of the API; the platform's event id makes a repeated report a no-op."""
+
+    # Idempotency: a unique index, so two batches carrying the same event racing each other
+    # can only ever insert it once (INSERT ... ON CONFLICT DO NOTHING).
+    event_id = models.CharField(max_length=128, unique=True)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="usage_events"
+    )
+    api_model = models.ForeignKey("credits.ApiModel", on_delete=models.PROTECT, related_name="+")
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    pages = models.PositiveBigIntegerField(default=0)
+    # When the platform served the call (decides prices and program grants)...
+    occurred_at = models.DateTimeField()
+    # ...and when the portal recorded and debited it.
+    recorded_at = models.DateTimeField()
+    # What the event was debited, in micro-dollars; 0 when free.
+    cost_micros = models.PositiveBigIntegerField()
+    # Covered by an education / public-interest program grant at occurred_at.
+    free = models.BooleanField(default=False)
+    # The request that inserted the row: after an insert that skips conflicts, a batch
+    # re-reads its own rows by this token to learn which events were new.
+    batch = models.UUIDField(db_index=True, editable=False)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["organization", "occurred_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(free=False) | models.Q(cost_micros=0), name="free_usage_costs_nothing"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ({self.api_model_id}, {self.cost_micros} µ$)"

@@ -1,0 +1,209 @@
+"""The OpenAPI 3.1 description of the machine API under /api/v1/ (a test holds it to the URLconf)."""
+
+from credits.services.limits import LimitSource
+from credits.services.usage import MAX_BATCH_EVENTS, MAX_QUANTITY
+
+_QUANTITY = {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY}
+_MICRO_DOLLARS = {
+    "type": "string",
+    "pattern": r"^-?\d+\.\d{6}$",
+    "description": "US dollars with six decimals (micro-dollar precision), e.g. \"-0.000150\".",
+}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}},
+    }
+
+
+def _error(description: str) -> dict:
+    return _json("Error", description)
+
+
+SCHEMAS = {
+    "UsageEvent": {
+        "type": "object",
+        "required": ["event_id", "organization", "model", "occurred_at"],
+        "description": (
+            "One call of the API. LLMs are priced by input_tokens and output_tokens, "
+            "embedding models by input_tokens, document models by pages; send at least one "
+            "quantity the model is priced by and no other."
+        ),
+        "properties": {
+            "event_id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 128,
+                "description": "Unique per call; an id recorded before is ignored (idempotency).",
+            },
+            "organization": {"type": "integer", "description": "The organization's id."},
+            "model": {"type": "string", "description": "The model's slug, e.g. solar-pro-2."},
+            "input_tokens": _QUANTITY,
+            "output_tokens": _QUANTITY,
+            "pages": _QUANTITY,
+            "occurred_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "ISO 8601 with an offset, e.g. 2026-01-31T12:00:00Z.",
+            },
+        },
+        "anyOf": [
+            {"required": ["input_tokens"]},
+            {"required": ["output_tokens"]},
+            {"required": ["pages"]},
+        ],
+    },
+    "UsageBatch": {
+        "type": "object",
+        "required": ["events"],
+        "properties": {
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_BATCH_EVENTS,
+                "items": {"$ref": "#/components/schemas/UsageEvent"},
+            }
+        },
+    },
+    "Balance": {
+        "type": "object",
+        "required": ["balance", "balance_micros"],
+        "properties": {
+            "balance": _MICRO_DOLLARS,
+            "balance_micros": {"type": "integer", "description": "The balance in 1e-6 USD; may be negative."},
+        },
+    },
+    "UsageBatchResult": {
+        "type": "object",
+        "required": ["accepted", "duplicates", "balances"],
+        "properties": {
+            "accepted": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Event ids recorded and debited by this request.",
+            },
+            "duplicates": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Event ids recorded before; ignored.",
+            },
+            "balances": {
+                "type": "object",
+                "description": "Each organization of the batch (by id) and its balance afterwards.",
+                "additionalProperties": {"$ref": "#/components/schemas/Balance"},
+            },
+        },
+    },
+    "RateLimit": {
+        "type": "object",
+        "required": ["model", "name", "requests_per_second", "pages_per_minute", "source"],
+        "properties": {
+            "model": {"type": "string"},
+            "name": {"type": "string"},
+            "requests_per_second": {"type": "integer"},
+            "pages_per_minute": {"type": ["integer", "null"], "description": "Document models only."},
+            "source": {
+                "type": "string",
+                "enum": [LimitSource.TIER, LimitSource.LEGACY, LimitSource.ENTERPRISE],
+            },
+        },
+    },
+    "RateLimits": {
+        "type": "object",
+        "required": ["organization", "tier", "limits"],
+        "properties": {
+            "organization": {"type": "integer"},
+            "tier": {"type": "string", "enum": ["none", "explore", "build", "scale", "enterprise"]},
+            "limits": {"type": "array", "items": {"$ref": "#/components/schemas/RateLimit"}},
+        },
+    },
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": ["string", "null"], "description": "The offending field."},
+                    "index": {"type": ["integer", "null"], "description": "The event's position."},
+                    "event_id": {"type": ["string", "null"]},
+                },
+            }
+        },
+    },
+}
+
+_UNAUTHORIZED = _error("Missing, unknown or revoked API key.")
+
+DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Billing portal machine API",
+        "version": "1",
+        "description": "Usage reporting and rate limits for the API platform.",
+    },
+    "servers": [{"url": "/"}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": SCHEMAS,
+    },
+    "paths": {
+        "/api/v1/usage/": {
+            "post": {
+                "operationId": "recordUsage",
+                "summary": "Record and debit a batch of usage events",
+                "security": [{"bearer": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/UsageBatch"}}
+                    },
+                },
+                "responses": {
+                    "201": _json("UsageBatchResult", "At least one event was new."),
+                    "200": _json("UsageBatchResult", "Every event was a duplicate."),
+                    "400": _error("The batch was refused whole; nothing was recorded."),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/v1/rate-limits/{organization_id}/": {
+            "get": {
+                "operationId": "getRateLimits",
+                "summary": "An organization's current tier and limits per model",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {
+                        "name": "organization_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+                "responses": {
+                    "200": _json("RateLimits", "The limits in force now."),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("No such organization."),
+                },
+            }
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "The OpenAPI document.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    },
+}

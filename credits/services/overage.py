@@ -1,0 +1,248 @@
+"""Overage: a negative balance is charged to the default card at period end, or at once
+when the debt passes the policy threshold; the payment settles the debt as a purchase."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from accounts.models import Organization, Role
+from credits.exceptions import OverageChargeFailed
+from credits.models import (
+    BillingPolicy,
+    CreditAccount,
+    EntryKind,
+    LedgerEntry,
+    LotKind,
+    OverageCharge,
+    OverageStatus,
+    OverageTrigger,
+    Purchase,
+    PurchaseSource,
+    PurchaseStatus,
+)
+from credits.money import cents_to_micros, micros_to_cents_ceil
+from credits.selectors import day_start
+from credits.services import ledger, purchases
+from credits.services.tiers import PeriodBounds, period_bounds
+
+# A declined card is tried again at most once a day, never on every run of the job.
+RETRY_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class CardCharge:
+    payment_intent_id: str
+    card_brand: str
+    card_last4: str
+
+
+def _charge_card(*, organization: Organization, amount_cents: int, idempotency_key: str) -> CardCharge:
+    """The only Stripe call of overage: the default card, off-session.
+
+    PENDING STRIPE: charge_off_session comes with the saved-cards work (branch `stripe`);
+    it must raise OverageChargeFailed on a decline or an authentication request. The import
+    is here so this module loads before that branch is merged; until then the call fails,
+    the charge stays pending and the next run retries it under the same idempotency key."""
+    from credits.services import checkout  # lands with the stripe branch
+
+    intent = checkout.charge_off_session(
+        organization=organization,
+        amount_cents=amount_cents,
+        idempotency_key=idempotency_key,
+        description="Usage beyond prepaid credits",
+    )
+    return CardCharge(intent.payment_intent_id, intent.card_brand, intent.card_last4)
+
+
+def _current_period(account: CreditAccount, organization: Organization, now: datetime) -> PeriodBounds:
+    # Periods are anchored on the first purchase; an organization that never bought
+    # (grants only) is billed on the day it was created.
+    anchor = account.anchor_date or organization.created_at.date()
+    return period_bounds(anchor=anchor, kind=account.period_kind, on=now.date())
+
+
+def _balance_at(account: CreditAccount, moment: datetime) -> int:
+    last = (
+        LedgerEntry.objects.filter(account=account, created_at__lt=moment)
+        .order_by("-created_at", "-pk")
+        .values_list("balance_after_micros", flat=True)
+        .first()
+    )
+    return last or 0
+
+
+def _due(
+    account: CreditAccount, organization: Organization, now: datetime
+) -> tuple[str, PeriodBounds, str] | None:
+    """Why and for which period the debt is due now, with the charge's key; None if not due."""
+    if account.balance_micros >= 0:
+        return None
+    current = _current_period(account, organization, now)
+    policy = BillingPolicy.current()
+    if -account.balance_micros > cents_to_micros(policy.overage_threshold_cents):
+        number = OverageCharge.objects.filter(
+            organization=organization,
+            trigger=OverageTrigger.THRESHOLD,
+            period_starts_on=current.starts_on,
+        ).count()
+        key = f"overage-{organization.pk}-{current.starts_on}-threshold-{number + 1}"
+        return OverageTrigger.THRESHOLD, current, key
+    previous = period_bounds(
+        anchor=account.anchor_date or organization.created_at.date(),
+        kind=account.period_kind,
+        on=current.starts_on - timedelta(days=1),
+    )
+    already = OverageCharge.objects.filter(
+        organization=organization,
+        trigger=OverageTrigger.PERIOD_END,
+        period_starts_on=previous.starts_on,
+    ).exists()
+    if not already and _balance_at(account, day_start(current.starts_on)) < 0:
+        return OverageTrigger.PERIOD_END, previous, f"overage-{organization.pk}-{previous.starts_on}-period-end"
+    return None
+
+
+@transaction.atomic
+def _open_charge(*, organization: Organization, now: datetime) -> OverageCharge | None:
+    """The charge to attempt now: one left pending by a crash, else a new one if due."""
+    account = ledger.lock_account(organization=organization)
+    pending = OverageCharge.objects.filter(
+        organization=organization, status=OverageStatus.PENDING
+    ).first()
+    if pending is not None:
+        return pending
+    failed_lately = OverageCharge.objects.filter(
+        organization=organization, status=OverageStatus.FAILED, created_at__gt=now - RETRY_AFTER
+    ).exists()
+    due = None if failed_lately else _due(account, organization, now)
+    if due is None:
+        return None
+    trigger, bounds, key = due
+    # The whole debt, rounded up: a debt of 0.3 cents is charged as 1 cent (the surplus
+    # stays as paid credit).
+    amount_cents = micros_to_cents_ceil(-account.balance_micros)
+    # Written before the card is charged, like every purchase: its key is Stripe's
+    # idempotency key, so a retry after a crash cannot charge twice.
+    purchase = Purchase(
+        organization=organization,
+        key=key,
+        amount_cents=amount_cents,
+        bonus_cents=0,
+        source=PurchaseSource.OVERAGE,
+        created_at=now,
+    )
+    purchase.full_clean()
+    purchase.save()
+    charge = OverageCharge(
+        organization=organization,
+        key=key,
+        trigger=trigger,
+        period_starts_on=bounds.starts_on,
+        period_ends_on=bounds.ends_on,
+        amount_cents=amount_cents,
+        purchase=purchase,
+        created_at=now,
+    )
+    charge.full_clean(exclude=["purchase"])
+    charge.save()
+    return charge
+
+
+@transaction.atomic
+def _charge_paid(*, charge_id: int, card: CardCharge, now: datetime) -> OverageCharge:
+    """Grant the paid amount as a paid lot of the overage purchase; it settles the debt.
+
+    Not purchases.record_purchase on purpose: paying a debt is not buying credits, so it
+    must not anchor the commitment period, count toward the tier or earn bonus."""
+    charge = OverageCharge.objects.get(pk=charge_id)
+    # Lock order as everywhere: the account, then the purchase, then the charge.
+    account = ledger.lock_account(organization=charge.organization)
+    purchase = Purchase.objects.select_for_update().get(pk=charge.purchase_id)
+    charge = OverageCharge.objects.select_for_update().get(pk=charge_id)
+    if purchase.granted_at is not None:
+        return charge
+    paid_lot = ledger.grant_lot(
+        account=account,
+        kind=LotKind.PAID,
+        amount_micros=cents_to_micros(purchase.amount_cents),
+        entry_kind=EntryKind.PURCHASE,
+        now=now,
+        purchase=purchase,
+        reason=f"Overage charge {charge.key}",
+    )
+    ledger.settle_overage(account=account, from_lot=paid_lot, now=now, purchase=purchase)
+    purchase.status = PurchaseStatus.SUCCEEDED
+    purchase.granted_at = now
+    purchase.stripe_payment_intent_id = card.payment_intent_id or None
+    purchase.card_brand, purchase.card_last4 = card.card_brand, card.card_last4
+    purchase.save()
+    charge.status = OverageStatus.SUCCEEDED
+    charge.charged_at = now
+    charge.save(update_fields=["status", "charged_at"])
+    return charge
+
+
+@transaction.atomic
+def _charge_failed(*, charge_id: int, error: OverageChargeFailed) -> OverageCharge:
+    charge = OverageCharge.objects.select_for_update().select_related("organization").get(pk=charge_id)
+    purchases.purchase_mark_failed(purchase_id=charge.purchase_id, message=error.message)
+    charge.status = OverageStatus.FAILED
+    charge.failure_code = error.code[:64]
+    charge.failure_message = error.message[:500]
+    charge.save(update_fields=["status", "failure_code", "failure_message"])
+    transaction.on_commit(lambda: _mail_failure(charge))
+    return charge
+
+
+def _mail_failure(charge: OverageCharge) -> None:
+    organization = charge.organization
+    owners = list(
+        organization.memberships.filter(role=Role.OWNER).values_list("user__email", flat=True)
+    )
+    if owners:
+        body = render_to_string(
+            "credits/email/overage_failed.txt", {"organization": organization, "charge": charge}
+        )
+        send_mail(
+            f"Payment of your negative balance failed ({organization.name})",
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            owners,
+        )
+
+
+def charge_overage(*, organization: Organization, now: datetime) -> OverageCharge | None:
+    """Charge the organization's negative balance if it is due; idempotent per period.
+
+    Not one transaction on purpose: the pending charge is committed before the card is
+    charged and the outcome after, so neither a crash nor a rollback loses a payment."""
+    charge = _open_charge(organization=organization, now=now)
+    if charge is None:
+        return None
+    try:
+        card = _charge_card(
+            organization=organization, amount_cents=charge.amount_cents, idempotency_key=charge.key
+        )
+    except OverageChargeFailed as error:
+        return _charge_failed(charge_id=charge.pk, error=error)
+    return _charge_paid(charge_id=charge.pk, card=card, now=now)
+
+
+def charge_due_overages(*, now: datetime) -> list[OverageCharge]:
+    """The job (daily or more often): every organization in debt or with a charge pending."""
+    in_debt = CreditAccount.objects.filter(balance_micros__lt=0).values_list(
+        "organization_id", flat=True
+    )
+    pending = OverageCharge.objects.filter(status=OverageStatus.PENDING).values_list(
+        "organization_id", flat=True
+    )
+    charges = []
+    for organization in Organization.objects.filter(pk__in={*in_debt, *pending}).order_by("pk"):
+        charge = charge_overage(organization=organization, now=now)
+        if charge is not None:
+            charges.append(charge)
+    return charges

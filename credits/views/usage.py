@@ -1,0 +1,81 @@
+"""Billing > Usage: daily usage per model (chart and table) and the ledger with CSV export."""
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.permissions import member_required
+from credits.forms import UsageFilterForm
+from credits.models import LedgerEntry
+from credits.money import micros_to_plain
+from credits.selectors import daily_usage, ledger_entries
+from credits.usage_chart import usage_chart
+
+LEDGER_PAGE_SIZE = 25
+CSV_HEADER = [
+    "created_at", "kind", "lot", "amount_usd", "amount_micros",
+    "balance_after_usd", "balance_after_micros", "reference", "memo",
+]
+
+
+@require_GET
+@member_required
+def usage(request):
+    form = UsageFilterForm(request.GET or None, today=timezone.now().date())
+    chosen = form.usage_filter()
+    rows = daily_usage(organization=request.organization, start=chosen.start, end=chosen.end)
+    entries = ledger_entries(
+        organization=request.organization, kind=chosen.kind, start=chosen.start, end=chosen.end
+    )
+    return render(request, "credits/usage.html", {
+        "form": form,
+        "chosen": chosen,
+        "rows": rows,
+        "total_micros": sum(row.cost_micros for row in rows),
+        "chart": usage_chart(rows=rows, start=chosen.start, end=chosen.end),
+        "ledger_page": Paginator(entries, LEDGER_PAGE_SIZE).get_page(request.GET.get("page")),
+    })
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, so rows stream one by one."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _spreadsheet_safe(text: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _csv_lines(entries: Iterable[LedgerEntry]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for entry in entries:
+        yield writer.writerow([
+            entry.created_at.isoformat(), entry.kind, entry.lot.kind,
+            micros_to_plain(entry.amount_micros), entry.amount_micros,
+            micros_to_plain(entry.balance_after_micros), entry.balance_after_micros,
+            _spreadsheet_safe(entry.reference), _spreadsheet_safe(entry.memo),
+        ])
+
+
+@require_GET
+@member_required
+def ledger_csv(request):
+    chosen = UsageFilterForm(request.GET or None, today=timezone.now().date()).usage_filter()
+    entries = ledger_entries(
+        organization=request.organization, kind=chosen.kind, start=chosen.start, end=chosen.end
+    )
+    response = StreamingHttpResponse(
+        _csv_lines(entries.iterator(chunk_size=2_000)), content_type="text/csv; charset=utf-8"
+    )
+    name = f"ledger-{request.organization.pk}-{chosen.start}-{chosen.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

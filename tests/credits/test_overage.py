@@ -1,0 +1,213 @@
+"""Overage: a negative balance is charged (rounded up to the cent) at period end or past the
+threshold, exactly once; paid, it settles the debt as a purchase. The card call is patched."""
+
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+import pytest
+from django.core import mail
+
+from accounts.models import Role
+from credits.exceptions import OverageChargeFailed
+from credits.models import (
+    CreditAccount,
+    CreditLot,
+    EntryKind,
+    LedgerEntry,
+    LotKind,
+    OverageCharge,
+    OverageStatus,
+    OverageTrigger,
+    PurchaseSource,
+    PurchaseStatus,
+)
+from credits.services import ledger, overage
+from credits.services.overage import CardCharge, charge_due_overages, charge_overage
+from tests.factories import MembershipFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+JAN_1 = datetime(2026, 1, 1, 9, tzinfo=dt_timezone.utc)
+
+
+class FakeCard:
+    """Stands in for the one Stripe call; remembers every charge it was asked for."""
+
+    def __init__(self, fail_with: Exception | None = None):
+        self.calls: list[dict] = []
+        self.fail_with = fail_with
+
+    def __call__(self, *, organization, amount_cents, idempotency_key):
+        self.calls.append({"amount_cents": amount_cents, "idempotency_key": idempotency_key})
+        if self.fail_with is not None:
+            raise self.fail_with
+        return CardCharge(f"pi_{idempotency_key}", "visa", "4242")
+
+
+@pytest.fixture
+def card(monkeypatch):
+    fake = FakeCard()
+    monkeypatch.setattr(overage, "_charge_card", fake)
+    return fake
+
+
+@pytest.fixture
+def organization(db):
+    # Never bought anything: periods are anchored on the day it was created (Jan 1).
+    membership = MembershipFactory(role=Role.OWNER, organization__created_at=JAN_1)
+    return membership.organization
+
+
+def spend(organization, micros: int, at: datetime):
+    ledger.debit_usage(organization=organization, cost_micros=micros, now=at, reference=f"u{at}")
+
+
+def balance(organization) -> int:
+    return CreditAccount.objects.get(organization=organization).balance_micros
+
+
+def test_nothing_to_charge_without_debt(card, organization):
+    assert charge_overage(organization=organization, now=JAN_1 + timedelta(days=40)) is None
+    assert card.calls == []
+
+
+def test_small_debt_waits_for_the_period_end(card, organization):
+    spend(organization, 5_000_000, JAN_1 + timedelta(days=3))
+
+    assert charge_overage(organization=organization, now=JAN_1 + timedelta(days=20)) is None
+    assert card.calls == []
+
+
+def test_debt_past_the_threshold_is_charged_at_once_rounded_up(card, organization):
+    # $100.000001 owed: past the default $100 threshold; charged as $100.01.
+    spend(organization, 100_000_001, JAN_1 + timedelta(days=3))
+
+    charge = charge_overage(organization=organization, now=JAN_1 + timedelta(days=3, hours=1))
+
+    assert charge.trigger == OverageTrigger.THRESHOLD
+    assert charge.status == OverageStatus.SUCCEEDED
+    assert charge.amount_cents == 10_001
+    assert card.calls == [{"amount_cents": 10_001, "idempotency_key": charge.key}]
+    purchase = charge.purchase
+    assert (purchase.source, purchase.status, purchase.key) == (
+        PurchaseSource.OVERAGE,
+        PurchaseStatus.SUCCEEDED,
+        charge.key,
+    )
+    assert purchase.bonus_cents == 0
+    assert purchase.stripe_payment_intent_id == f"pi_{charge.key}"
+    # The paid lot settled the debt; the 0.9999 cent rounding surplus stays as credit.
+    assert balance(organization) == 9_999
+    assert CreditLot.objects.get(kind=LotKind.OVERAGE).remaining_micros == 0
+    assert LedgerEntry.objects.filter(kind=EntryKind.SETTLEMENT).count() == 2
+
+
+def test_a_charge_is_made_once_however_often_the_job_runs(card, organization):
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+    now = JAN_1 + timedelta(days=4)
+
+    charge_overage(organization=organization, now=now)
+    charge_overage(organization=organization, now=now)
+    charge_due_overages(now=now)
+
+    assert len(card.calls) == 1
+    assert OverageCharge.objects.count() == 1
+
+
+def test_period_end_charges_the_debt_left_at_the_end(card, organization):
+    spend(organization, 1_234_567, JAN_1 + timedelta(days=10))
+
+    charge = charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=dt_timezone.utc))
+
+    assert charge.trigger == OverageTrigger.PERIOD_END
+    assert (charge.period_starts_on.isoformat(), charge.period_ends_on.isoformat()) == ("2026-01-01", "2026-02-01")
+    assert charge.amount_cents == 124
+    assert balance(organization) == 5_433
+    assert charge.key == f"overage-{organization.pk}-2026-01-01-period-end"
+
+
+def test_period_end_is_charged_once_per_period(card, organization):
+    spend(organization, 1_000_000, JAN_1 + timedelta(days=10))
+    charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=dt_timezone.utc))
+    # New debt in February waits for February's end.
+    spend(organization, 2_000_000, datetime(2026, 2, 5, tzinfo=dt_timezone.utc))
+
+    again = charge_overage(organization=organization, now=datetime(2026, 2, 6, tzinfo=dt_timezone.utc))
+    at_end = charge_overage(organization=organization, now=datetime(2026, 3, 1, 1, tzinfo=dt_timezone.utc))
+
+    assert again is None
+    assert at_end.period_starts_on.isoformat() == "2026-02-01"
+    assert [call["amount_cents"] for call in card.calls] == [100, 200]
+
+
+def test_debt_that_began_in_the_new_period_is_not_due_yet(card, organization):
+    spend(organization, 1_000_000, datetime(2026, 2, 1, 10, tzinfo=dt_timezone.utc))
+
+    assert charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=dt_timezone.utc)) is None
+
+
+def test_a_crash_mid_charge_is_retried_with_the_same_key(card, organization):
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+    now = JAN_1 + timedelta(days=4)
+    card.fail_with = ConnectionError("network down")
+
+    with pytest.raises(ConnectionError):
+        charge_overage(organization=organization, now=now)
+    pending = OverageCharge.objects.get()
+    assert pending.status == OverageStatus.PENDING
+    assert pending.purchase.status == PurchaseStatus.PENDING
+    card.fail_with = None
+    charge = charge_overage(organization=organization, now=now + timedelta(hours=1))
+
+    assert charge.pk == pending.pk
+    assert [call["idempotency_key"] for call in card.calls] == [pending.key, pending.key]
+    assert charge.status == OverageStatus.SUCCEEDED
+    assert balance(organization) == 0
+
+
+def test_a_declined_card_is_recorded_mailed_and_retried_a_day_later(
+    card, organization, django_capture_on_commit_callbacks
+):
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+    now = JAN_1 + timedelta(days=4)
+    card.fail_with = OverageChargeFailed("Your card was declined.", code="card_declined")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = charge_overage(organization=organization, now=now)
+
+    assert failed.status == OverageStatus.FAILED
+    assert failed.failure_code == "card_declined"
+    assert failed.purchase.status == PurchaseStatus.FAILED
+    assert balance(organization) == -150_000_000
+    assert len(mail.outbox) == 1
+    assert "$150.00" in mail.outbox[0].body
+    assert mail.outbox[0].to == [organization.memberships.get().user.email]
+    # Not again within the day...
+    assert charge_overage(organization=organization, now=now + timedelta(hours=2)) is None
+    # ...then with a new key, since Stripe would replay the old key's decline.
+    card.fail_with = None
+    retried = charge_overage(organization=organization, now=now + timedelta(days=1, hours=1))
+    assert retried.status == OverageStatus.SUCCEEDED
+    assert retried.key != failed.key
+    assert balance(organization) == 0
+
+
+def test_the_job_charges_only_organizations_in_debt(card, organization):
+    solvent = OrganizationFactory(created_at=JAN_1)
+    ledger.adjust_credits(organization=solvent, amount_micros=1_000, reason="gift", created_by=None, now=JAN_1)
+    spend(organization, 200_000_000, JAN_1 + timedelta(days=1))
+
+    charges = charge_due_overages(now=JAN_1 + timedelta(days=2))
+
+    assert [charge.organization for charge in charges] == [organization]
+    assert len(card.calls) == 1
+
+
+def test_paying_a_debt_is_not_a_commitment_purchase(card, organization):
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+
+    charge_overage(organization=organization, now=JAN_1 + timedelta(days=4))
+
+    account = CreditAccount.objects.get(organization=organization)
+    assert account.anchor_date is None
+    assert not account.periods.exists()
+    assert not CreditLot.objects.filter(kind=LotKind.BONUS).exists()

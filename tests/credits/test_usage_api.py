@@ -1,0 +1,438 @@
+"""POST /api/v1/usage/: pricing, idempotency, lot order, program grants, bad input, auth."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from credits.models import (
+    ApiKey,
+    ApiModel,
+    CreditAccount,
+    CreditLot,
+    EntryKind,
+    LedgerEntry,
+    LotKind,
+    ProgramGrant,
+    UsageEvent,
+)
+from credits.selectors import has_usage_history
+from credits.services.usage import api_key_issue, api_key_revoke
+from tests.credits.scenarios import buy, event, grant
+from tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def balance(organization) -> int:
+    return CreditAccount.objects.get(organization=organization).balance_micros
+
+
+def test_prices_each_model_kind_from_the_catalog(post_usage, organization):
+    events = [
+        # $0.15 / 1M input and $0.60 / 1M output: 150 + 1,200 micro-dollars.
+        event("llm", organization, input_tokens=1_000, output_tokens=2_000),
+        # Rounded half-up on each side: 7 x 0.15 = 1.05 -> 1; 1 x 0.6 = 0.6 -> 1.
+        event("tiny", organization, input_tokens=7, output_tokens=1),
+        # $0.01 a page.
+        event("doc", organization, model="document-parse", pages=3),
+        # $0.10 / 1M input tokens.
+        event("emb", organization, model="solar-embedding", input_tokens=10_000),
+    ]
+
+    response = post_usage(events)
+
+    assert response.status_code == 201
+    costs = dict(UsageEvent.objects.values_list("event_id", "cost_micros"))
+    assert costs == {"llm": 1_350, "tiny": 2, "doc": 30_000, "emb": 1_000}
+    assert balance(organization) == -32_352
+    assert response.json() == {
+        "accepted": ["llm", "tiny", "doc", "emb"],
+        "duplicates": [],
+        "balances": {str(organization.pk): {"balance": "-0.032352", "balance_micros": -32_352}},
+    }
+
+
+def test_each_event_is_a_usage_entry_with_its_event_id(post_usage, organization):
+    post_usage([event("a", organization), event("b", organization, output_tokens=1_000)])
+
+    entries = LedgerEntry.objects.filter(kind=EntryKind.USAGE).order_by("pk")
+    assert [(e.reference, e.amount_micros) for e in entries] == [("a", -150), ("b", -600)]
+    assert entries.last().balance_after_micros == -750
+
+
+def test_zero_cost_event_is_recorded_without_a_ledger_entry(post_usage, organization):
+    response = post_usage([event("zero", organization, input_tokens=0)])
+
+    assert response.status_code == 201
+    assert UsageEvent.objects.get().cost_micros == 0
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_same_batch_posted_twice_debits_once(post_usage, organization):
+    now = timezone.now()
+    grant(organization, amount_micros=1_000_000, now=now)
+    batch = [event("e1", organization), event("e2", organization, input_tokens=1_000, output_tokens=10_000)]
+
+    first = post_usage(batch)
+    second = post_usage(batch)
+
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert second.json()["accepted"] == []
+    assert second.json()["duplicates"] == ["e1", "e2"]
+    assert UsageEvent.objects.count() == 2
+    assert LedgerEntry.objects.filter(kind=EntryKind.USAGE).count() == 2
+    # 1,000,000 - 150 (e1) - 150 - 6,000 (e2)
+    assert balance(organization) == 993_700
+    assert second.json()["balances"][str(organization.pk)]["balance_micros"] == 993_700
+
+
+def test_overlapping_batches_debit_the_shared_event_once(post_usage, organization):
+    post_usage([event("a", organization), event("b", organization)])
+
+    response = post_usage([event("b", organization), event("c", organization)])
+
+    assert response.json()["accepted"] == ["c"]
+    assert response.json()["duplicates"] == ["b"]
+    assert balance(organization) == -450
+    assert LedgerEntry.objects.count() == 3
+
+
+def test_event_id_already_used_by_another_organization_is_a_duplicate(post_usage, organization):
+    other = OrganizationFactory()
+    post_usage([event("shared", other)])
+
+    response = post_usage([event("shared", organization)])
+
+    assert response.json()["duplicates"] == ["shared"]
+    assert UsageEvent.objects.get().organization == other
+    assert not CreditAccount.objects.get(organization=organization).entries.exists()
+
+
+def test_one_batch_debits_several_organizations(post_usage):
+    first, second = OrganizationFactory(), OrganizationFactory()
+
+    response = post_usage([event("1", second), event("2", first), event("3", second)])
+
+    assert response.json()["balances"] == {
+        str(first.pk): {"balance": "-0.000150", "balance_micros": -150},
+        str(second.pk): {"balance": "-0.000300", "balance_micros": -300},
+    }
+
+
+def test_running_out_goes_below_zero_on_the_overage_lot(post_usage, organization):
+    grant(organization, amount_micros=10_000, now=timezone.now())
+
+    post_usage([event("big", organization, model="document-parse", pages=2)])
+
+    assert balance(organization) == -10_000
+    overage = CreditLot.objects.get(kind=LotKind.OVERAGE)
+    assert overage.remaining_micros == -10_000
+    assert CreditLot.objects.get(kind=LotKind.GRANT).remaining_micros == 0
+
+
+# Lot order ------------------------------------------------------------------------------
+
+
+def test_bonus_expiring_soonest_is_used_before_later_grants_and_paid_credits(post_usage, organization):
+    now = timezone.now()
+    buy(organization, amount_cents=10_000, now=now)  # $100 paid + $3 bonus until period end
+    grant(organization, amount_micros=1_000_000, now=now, expires_at=now + timedelta(days=300))
+
+    # 100 pages of Information Extract at $0.04: $4.00.
+    post_usage([event("x", organization, model="information-extract", pages=100)])
+
+    lots = {lot.kind: lot.remaining_micros for lot in CreditLot.objects.all()}
+    assert lots == {LotKind.BONUS: 0, LotKind.GRANT: 0, LotKind.PAID: 100_000_000}
+    draws = LedgerEntry.objects.filter(kind=EntryKind.USAGE).order_by("pk")
+    assert [(e.lot.kind, e.amount_micros) for e in draws] == [
+        (LotKind.BONUS, -3_000_000),
+        (LotKind.GRANT, -1_000_000),
+    ]
+    assert balance(organization) == 100_000_000
+
+
+def test_expired_bonus_is_never_used(post_usage, organization):
+    # Bought 40 days ago: the monthly period, and its bonus, ended already.
+    buy(organization, amount_cents=10_000, now=timezone.now() - timedelta(days=40))
+
+    post_usage([event("x", organization, model="document-parse", pages=100)])
+
+    bonus = CreditLot.objects.get(kind=LotKind.BONUS)
+    assert bonus.remaining_micros == 3_000_000
+    assert not bonus.entries.filter(kind=EntryKind.USAGE).exists()
+    assert CreditLot.objects.get(kind=LotKind.PAID).remaining_micros == 99_000_000
+
+
+# Program grants ---------------------------------------------------------------------------
+
+
+def test_program_grant_zero_rates_only_covered_models_inside_its_dates(post_usage, organization):
+    now = timezone.now()
+    program = ProgramGrant.objects.create(
+        organization=organization, starts_at=now - timedelta(days=10), ends_at=now + timedelta(days=10)
+    )
+    program.api_models.set(ApiModel.objects.filter(slug__in=["solar-pro", "document-parse"]))
+
+    post_usage([
+        event("covered-llm", organization, model="solar-pro", at=now),
+        event("covered-doc", organization, model="document-parse", at=now, pages=5),
+        event("not-covered", organization, model="solar-pro-2", at=now),
+        event("before", organization, model="solar-pro", at=now - timedelta(days=11)),
+        event("after", organization, model="solar-pro", at=now + timedelta(days=10)),
+    ])
+
+    rows = {e.event_id: (e.free, e.cost_micros) for e in UsageEvent.objects.all()}
+    assert rows == {
+        "covered-llm": (True, 0),
+        "covered-doc": (True, 0),
+        "not-covered": (False, 150),
+        "before": (False, 250),
+        "after": (False, 250),
+    }
+    references = set(LedgerEntry.objects.values_list("reference", flat=True))
+    assert references == {"not-covered", "before", "after"}
+    assert balance(organization) == -650
+
+
+def test_revoked_program_grant_stops_covering(post_usage, organization):
+    now = timezone.now()
+    program = ProgramGrant.objects.create(
+        organization=organization,
+        starts_at=now - timedelta(days=10),
+        ends_at=now + timedelta(days=10),
+        revoked_at=now - timedelta(days=1),
+    )
+    program.api_models.set(ApiModel.objects.filter(slug="solar-pro"))
+
+    post_usage([
+        event("while-active", organization, model="solar-pro", at=now - timedelta(days=2)),
+        event("after-revoked", organization, model="solar-pro", at=now),
+    ])
+
+    assert dict(UsageEvent.objects.values_list("event_id", "free")) == {
+        "while-active": True,
+        "after-revoked": False,
+    }
+
+
+def test_program_grant_of_another_organization_does_not_apply(post_usage, organization):
+    now = timezone.now()
+    program = ProgramGrant.objects.create(
+        organization=OrganizationFactory(), starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1)
+    )
+    program.api_models.set(ApiModel.objects.all())
+
+    post_usage([event("mine", organization, model="solar-pro", at=now)])
+
+    assert UsageEvent.objects.get().free is False
+
+
+def test_first_usage_event_makes_purchases_non_refundable(post_usage, organization):
+    assert has_usage_history(organization=organization) is False
+
+    post_usage([event("first", organization, input_tokens=0)])
+
+    assert has_usage_history(organization=organization) is True
+    assert has_usage_history(organization=OrganizationFactory()) is False
+
+
+# Bad input ------------------------------------------------------------------------------
+
+
+def _without(field):
+    def change(bad):
+        del bad[field]
+        return bad
+
+    return change
+
+
+def _with(**fields):
+    def change(bad):
+        bad.update(fields)
+        return bad
+
+    return change
+
+
+BAD_EVENTS = [
+    ("unknown model", _with(model="solar-ultra-9"), "model"),
+    ("model not a string", _with(model=3), "model"),
+    ("unknown organization", _with(organization=987_654_321), "organization"),
+    ("organization as text", _with(organization="1"), "organization"),
+    ("negative tokens", _with(input_tokens=-1), "input_tokens"),
+    ("fractional tokens", _with(input_tokens=1.5), "input_tokens"),
+    ("float that looks whole", _with(input_tokens=1.0), "input_tokens"),
+    ("boolean tokens", _with(input_tokens=True), "input_tokens"),
+    ("tokens as text", _with(input_tokens="10"), "input_tokens"),
+    ("null tokens", _with(input_tokens=None), "input_tokens"),
+    ("absurd tokens", _with(input_tokens=10**13), "input_tokens"),
+    ("negative output", _with(output_tokens=-5), "output_tokens"),
+    ("pages on a language model", _with(pages=1), "pages"),
+    ("no quantity", _without("input_tokens"), "input_tokens"),
+    ("missing event_id", _without("event_id"), "event_id"),
+    ("empty event_id", _with(event_id=""), "event_id"),
+    ("event_id too long", _with(event_id="x" * 129), "event_id"),
+    ("missing organization", _without("organization"), "organization"),
+    ("missing model", _without("model"), "model"),
+    ("missing occurred_at", _without("occurred_at"), "occurred_at"),
+    ("malformed timestamp", _with(occurred_at="yesterday"), "occurred_at"),
+    ("impossible date", _with(occurred_at="2026-13-01T00:00:00Z"), "occurred_at"),
+    ("timestamp without offset", _with(occurred_at="2026-01-01T00:00:00"), "occurred_at"),
+    ("timestamp as a number", _with(occurred_at=1767225600), "occurred_at"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "field"), BAD_EVENTS, ids=[c[0] for c in BAD_EVENTS])
+def test_bad_event_refuses_the_whole_batch(post_usage, organization, case, change, field):
+    good = event("good", organization)
+    bad = change(event("bad", organization))
+
+    response = post_usage([good, bad])
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == field
+    assert error["index"] == 1
+    sent_id = bad.get("event_id")
+    assert error["event_id"] == (sent_id if isinstance(sent_id, str) else None)
+    assert field in error["message"]
+    assert UsageEvent.objects.count() == 0
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_document_model_needs_pages_not_tokens(post_usage, organization):
+    response = post_usage([event("d", organization, model="document-parse", input_tokens=10)])
+
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "input_tokens"
+
+
+def test_duplicate_event_id_inside_a_batch_is_refused(post_usage, organization):
+    response = post_usage([event("same", organization), event("other", organization), event("same", organization)])
+
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "duplicate_in_batch",
+        "message": "event_id appears twice in this batch.",
+        "field": "event_id",
+        "index": 2,
+        "event_id": "same",
+    }
+    assert UsageEvent.objects.count() == 0
+
+
+def test_batch_over_one_thousand_events_is_refused(post_usage, organization):
+    response = post_usage([event(f"e{n}", organization) for n in range(1_001)])
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "batch_size"
+    assert response.json()["error"]["field"] == "events"
+    assert UsageEvent.objects.count() == 0
+
+
+def test_batch_of_exactly_one_thousand_events_is_taken(post_usage, organization):
+    response = post_usage([event(f"e{n}", organization) for n in range(1_000)])
+
+    assert response.status_code == 201
+    assert UsageEvent.objects.count() == 1_000
+    assert balance(organization) == -150_000
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        (b"{not json", "application/json", "body"),
+        (b"\xff\xfe", "application/json", "body"),
+        (json.dumps({"events": []}).encode(), "application/json", "events"),
+        (json.dumps([]).encode(), "application/json", "events"),
+        (json.dumps({"events": "many"}).encode(), "application/json", "events"),
+        (json.dumps({"events": [42]}).encode(), "application/json", "events"),
+        (b"events=1", "application/x-www-form-urlencoded", "body"),
+        (json.dumps({"events": []}).encode(), "text/plain", "body"),
+    ],
+    ids=["invalid json", "not utf-8", "empty batch", "bare list", "events not a list", "event not an object", "form post", "text/plain"],
+)
+def test_malformed_body_is_a_400_naming_the_field(post_usage, body, content_type, field):
+    response = post_usage(None, raw=body, content_type=content_type)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["field"] == field
+    assert UsageEvent.objects.count() == 0
+
+
+def test_json_with_charset_is_accepted(post_usage, organization):
+    response = post_usage(
+        None, raw=json.dumps({"events": [event("a", organization)]}).encode(), content_type="application/json; charset=utf-8"
+    )
+
+    assert response.status_code == 201
+
+
+# Authentication -------------------------------------------------------------------------
+
+
+def _usage_post(client, organization, authorization: str | None):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return client.post(
+        reverse("credits:api_usage"),
+        json.dumps({"events": [event("a", organization)]}),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer ", "Bearer not-a-key", "Basic dXNlcjpwYXNz", "Token bpk_x"],
+    ids=["missing", "empty", "scheme only", "empty token", "wrong key", "basic auth", "other scheme"],
+)
+def test_missing_or_wrong_key_is_401(client, organization, api_key, authorization):
+    response = _usage_post(client, organization, authorization)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert UsageEvent.objects.count() == 0
+
+
+def test_revoked_key_is_401(client, organization, api_key):
+    api_key_revoke(api_key=ApiKey.objects.get(), now=timezone.now())
+
+    response = _usage_post(client, organization, f"Bearer {api_key}")
+
+    assert response.status_code == 401
+    assert UsageEvent.objects.count() == 0
+
+
+def test_key_is_stored_hashed_and_scheme_is_case_insensitive(client, organization):
+    record = ApiKey(name="second")
+    raw = api_key_issue(api_key=record, created_by=None, now=timezone.now())
+
+    response = _usage_post(client, organization, f"bearer {raw}")
+
+    assert response.status_code == 201
+    assert raw not in {record.key_hash, record.prefix}
+    assert raw.startswith(record.prefix)
+    assert UsageEvent.objects.get().api_key == record
+
+
+def test_usage_endpoint_takes_only_post(client, api_key):
+    response = client.get(reverse("credits:api_usage"), headers={"Authorization": f"Bearer {api_key}"})
+
+    assert response.status_code == 405
+
+
+def test_usage_endpoint_needs_no_csrf_token(organization, api_key):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+
+    response = _usage_post(strict, organization, f"Bearer {api_key}")
+
+    assert response.status_code == 201

@@ -1,0 +1,189 @@
+"""/billing/usage/: the chart and table of daily usage, the ledger with filters, the CSV export."""
+
+import csv
+import io
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from credits.models import EntryKind
+from credits.services.usage import record_usage_batch, validate_usage_batch
+from tests.credits.scenarios import event, grant
+from tests.factories import MembershipFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def record(events):
+    return record_usage_batch(
+        events=validate_usage_batch(payload={"events": events}), api_key=None, now=timezone.now()
+    )
+
+
+@pytest.fixture
+def member_client(client):
+    membership = MembershipFactory(role=Role.MEMBER)
+    client.force_login(membership.user)
+    client.organization = membership.organization
+    return client
+
+
+def test_empty_usage_page_renders(member_client):
+    response = member_client.get(reverse("credits:usage"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "No usage in this range" in body
+    assert "No ledger entries match" in body
+    assert "<svg" not in body.split("<main>")[1].split("</main>")[0]
+
+
+def test_usage_page_shows_chart_table_and_ledger(member_client):
+    organization = member_client.organization
+    now = timezone.now()
+    grant(organization, amount_micros=5_000_000, now=now)
+    record([
+        event("a", organization, at=now, input_tokens=1_000_000),
+        event("b", organization, at=now, model="document-parse", pages=12),
+        event("c", organization, at=now - timedelta(days=1), input_tokens=2_000),
+    ])
+
+    response = member_client.get(reverse("credits:usage"))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert '<svg viewBox="0 0 720 260" role="img"' in body
+    assert "<rect" in body
+    assert "Solar Pro 2" in body and "Document Parse" in body
+    # $0.15 + $0.12 + $0.0003 charged in the range.
+    assert "$0.270300" in body
+    assert "$0.120000" in body
+    assert "style=" not in body and "<script>" not in body
+    rows = response.context["rows"]
+    assert [(row.model_slug, row.events, row.cost_micros) for row in rows] == [
+        ("solar-pro-2", 1, 300),
+        ("solar-pro-2", 1, 150_000),
+        ("document-parse", 1, 120_000),
+    ]
+    assert response.context["ledger_page"].paginator.count == 4
+    assert "Staff adjustment" in body
+
+
+def test_free_usage_shows_in_the_table_but_not_the_chart(member_client):
+    organization = member_client.organization
+    record([event("zero", organization, input_tokens=0)])
+
+    response = member_client.get(reverse("credits:usage"))
+
+    assert "nothing to chart" in response.content.decode()
+    assert len(response.context["rows"]) == 1
+
+
+def test_date_range_selects_the_days(member_client):
+    organization = member_client.organization
+    old = datetime(2026, 1, 10, 12, tzinfo=dt_timezone.utc)
+    record([
+        event("old", organization, at=old),
+        event("new", organization, at=timezone.now()),
+    ])
+
+    response = member_client.get(reverse("credits:usage"), {"start": "2026-01-10", "end": "2026-01-10"})
+
+    rows = response.context["rows"]
+    assert [(row.day.isoformat(), row.events) for row in rows] == [("2026-01-10", 1)]
+
+
+def test_invalid_range_shows_an_error_and_the_default_range(member_client):
+    response = member_client.get(reverse("credits:usage"), {"start": "2026-02-01", "end": "2026-01-01"})
+
+    assert response.status_code == 200
+    assert "must not be after" in response.content.decode()
+    chosen = response.context["chosen"]
+    assert (chosen.end - chosen.start).days == 29
+
+
+def test_ledger_filters_by_kind_and_paginates(member_client):
+    organization = member_client.organization
+    now = timezone.now()
+    grant(organization, amount_micros=1_000_000, now=now)
+    record([event(f"e{n}", organization) for n in range(30)])
+
+    usage_only = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE})
+    second_page = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE, "page": 2})
+
+    assert usage_only.context["ledger_page"].paginator.count == 30
+    assert len(usage_only.context["ledger_page"].object_list) == 25
+    assert len(second_page.context["ledger_page"].object_list) == 5
+    assert "kind=usage&amp;page=2" in usage_only.content.decode()
+
+
+def test_page_queries_stay_constant_in_the_number_of_entries(member_client):
+    organization = member_client.organization
+    record([event("first", organization)])
+    member_client.get(reverse("credits:usage"))  # warm the session
+
+    with CaptureQueriesContext(connection) as few:
+        member_client.get(reverse("credits:usage"))
+    record([
+        event(f"e{n}", organization, model=model, at=timezone.now() - timedelta(days=n % 20), **units)
+        for n, (model, units) in enumerate(
+            [("solar-pro-2", {"input_tokens": 10}), ("document-parse", {"pages": 1})] * 100
+        )
+    ])
+    with CaptureQueriesContext(connection) as many:
+        member_client.get(reverse("credits:usage"))
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def _csv(response) -> list[list[str]]:
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_export_streams_only_own_rows(member_client):
+    mine = member_client.organization
+    theirs = OrganizationFactory()
+    record([event("mine-1", mine), event("theirs-1", theirs, input_tokens=2_000), event("mine-2", mine, output_tokens=10)])
+
+    response = member_client.get(reverse("credits:usage_ledger_csv"))
+
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f"ledger-{mine.pk}-" in response["Content-Disposition"]
+    rows = _csv(response)
+    assert rows[0][:5] == ["created_at", "kind", "lot", "amount_usd", "amount_micros"]
+    assert sorted(row[7] for row in rows[1:]) == ["mine-1", "mine-2"]
+    amounts = {row[7]: (row[3], row[4]) for row in rows[1:]}
+    assert amounts == {"mine-1": ("-0.000150", "-150"), "mine-2": ("-0.000006", "-6")}
+
+
+def test_csv_export_applies_the_filters(member_client):
+    organization = member_client.organization
+    grant(organization, amount_micros=1_000, now=timezone.now())
+    record([event("u", organization)])
+
+    rows = _csv(member_client.get(reverse("credits:usage_ledger_csv"), {"kind": EntryKind.ADJUSTMENT}))
+
+    assert [row[1] for row in rows[1:]] == ["adjustment"]
+
+
+def test_csv_neutralizes_spreadsheet_formulas(member_client):
+    organization = member_client.organization
+    record([event("=HYPERLINK(1)", organization)])
+
+    rows = _csv(member_client.get(reverse("credits:usage_ledger_csv")))
+
+    assert rows[1][7] == "'=HYPERLINK(1)"
+
+
+def test_every_input_of_the_filter_form_has_a_label(member_client):
+    body = member_client.get(reverse("credits:usage")).content.decode()
+
+    for name in ("start", "end", "kind"):
+        assert f'for="id_{name}"' in body
