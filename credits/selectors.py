@@ -12,6 +12,8 @@ from accounts.models import Organization
 from credits.models import (
     TIER_LIMIT_COLUMN,
     ApiKey,
+    OverageCharge,
+    OverageStatus,
     UsageEvent,
     ApiModel,
     AutoRecharge,
@@ -98,6 +100,7 @@ class CreditSummary:
     grants: list[ProgramGrant]
     plan: AutoRecharge | None
     attention: list
+    failed_overage: OverageCharge | None
 
 
 def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
@@ -185,6 +188,13 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         lasts_for_years=lasts_for_years,
         plan=AutoRecharge.objects.filter(organization=organization).first(),
         attention=charges_needing_attention(organization=organization),
+        failed_overage=OverageCharge.objects.filter(
+            organization=organization, status=OverageStatus.FAILED
+        )
+        .order_by("-pk")
+        .first()
+        if account.balance_micros < 0
+        else None,
         grants=active_program_grants(organization=organization, at=now),
     )
 

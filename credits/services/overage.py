@@ -10,7 +10,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from accounts.models import Organization, Role
-from credits.exceptions import OverageChargeFailed
+from credits.exceptions import OverageChargeFailed, PaymentProviderUnavailable
 from credits.models import (
     BillingPolicy,
     CreditAccount,
@@ -40,22 +40,30 @@ class CardCharge:
     card_last4: str
 
 
-def _charge_card(*, organization: Organization, amount_cents: int, idempotency_key: str) -> CardCharge:
-    """The only Stripe call of overage: the default card, off-session.
+def _charge_card(
+    *, organization: Organization, amount_cents: int, idempotency_key: str, purchase_id: int
+) -> CardCharge:
+    """The only Stripe call of overage: the default card, off-session. A network failure or
+    Stripe outage propagates, so the charge stays pending and the next run retries it under
+    the same idempotency key."""
+    from credits.services import checkout
 
-    PENDING STRIPE: charge_off_session comes with the saved-cards work (branch `stripe`);
-    it must raise OverageChargeFailed on a decline or an authentication request. The import
-    is here so this module loads before that branch is merged; until then the call fails,
-    the charge stays pending and the next run retries it under the same idempotency key."""
-    from credits.services import checkout  # lands with the stripe branch
-
-    intent = checkout.charge_off_session(
+    outcome = checkout.charge_saved_card_off_session(
         organization=organization,
         amount_cents=amount_cents,
+        payment_method_id="",
         idempotency_key=idempotency_key,
-        description="Usage beyond prepaid credits",
+        purchase_id=purchase_id,
     )
-    return CardCharge(intent.payment_intent_id, intent.card_brand, intent.card_last4)
+    if outcome.status == "succeeded":
+        return CardCharge(outcome.intent_id, outcome.card_brand, outcome.card_last4)
+    if outcome.status == "requires_action":
+        raise OverageChargeFailed(
+            outcome.message or "Your bank asked to confirm the payment.", code="authentication_required"
+        )
+    if outcome.status == "failed":
+        raise OverageChargeFailed(outcome.message or "The card was declined.")
+    raise PaymentProviderUnavailable("The payment is still processing; it is checked again later.")
 
 
 def _current_period(account: CreditAccount, organization: Organization, now: datetime) -> PeriodBounds:
@@ -225,7 +233,10 @@ def charge_overage(*, organization: Organization, now: datetime) -> OverageCharg
         return None
     try:
         card = _charge_card(
-            organization=organization, amount_cents=charge.amount_cents, idempotency_key=charge.key
+            organization=organization,
+            amount_cents=charge.amount_cents,
+            idempotency_key=charge.key,
+            purchase_id=charge.purchase_id,
         )
     except OverageChargeFailed as error:
         return _charge_failed(charge_id=charge.pk, error=error)

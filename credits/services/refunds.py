@@ -7,6 +7,7 @@ from django.db import transaction
 
 from accounts.models import Organization
 from accounts.services import audit_record
+from credits import selectors
 from credits.exceptions import CreditsError
 from credits.models import (
     EntryKind,
@@ -26,8 +27,9 @@ RULE = (
 
 
 def has_usage_history(*, organization: Organization) -> bool:
-    """Any recorded API usage, charged or free, ends refund eligibility."""
-    return LedgerEntry.objects.filter(
+    """Any recorded API usage, charged or free (a usage event), or any usage debit in the
+    ledger, ends refund eligibility."""
+    return selectors.has_usage_history(organization=organization) or LedgerEntry.objects.filter(
         account__organization=organization, kind=EntryKind.USAGE
     ).exists()
 

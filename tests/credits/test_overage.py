@@ -36,7 +36,7 @@ class FakeCard:
         self.calls: list[dict] = []
         self.fail_with = fail_with
 
-    def __call__(self, *, organization, amount_cents, idempotency_key):
+    def __call__(self, *, organization, amount_cents, idempotency_key, purchase_id):
         self.calls.append({"amount_cents": amount_cents, "idempotency_key": idempotency_key})
         if self.fail_with is not None:
             raise self.fail_with
@@ -211,3 +211,33 @@ def test_paying_a_debt_is_not_a_commitment_purchase(card, organization):
     assert account.anchor_date is None
     assert not account.periods.exists()
     assert not CreditLot.objects.filter(kind=LotKind.BONUS).exists()
+
+
+def test_overage_is_charged_to_the_saved_card_at_localstripe(organization, stripe_server):
+    from tests import localstripe
+    from tests.factories import saved_card
+
+    saved_card(organization, localstripe.VISA, stripe_server)
+    spend(organization, 150_000_001, JAN_1 + timedelta(days=3))  # past the $100 threshold
+
+    charge = charge_overage(organization=organization, now=JAN_1 + timedelta(days=3, hours=1))
+    again = charge_overage(organization=organization, now=JAN_1 + timedelta(days=3, hours=2))
+
+    [intent] = stripe_server.payment_intents()
+    assert intent["amount"] == 15_001  # the debt rounded up to the cent
+    assert charge.status == "succeeded" and again is None
+    assert balance(organization) == 9_999  # 0.01 paid beyond the debt stays as credit
+
+
+def test_overage_with_a_declining_card_is_recorded_failed(organization, stripe_server):
+    from tests import localstripe
+    from tests.factories import saved_card
+
+    saved_card(organization, localstripe.CHARGE_DECLINED, stripe_server)
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+
+    charge = charge_overage(organization=organization, now=JAN_1 + timedelta(days=3, hours=1))
+
+    assert charge.status == "failed"
+    assert "declined" in charge.failure_message.lower()
+    assert balance(organization) == -150_000_000
