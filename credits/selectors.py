@@ -415,3 +415,37 @@ def ledger_entries(
     if end is not None:
         entries = entries.filter(created_at__lt=day_start(end + timedelta(days=1)))
     return entries.select_related("lot").order_by("-created_at", "-pk")
+
+
+def ledger_invariant_violations() -> list[str]:
+    """Every broken ledger rule in the database, in words; empty when the books are right.
+
+    Three aggregate queries whatever the size of the ledger."""
+    problems = []
+    entry_sums = dict(
+        LedgerEntry.objects.values("account_id")
+        .annotate(total=Sum("amount_micros"))
+        .values_list("account_id", "total")
+    )
+    lot_sums = dict(
+        CreditLot.objects.values("account_id")
+        .annotate(total=Sum("remaining_micros"))
+        .values_list("account_id", "total")
+    )
+    for account_id, balance in CreditAccount.objects.values_list("pk", "balance_micros"):
+        entries, lots = entry_sums.get(account_id, 0), lot_sums.get(account_id, 0)
+        if not balance == entries == lots:
+            problems.append(
+                f"account {account_id}: balance {balance} != entries {entries} / lots {lots}"
+            )
+    lots = CreditLot.objects.annotate(entry_total=Sum("entries__amount_micros")).values_list(
+        "pk", "kind", "remaining_micros", "original_micros", "entry_total"
+    )
+    for pk, kind, remaining, original, entry_total in lots:
+        if remaining != (entry_total or 0):
+            problems.append(f"lot {pk}: remaining {remaining} != its entries {entry_total}")
+        if kind == LotKind.OVERAGE and remaining > 0:
+            problems.append(f"lot {pk}: overage lot above zero ({remaining})")
+        if kind != LotKind.OVERAGE and not 0 <= remaining <= original:
+            problems.append(f"lot {pk}: {kind} lot outside 0..{original} ({remaining})")
+    return problems

@@ -1,0 +1,17 @@
+"""Verifies the ledger's invariants over the whole database (after a restore, or nightly)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from credits.selectors import ledger_invariant_violations
+
+
+class Command(BaseCommand):
+    help = "Check that every balance equals its entries and lots, and no lot is out of bounds."
+
+    def handle(self, *args, **options):
+        problems = ledger_invariant_violations()
+        for problem in problems:
+            self.stderr.write(problem)
+        if problems:
+            raise CommandError(f"{len(problems)} ledger invariant violation(s)")
+        self.stdout.write(self.style.SUCCESS("Ledger consistent: every balance equals its entries and lots."))
