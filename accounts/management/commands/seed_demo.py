@@ -1,7 +1,10 @@
 """Creates the demo organization, its owner and a staff user; safe to run again."""
 
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Organization, Role, User
@@ -33,6 +36,7 @@ class Command(BaseCommand):
         TOTPDevice.objects.get_or_create(
             user=staff, confirmed=True, defaults={"name": "Demo authenticator"}
         )
+        _seed_activity(owner)
         organizations = Organization.objects.filter(name=ORGANIZATION_NAME).count()
         self.stdout.write(
             self.style.SUCCESS(
@@ -42,3 +46,44 @@ class Command(BaseCommand):
                 f"            .venv/bin/python manage.py staff_totp_code {STAFF_EMAIL})"
             )
         )
+
+
+def _seed_activity(owner: User) -> None:
+    """A first purchase and two weeks of API usage, so the pages have something to show.
+
+    The purchase is recorded as made by staff (no card was charged); usage goes through the
+    same validation, pricing and ledger path as the machine API. Both are keyed, so running
+    the seed again adds nothing."""
+    from credits.models import PurchaseSource
+    from credits.services.purchases import purchase_create, record_purchase
+    from credits.services.usage import record_usage_batch, validate_usage_batch
+
+    organization = Organization.objects.filter(
+        name=ORGANIZATION_NAME, memberships__user=owner
+    ).first()
+    now = timezone.now()
+    bought = now - timedelta(days=14)
+    purchase = purchase_create(
+        organization=organization,
+        amount_cents=50_000,
+        key=f"demo-seed-purchase-{organization.pk}",
+        created_by=None,
+        refund_policy_version="demo",
+        refund_policy_accepted_at=bought,
+        now=bought,
+        source=PurchaseSource.STAFF,
+    )
+    record_purchase(purchase_id=purchase.pk, now=bought)
+    events = []
+    for day in range(14):
+        at = (now - timedelta(days=13 - day)).replace(microsecond=0)
+        events.append({
+            "event_id": f"demo-{organization.pk}-{day}-llm", "organization": organization.pk,
+            "model": "solar-pro-2", "input_tokens": 2_000_000 + day * 150_000,
+            "output_tokens": 600_000 + day * 40_000, "occurred_at": at.isoformat(),
+        })
+        events.append({
+            "event_id": f"demo-{organization.pk}-{day}-parse", "organization": organization.pk,
+            "model": "document-parse", "pages": 120 + day * 9, "occurred_at": at.isoformat(),
+        })
+    record_usage_batch(events=validate_usage_batch(payload={"events": events}), api_key=None, now=now)
