@@ -161,36 +161,23 @@ def _open_charge(*, organization: Organization, now: datetime) -> OverageCharge 
 
 
 @transaction.atomic
-def _charge_paid(*, charge_id: int, card: CardCharge, now: datetime) -> OverageCharge:
-    """Grant the paid amount as a paid lot of the overage purchase; it settles the debt.
-
-    Not purchases.record_purchase on purpose: paying a debt is not buying credits, so it
-    must not anchor the commitment period, count toward the tier or earn bonus."""
+def _charge_paid(*, charge_id: int, card: CardCharge | None, now: datetime) -> OverageCharge:
+    """The card paid: grant the overage purchase (a paid lot that settles the debt, through
+    the one granting path, which for overage neither anchors the period, counts toward the
+    tier nor earns bonus) and close the charge. The webhook may have granted it already."""
     charge = OverageCharge.objects.get(pk=charge_id)
-    # Lock order as everywhere: the account, then the purchase, then the charge.
-    account = ledger.lock_account(organization=charge.organization)
-    purchase = Purchase.objects.select_for_update().get(pk=charge.purchase_id)
-    charge = OverageCharge.objects.select_for_update().get(pk=charge_id)
-    if purchase.granted_at is not None:
-        return charge
-    paid_lot = ledger.grant_lot(
-        account=account,
-        kind=LotKind.PAID,
-        amount_micros=cents_to_micros(purchase.amount_cents),
-        entry_kind=EntryKind.PURCHASE,
+    purchases.record_purchase(
+        purchase_id=charge.purchase_id,
         now=now,
-        purchase=purchase,
-        reason=f"Overage charge {charge.key}",
+        payment_intent_id=card.payment_intent_id if card else "",
+        card_brand=card.card_brand if card else "",
+        card_last4=card.card_last4 if card else "",
     )
-    ledger.settle_overage(account=account, from_lot=paid_lot, now=now, purchase=purchase)
-    purchase.status = PurchaseStatus.SUCCEEDED
-    purchase.granted_at = now
-    purchase.stripe_payment_intent_id = card.payment_intent_id or None
-    purchase.card_brand, purchase.card_last4 = card.card_brand, card.card_last4
-    purchase.save()
-    charge.status = OverageStatus.SUCCEEDED
-    charge.charged_at = now
-    charge.save(update_fields=["status", "charged_at"])
+    charge = OverageCharge.objects.select_for_update().get(pk=charge_id)
+    if charge.status != OverageStatus.SUCCEEDED:
+        charge.status = OverageStatus.SUCCEEDED
+        charge.charged_at = now
+        charge.save(update_fields=["status", "charged_at"])
     return charge
 
 
@@ -231,6 +218,9 @@ def charge_overage(*, organization: Organization, now: datetime) -> OverageCharg
     charge = _open_charge(organization=organization, now=now)
     if charge is None:
         return None
+    if charge.purchase.granted_at is not None:
+        # Paid before a crash and granted by the webhook meanwhile: never charge again.
+        return _charge_paid(charge_id=charge.pk, card=None, now=now)
     try:
         card = _charge_card(
             organization=organization,

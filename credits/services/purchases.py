@@ -215,10 +215,12 @@ def record_purchase(
     if purchase.status == PurchaseStatus.REFUNDED:
         raise CreditsError("A refunded purchase cannot be granted.", code="purchase_refunded")
     today = now.date()
-    if account.anchor_date is None:
+    # Paying off a negative balance is not buying credits: it neither anchors the
+    # commitment period nor counts toward the tier (and earns no bonus).
+    buys_credits = purchase.source != PurchaseSource.OVERAGE
+    if buys_credits and account.anchor_date is None:
         account.anchor_date = today
         account.save(update_fields=["anchor_date"])
-    bounds = _period_for(account, today)
     paid_lot = ledger.grant_lot(
         account=account,
         kind=LotKind.PAID,
@@ -227,7 +229,7 @@ def record_purchase(
         now=now,
         purchase=purchase,
     )
-    if purchase.bonus_cents:
+    if purchase.bonus_cents and buys_credits:
         # Bonus is valid only during the period it was bought in.
         ledger.grant_lot(
             account=account,
@@ -235,11 +237,12 @@ def record_purchase(
             amount_micros=cents_to_micros(purchase.bonus_cents),
             entry_kind=EntryKind.BONUS,
             now=now,
-            expires_at=bounds.ends_at,
+            expires_at=_period_for(account, today).ends_at,
             purchase=purchase,
         )
     ledger.settle_overage(account=account, from_lot=paid_lot, now=now, purchase=purchase)
-    _record_period_purchase(account=account, amount_cents=purchase.amount_cents, today=today)
+    if buys_credits:
+        _record_period_purchase(account=account, amount_cents=purchase.amount_cents, today=today)
     purchase.status = PurchaseStatus.SUCCEEDED
     purchase.granted_at = now
     purchase.failure_message = ""

@@ -241,3 +241,29 @@ def test_overage_with_a_declining_card_is_recorded_failed(organization, stripe_s
     assert charge.status == "failed"
     assert "declined" in charge.failure_message.lower()
     assert balance(organization) == -150_000_000
+
+
+def test_webhook_granting_first_after_a_crash_is_not_charged_again_and_buys_no_tier(organization, monkeypatch):
+    from credits.services import purchases
+    from credits.services.tiers import current_tier
+
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+    crashing = FakeCard(fail_with=SystemExit("worker died after Stripe charged"))
+    monkeypatch.setattr(overage, "_charge_card", crashing)
+    with pytest.raises(SystemExit):
+        charge_overage(organization=organization, now=JAN_1 + timedelta(days=3, hours=1))
+    charge = OverageCharge.objects.get()
+    # Stripe's payment_intent.succeeded webhook (it carries the purchase id) arrives.
+    purchases.record_purchase(purchase_id=charge.purchase_id, now=JAN_1 + timedelta(days=3, hours=2))
+    after = FakeCard()
+    monkeypatch.setattr(overage, "_charge_card", after)
+
+    charge_overage(organization=organization, now=JAN_1 + timedelta(days=3, hours=3))
+
+    charge.refresh_from_db()
+    account = CreditAccount.objects.get(organization=organization)
+    assert after.calls == []
+    assert charge.status == OverageStatus.SUCCEEDED
+    assert account.balance_micros == 0
+    assert account.anchor_date is None
+    assert current_tier(account=account, today=(JAN_1 + timedelta(days=3)).date()) == "none"
