@@ -449,3 +449,26 @@ def ledger_invariant_violations() -> list[str]:
         if kind != LotKind.OVERAGE and not 0 <= remaining <= original:
             problems.append(f"lot {pk}: {kind} lot outside 0..{original} ({remaining})")
     return problems
+
+
+def estimator_prefill(*, organization: Organization, now: datetime) -> dict[str, str]:
+    """The estimator's fields filled with the organization's last 30 days of usage (tokens
+    in millions to three places, pages as counted), as GET data for EstimatorForm."""
+    since = now - timedelta(days=30)
+    totals = (
+        UsageEvent.objects.filter(organization=organization, occurred_at__gte=since)
+        .values("api_model__slug")
+        .annotate(
+            input_tokens=Sum("input_tokens"),
+            output_tokens=Sum("output_tokens"),
+            pages=Sum("pages"),
+        )
+    )
+    million = Decimal(1_000_000)
+    data = {"peak_rps": "0"}
+    for row in totals:
+        slug = row["api_model__slug"]
+        data[f"{slug}-input"] = str((Decimal(row["input_tokens"] or 0) / million).quantize(Decimal("0.001")))
+        data[f"{slug}-output"] = str((Decimal(row["output_tokens"] or 0) / million).quantize(Decimal("0.001")))
+        data[f"{slug}-pages"] = str(row["pages"] or 0)
+    return data

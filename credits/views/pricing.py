@@ -9,7 +9,8 @@ from accounts.throttling import throttle_posts
 from credits.exceptions import InvalidEstimate
 from credits.forms import EnterpriseInquiryForm, EstimatorForm
 from credits.models import TierThreshold
-from credits.selectors import estimator_models, legacy_note, pricing_tiers
+from accounts.selectors import current_membership
+from credits.selectors import estimator_models, estimator_prefill, legacy_note, pricing_tiers
 from credits.services.estimator import Estimate, estimate_costs
 from credits.services.inquiries import enterprise_inquiry_create
 
@@ -33,10 +34,13 @@ def _context(request, *, enterprise_form: EnterpriseInquiryForm | None = None) -
     if period not in TierThreshold.Period.values:
         period = TierThreshold.Period.MONTHLY
     # The estimator's GET form always sends peak_rps; its absence means a plain page visit.
-    estimator = EstimatorForm(
-        request.GET if "peak_rps" in request.GET else None, api_models=estimator_models()
-    )
+    data = request.GET if "peak_rps" in request.GET else None
+    membership = current_membership(request)
+    if request.GET.get("prefill") == "usage" and membership:
+        data = estimator_prefill(organization=membership.organization, now=timezone.now())
+    estimator = EstimatorForm(data, api_models=estimator_models())
     return {
+        "can_prefill": membership is not None,
         "period": period,
         "tiers": pricing_tiers(period=period),
         "legacy": legacy_note(today=timezone.now().date()),

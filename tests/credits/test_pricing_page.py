@@ -1,5 +1,7 @@
 """The public pricing page: tiers per period, FAQ, the estimator over GET and htmx, Enterprise form."""
 
+from decimal import Decimal
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -185,3 +187,40 @@ def test_enterprise_inquiry_limits_are_enforced(client):
     assert "Enter a valid email address" in html
     assert EnterpriseInquiry.objects.count() == 0
     assert len(mail.outbox) == 0
+
+
+def test_logged_in_estimator_prefills_from_the_last_30_days(owner_client, owner, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from credits.services.usage import record_usage_batch, validate_usage_batch
+
+    now = timezone.now()
+    events = [
+        {"event_id": f"pf-{i}", "organization": owner.organization.pk, "model": "solar-pro-2",
+         "input_tokens": 1_000_000, "output_tokens": 250_000,
+         "occurred_at": (now - timedelta(days=i)).isoformat()}
+        for i in (1, 2, 40)  # the 40-day-old one is outside the window
+    ] + [{"event_id": "pf-doc", "organization": owner.organization.pk, "model": "document-parse",
+          "pages": 300, "occurred_at": now.isoformat()}]
+    record_usage_batch(events=validate_usage_batch(payload={"events": events}), api_key=None, now=now)
+
+    page = owner_client.get(reverse("credits:pricing"))
+    prefilled = owner_client.get(reverse("credits:pricing"), {"prefill": "usage"})
+
+    assert 'id="prefill-usage"' in page.content.decode()
+    form = prefilled.context["estimator"]
+    assert form.is_bound
+    assert form.cleaned_data["solar-pro-2-input"] == Decimal("2.000")
+    assert form.cleaned_data["solar-pro-2-output"] == Decimal("0.500")
+    assert form.cleaned_data["document-parse-pages"] == 300
+    # $0.15 x 2 + $0.60 x 0.5 + 300 pages x $0.01 = $3.60
+    assert prefilled.context["estimate"].monthly_micros == 3_600_000
+
+
+def test_anonymous_visitors_get_no_prefill_link(client):
+    page = client.get(reverse("credits:pricing"), {"prefill": "usage"})
+
+    assert 'id="prefill-usage"' not in page.content.decode()
+    assert not page.context["estimator"].is_bound
