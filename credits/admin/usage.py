@@ -36,7 +36,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         now = timezone.now()
         for api_key in queryset:
-            api_key_revoke(api_key=api_key, now=now)
+            api_key_revoke(api_key=api_key, now=now, revoked_by=request.user)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import transaction
 
 from accounts.models import Organization
+from accounts.services import audit_record
 from credits.exceptions import CreditsError, InvalidUsageBatch
 from credits.models import ApiKey, ApiModel, EntryKind, ModelKind, UsageEvent
 from credits.models.usage import hash_api_key
@@ -42,16 +43,18 @@ def api_key_issue(*, api_key: ApiKey, created_by, now: datetime) -> str:
     api_key.created_at = now
     api_key.full_clean()
     api_key.save()
+    audit_record(actor=created_by, action="api_key_issue", obj=api_key, after={"prefix": api_key.prefix}, now=now)
     return raw_key
 
 
 @transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, now: datetime) -> ApiKey:
+def api_key_revoke(*, api_key: ApiKey, now: datetime, revoked_by=None) -> ApiKey:
     """Stop a key from working from now on; a revoked key stays revoked."""
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is None:
         api_key.revoked_at = now
         api_key.save(update_fields=["revoked_at"])
+        audit_record(actor=revoked_by, action="api_key_revoke", obj=api_key, after={"revoked_at": now.isoformat()}, now=now)
     return api_key
 
 
