@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from accounts.models import Role
+from accounts.models import Role, User
 
 
 class _PasswordPairForm(forms.Form):
@@ -33,15 +33,34 @@ class _PasswordPairForm(forms.Form):
         return cleaned
 
 
-class SignupForm(_PasswordPairForm):
-    field_order = ["email", "organization_name", "password1", "password2"]
-
+class SignupForm(forms.Form):
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
     organization_name = forms.CharField(
         label="Organization name",
         max_length=200,
-        help_text="Your company, team or project. You can invite others later.",
+        required=False,
+        help_text="Your company, team or project (you can rename it later). "
+        "Left empty, it is named after your email.",
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        email, password = cleaned.get("email"), cleaned.get("password")
+        if password:
+            try:
+                password_validation.validate_password(password, User(email=email or ""))
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        if email and not cleaned.get("organization_name", "").strip():
+            cleaned["organization_name"] = f"{email.split('@')[0]}'s organization"
+        return cleaned
 
 
 class InvitationSignupForm(_PasswordPairForm):

@@ -4,6 +4,7 @@ from base64 import b32encode
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -43,7 +44,7 @@ def signup(request):
         try:
             user = services.user_signup(
                 email=form.cleaned_data["email"],
-                password=form.cleaned_data["password1"],
+                password=form.cleaned_data["password"],
                 organization_name=form.cleaned_data["organization_name"],
             )
         except AccountError as error:
@@ -211,3 +212,12 @@ def two_factor(request):
             return redirect(next_url)
     context = {"form": form, "device": device, "next": next_url, "secret": b32encode(device.bin_key).decode()}
     return render(request, "accounts/two_factor.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def logout(request):
+    # Logging out changes state, so it is a POST (CSRF-protected); a GET, such as a typed
+    # URL, asks first.
+    if request.method == "POST":
+        return auth_views.LogoutView.as_view()(request)
+    return render(request, "registration/logout_confirm.html")

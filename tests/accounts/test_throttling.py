@@ -41,11 +41,11 @@ def test_password_reset_is_limited_per_email(client):
 def test_signup_is_limited_per_ip(client):
     for i in range(10):
         client.post(reverse("accounts:signup"), {"email": f"s{i}@example.com", "organization_name": "x",
-                                                 "password1": PASSWORD, "password2": PASSWORD})
+                                                 "password": PASSWORD})
         client.post(reverse("accounts:logout"))
 
     blocked = client.post(reverse("accounts:signup"), {"email": "late@example.com", "organization_name": "x",
-                                                       "password1": PASSWORD, "password2": PASSWORD})
+                                                       "password": PASSWORD})
 
     assert blocked.status_code == 429
     assert not User.objects.filter(email="late@example.com").exists()

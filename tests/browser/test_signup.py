@@ -13,8 +13,7 @@ def test_sign_up_and_land_on_billing_credit(page: Page, live_server):
 
     page.get_by_label("Email").fill("newcomer@example.com")
     page.get_by_label("Organization name").fill("Newcomer Robotics")
-    page.locator("#id_password1").fill("a-long-browser-pass-7")
-    page.locator("#id_password2").fill("a-long-browser-pass-7")
+    page.get_by_label("Password").fill("a-long-browser-pass-7")
     page.get_by_role("button", name="Sign up").click()
 
     expect(page).to_have_url(re.compile(r"/billing/credit/$"))
