@@ -17,8 +17,8 @@ from credits.models import (
     RefundRequest,
     RefundStatus,
 )
-from credits.services.notifications import BILLING_ROLES, notify_organization
 from credits.services.ledger import lock_account
+from credits.services.notifications import BILLING_ROLES, notify_organization
 from credits.services.purchases import reverse_purchase
 
 RULE = (

@@ -46,10 +46,12 @@ def assert_books(organization, *, expected_micros: int, stripe_server) -> None:
     assert UsageEvent.objects.count() == UsageEvent.objects.values("event_id").distinct().count()
     usage = LedgerEntry.objects.filter(kind=EntryKind.USAGE)
     # One event may be split over several lots, so count references, not entries.
-    assert usage.values("reference").distinct().count() == UsageEvent.objects.filter(cost_micros__gt=0).count()
+    charged_events = UsageEvent.objects.filter(cost_micros__gt=0).count()
+    assert usage.values("reference").distinct().count() == charged_events
     assert not usage.values("reference", "lot").annotate(n=Count("pk")).filter(n__gt=1).exists()
     charged = [i for i in stripe_server.payment_intents() if i["status"] == "succeeded"]
     through_stripe = Purchase.objects.filter(granted_at__isnull=False, stripe_payment_intent_id__gt="")
-    assert sorted(i["id"] for i in charged) == sorted(through_stripe.values_list("stripe_payment_intent_id", flat=True))
+    intent_ids = through_stripe.values_list("stripe_payment_intent_id", flat=True)
+    assert sorted(i["id"] for i in charged) == sorted(intent_ids)
     assert CreditLot.objects.filter(kind=LotKind.PAID, purchase__in=through_stripe).count() == len(charged)
     assert balance(organization) == expected_micros

@@ -86,7 +86,8 @@ def test_purchases_granted_at_once_are_granted_once_each(stripe_server):
     # The second buy request may come back before the first has heard from Stripe.
     checkout.purchase_confirm(organization=organization, purchase_id=results[4].purchase.pk, now=now)
     assert Purchase.objects.filter(granted_at__isnull=False).count() == 3
-    assert_books(organization, expected_micros=20_000_000 + 30_000_000 + 50_000_000, stripe_server=stripe_server)
+    expected = 20_000_000 + 30_000_000 + 50_000_000
+    assert_books(organization, expected_micros=expected, stripe_server=stripe_server)
 
 
 def test_refund_approved_while_usage_arrives_never_gives_the_usage_away(stripe_server):
@@ -99,7 +100,11 @@ def test_refund_approved_while_usage_arrives_never_gives_the_usage_away(stripe_s
     now = timezone.now()
     paid = _pay(membership, card, "token-1", now)().purchase
     request = refunds.refund_request(
-        organization=organization, purchase_id=paid.pk, reason="Bought by mistake", user=membership.user, now=now
+        organization=organization,
+        purchase_id=paid.pk,
+        reason="Bought by mistake",
+        user=membership.user,
+        now=now,
     )
     staff = UserFactory(is_staff=True)
     refund_started, usage_done = threading.Event(), threading.Event()

@@ -123,7 +123,9 @@ def test_buy_while_stripe_is_down_grants_nothing_and_the_retry_pays_once(
     assert_books(membership.organization, expected_micros=50_000_000, stripe_server=stripe_server)
 
 
-def test_buy_page_shows_a_clear_error_when_stripe_answers_500(shopper, stripe_server, stripe_500, settings, client):
+def test_buy_page_shows_a_clear_error_when_stripe_answers_500(
+    shopper, stripe_server, stripe_500, settings, client
+):
     membership, card = shopper
     client.force_login(membership.user)
     settings.STRIPE_API_BASE = stripe_500[0]
@@ -199,7 +201,9 @@ def test_buy_killed_between_charge_and_grant_is_granted_once(recovery, shopper, 
     assert balance(membership.organization) == 0
 
     if recovery == "confirm":
-        result = checkout.purchase_confirm(organization=membership.organization, purchase_id=purchase.pk, now=now)
+        result = checkout.purchase_confirm(
+            organization=membership.organization, purchase_id=purchase.pk, now=now
+        )
         assert result.outcome == checkout.Outcome.SUCCEEDED
     elif recovery == "webhook":
         payload = {"id": "evt_reliability_1", "type": "payment_intent.succeeded", "data": {"object": intent}}
