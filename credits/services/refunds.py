@@ -17,6 +17,7 @@ from credits.models import (
     RefundRequest,
     RefundStatus,
 )
+from credits.services.ledger import lock_account
 from credits.services.notifications import BILLING_ROLES, notify_organization
 from credits.services.purchases import reverse_purchase
 
@@ -110,11 +111,16 @@ def refund_payment(*, payment_intent_id: str, amount_cents: int, idempotency_key
 def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
     """Refund through Stripe, then reverse the purchase's lots. Safe to run twice.
 
-    The Stripe call sits between two transactions so it is never rolled back: its result
-    is stored in the second, and the stable idempotency key (refund-<id>, also looked up
-    at Stripe before creating) keeps a retry after a crash from refunding twice. A Stripe
+    One transaction holds the organization's account lock from the usage check to the
+    reversal: usage is debited under the same lock, so no batch can land after the check
+    and be served free by a refund of the whole payment. A crash after Stripe refunded rolls
+    the reversal back; the stable idempotency key (refund-<id>, also looked up at Stripe
+    before creating) makes the retry find that refund instead of refunding twice. A Stripe
     failure leaves the request approved-but-unpaid with the error, nothing reversed."""
+    organization_id = RefundRequest.objects.values_list("organization_id", flat=True).get(pk=request_id)
     with transaction.atomic():
+        # Lock order everywhere: the account first, then the request and its purchase.
+        lock_account(organization=Organization(pk=organization_id))
         request = RefundRequest.objects.select_for_update().select_related("purchase").get(pk=request_id)
         if request.status == RefundStatus.REFUNDED:
             return request
@@ -127,25 +133,19 @@ def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
                 code="ineligible",
             )
         request.reviewed_by, request.reviewed_at = staff, now
-        request.save(update_fields=["reviewed_by", "reviewed_at"])
-    refund_id = request.stripe_refund_id
-    if not refund_id:
-        try:
-            refund_id = refund_payment(
-                payment_intent_id=request.purchase.stripe_payment_intent_id or "",
-                amount_cents=request.purchase.amount_cents,
-                idempotency_key=f"refund-{request.pk}",
-            )
-        except CreditsError as error:
-            RefundRequest.objects.filter(pk=request.pk).update(
-                status=RefundStatus.APPROVED_UNPAID, last_error=error.message[:500]
-            )
-            request.refresh_from_db()
-            return request
-    with transaction.atomic():
-        request = RefundRequest.objects.select_for_update().get(pk=request_id)
-        if request.status == RefundStatus.REFUNDED:
-            return request
+        refund_id = request.stripe_refund_id
+        if not refund_id:
+            try:
+                refund_id = refund_payment(
+                    payment_intent_id=request.purchase.stripe_payment_intent_id or "",
+                    amount_cents=request.purchase.amount_cents,
+                    idempotency_key=f"refund-{request.pk}",
+                )
+            except CreditsError as error:
+                request.status = RefundStatus.APPROVED_UNPAID
+                request.last_error = error.message[:500]
+                request.save(update_fields=["reviewed_by", "reviewed_at", "status", "last_error"])
+                return request
         request.stripe_refund_id = refund_id
         reverse_purchase(purchase_id=request.purchase_id, now=now, created_by=staff)
         request.status = RefundStatus.REFUNDED
