@@ -46,7 +46,7 @@ urlpatterns = [
     path("members/invite/", views.invite, name="invite"),
     path("members/<int:membership_id>/role/", views.change_role, name="change_role"),
     path("members/<int:membership_id>/remove/", views.remove_member, name="remove_member"),
-    path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("invitations/<slug:token>/", views.invitation, name="invitation"),
     path("organizations/new/", views.organization_create, name="organization_create"),
     path("organizations/switch/", views.organization_switch, name="organization_switch"),
 ]

@@ -49,7 +49,7 @@ urlpatterns = [
     path("pricing/", pricing.pricing, name="pricing"),
     path("pricing/enterprise/", pricing.enterprise_contact, name="enterprise_contact"),
     path("programs/apply/", programs.apply, name="program_apply"),
-    path("programs/status/<str:token>/", programs.status, name="program_status"),
+    path("programs/status/<slug:token>/", programs.status, name="program_status"),
     path(
         "programs/documents/<int:document_id>/",
         programs.document_download,

@@ -103,9 +103,10 @@ def _parse_event(
     if not isinstance(event, Mapping):
         raise InvalidUsageBatch("Each event must be a JSON object.", field="events", index=index)
     event_id = event.get("event_id")
-    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 128:
+    # PostgreSQL text cannot hold NUL: refused here, not as a 500 at insert time.
+    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 128 or "\x00" in event_id:
         raise _event_error(
-            "event_id must be a non-empty string of at most 128 characters.",
+            "event_id must be a non-empty string of at most 128 characters, without NUL.",
             field="event_id",
             index=index,
             event=event,
@@ -183,8 +184,10 @@ def validate_usage_batch(*, payload: object) -> list[UsageInput]:
         )
     # Two queries for the whole batch, whatever its size.
     models = {model.slug: model for model in ApiModel.objects.all()}
-    wanted = {e.get("organization") for e in events if isinstance(e, Mapping)}
-    wanted_ids = {value for value in wanted if _is_integer(value)}
+    # Filtered before the set (a list or object sent as the id is unhashable) and to the
+    # 64-bit range (no such id exists, and SQLite raises OverflowError when asked).
+    wanted = [e.get("organization") for e in events if isinstance(e, Mapping)]
+    wanted_ids = {value for value in wanted if _is_integer(value) and 0 < value < 2**63}
     organization_ids = set(
         Organization.objects.filter(pk__in=wanted_ids).values_list("pk", flat=True)
     )
