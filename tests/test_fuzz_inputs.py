@@ -245,18 +245,13 @@ FORM_TARGETS = [
     FormTarget(
         "signup",
         _url("accounts:signup"),
-        lambda v, w: {"email": v, "organization_name": v, "password1": v, "password2": v + "x"},
+        lambda v, w: {"email": v, "organization_name": v, "password": v},
         anonymous=True,
     ),
     FormTarget(
         "signup-bad-email",
         _url("accounts:signup"),
-        lambda v, w: {
-            "email": v,
-            "organization_name": v,
-            "password1": "correct-horse-9!",
-            "password2": "correct-horse-9!",
-        },
+        lambda v, w: {"email": v, "organization_name": v, "password": "correct-horse-9!"},
         anonymous=True,
     ),
     FormTarget("login", _url("accounts:login"), lambda v, w: {"username": v, "password": v}, anonymous=True),
@@ -353,6 +348,26 @@ FORM_TARGETS = [
         },
         method="get",
         form_page=False,
+    ),
+    FormTarget(
+        "usage-filters",
+        _url("credits:usage"),
+        lambda v, w: {"start": v, "end": v, "kind": v, "page": v},
+        method="get",
+        form_page=False,
+    ),
+    FormTarget(
+        "ledger-csv",
+        _url("credits:usage_ledger_csv"),
+        lambda v, w: {"start": v, "end": v, "kind": v},
+        method="get",
+        form_page=False,
+    ),
+    FormTarget(
+        # No plan exists: terminating is refused with a message, whatever is posted.
+        "auto-recharge-terminate",
+        _url("credits:auto_recharge_terminate"),
+        lambda v, w: {"confirm": v},
     ),
     FormTarget(
         "enterprise-contact",
@@ -625,3 +640,65 @@ def test_buy_with_stripe_unreachable_fails_gracefully(client, world):
     after = _counts()
     assert after["LedgerEntry"] == before["LedgerEntry"]
     assert after["CreditLot"] == before["CreditLot"]
+
+
+@EXAMPLES
+@given(value=bogus_id)
+def test_recharge_authentication_with_bogus_charges(client, world, value):
+    before = _counts()
+    url = reverse("credits:auto_recharge_authenticate", args=[1]).replace("/1/", f"/{value}/")
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code in (302, 404)
+        if response.status_code == 302:
+            levels = [m.level for m in get_messages(response.wsgi_request)]
+            assert message_levels.ERROR in levels
+    assert _counts() == before
+
+
+@pytest.fixture
+def staff_client(client, world):
+    from tests.factories import UserFactory
+
+    client.raise_request_exception = False
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@EXAMPLES
+@given(value=hostile)
+def test_staff_forms_refuse_hostile_input(staff_client, world, value):
+    from credits.models import CreditAccount
+
+    cache.clear()
+    before = _counts()
+    account = CreditAccount.objects.get(organization=world["owner"].organization)
+    application = world["application"]
+    posts = [
+        (reverse("accounts:two_factor"), {"token": value, "next": value}),
+        (
+            reverse("admin:credits_creditaccount_adjust", args=[account.pk]),
+            {"amount": value, "reason": _invalid_text(value, 255), "expires_at": value},
+        ),
+        (
+            reverse("admin:credits_programapplication_approve", args=[application.pk]),
+            {"ends_on": value},
+        ),
+        (
+            reverse("admin:credits_programapplication_reject", args=[application.pk]),
+            {"reason": _invalid_text(value, 2000)},
+        ),
+        (
+            reverse("admin:credits_programapplication_request_info", args=[application.pk]),
+            {"message": _invalid_text(value, 2000)},
+        ),
+    ]
+    for url, data in posts:
+        response = staff_client.post(url, data)
+        assert response.status_code < 500, url
+        # The two-factor page answers a wrong code on the page; a hostile "next" never
+        # becomes a redirect off the site.
+        if response.status_code == 302:
+            assert response["Location"].startswith("/"), response["Location"]
+    assert _counts() == before
+    application.refresh_from_db()
+    assert application.status == "submitted"
