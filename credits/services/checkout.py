@@ -34,6 +34,18 @@ from credits.models import (
 from credits.services.purchases import purchase_create, purchase_mark_failed, record_purchase
 
 
+@dataclass(frozen=True)
+class ChargeOutcome:
+    """What an off-session charge (auto-recharge, overage) came to."""
+
+    # "succeeded", "requires_action", "failed", or Stripe's own word while still pending
+    status: str
+    intent_id: str = ""
+    message: str = ""
+    card_brand: str = ""
+    card_last4: str = ""
+
+
 class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     # The bank wants 3-D Secure: the page finishes it with Stripe.js, then asks us again.
@@ -193,10 +205,8 @@ def charge_saved_card_off_session(
     payment_method_id: str,
     idempotency_key: str,
     purchase_id: int | None = None,
-) -> "ChargeOutcome":
+) -> ChargeOutcome:
     """Charge a saved card (by Stripe id; empty means the default card) with nobody present."""
-    from credits.services.recharge_jobs import ChargeOutcome
-
     cards = PaymentMethod.objects.filter(customer__organization=organization)
     card = (
         cards.filter(stripe_id=payment_method_id) if payment_method_id else cards.filter(is_default=True)
@@ -226,15 +236,13 @@ def charge_saved_card_off_session(
     return _outcome(intent, card)
 
 
-def payment_intent_outcome(*, intent_id: str) -> "ChargeOutcome":
+def payment_intent_outcome(*, intent_id: str) -> ChargeOutcome:
     """What Stripe now says of an intent created earlier (after a crash, or 3-D Secure)."""
     intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
     return _outcome(intent, PaymentMethod.objects.filter(stripe_id=intent.payment_method).first())
 
 
-def _outcome(intent: stripe_client.PaymentIntent, card: PaymentMethod | None) -> "ChargeOutcome":
-    from credits.services.recharge_jobs import ChargeOutcome
-
+def _outcome(intent: stripe_client.PaymentIntent, card: PaymentMethod | None) -> ChargeOutcome:
     status = {
         "succeeded": "succeeded",
         "requires_action": "requires_action",

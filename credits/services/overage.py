@@ -14,15 +14,12 @@ from credits.exceptions import OverageChargeFailed, PaymentProviderUnavailable
 from credits.models import (
     BillingPolicy,
     CreditAccount,
-    EntryKind,
     LedgerEntry,
-    LotKind,
     OverageCharge,
     OverageStatus,
     OverageTrigger,
     Purchase,
     PurchaseSource,
-    PurchaseStatus,
 )
 from credits.money import cents_to_micros, micros_to_cents_ceil
 from credits.selectors import day_start

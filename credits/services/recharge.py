@@ -8,7 +8,6 @@ from django.db import transaction
 from accounts.models import Organization
 from credits.exceptions import CreditsError
 from credits.models import AutoRecharge, PeriodKind, RechargeStatus, Tier
-from credits.money import cents_to_micros
 from credits.services import ledger
 from credits.services.purchases import PurchasePreview, preview_purchase, validate_amount
 from credits.services.tiers import period_bounds, tier_for_amount
@@ -27,17 +26,6 @@ def charge_dates(*, billing_date: date, frequency: str, on_or_after: date, count
         dates.append(charge_day)
         day = period_bounds(anchor=billing_date, kind=frequency, on=charge_day).ends_on
     return dates
-
-
-def next_charge_after(*, plan: AutoRecharge, charged_on: date) -> date:
-    return charge_dates(
-        billing_date=plan.billing_date,
-        frequency=plan.frequency,
-        on_or_after=period_bounds(
-            anchor=plan.billing_date, kind=plan.frequency, on=charged_on
-        ).ends_on,
-        count=1,
-    )[0]
 
 
 @dataclass(frozen=True)
@@ -164,7 +152,3 @@ def recharge_terminate(*, organization: Organization, now: datetime) -> AutoRech
     plan.save(update_fields=["status", "terminated_at", "updated_at"])
     return plan
 
-
-def threshold_micros_default(amount_cents: int) -> int:
-    """A sensible floor to suggest: a fifth of one recharge."""
-    return cents_to_micros(amount_cents) // 5

@@ -9,7 +9,6 @@ charging again. The idempotency key is stable per attempt, so Stripe itself also
 retry after a crash during the call.
 """
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -26,7 +25,9 @@ from credits.models import (
     RechargeCharge,
     RechargeStatus,
 )
-from credits.money import format_usd, cents_to_micros
+from credits.money import cents_to_micros, format_usd
+from credits.services import checkout
+from credits.services.checkout import ChargeOutcome
 from credits.services.notifications import BILLING_ROLES, notify_organization
 from credits.services.purchases import purchase_create, purchase_mark_failed, record_purchase
 from credits.services.recharge import charge_dates
@@ -35,16 +36,6 @@ from credits.services.tiers import period_bounds
 # After a failed attempt, try again this many days after the charge was first due; after
 # the last one the plan is paused until the customer fixes the card.
 RETRY_AFTER_DAYS = (1, 3, 5)
-
-
-@dataclass(frozen=True)
-class ChargeOutcome:
-    # "succeeded", "requires_action" or "failed"
-    status: str
-    intent_id: str = ""
-    message: str = ""
-    card_brand: str = ""
-    card_last4: str = ""
 
 
 def charge_off_session(
@@ -56,8 +47,6 @@ def charge_off_session(
     purchase_id: int,
 ) -> ChargeOutcome:
     """Charge a saved card without the customer present. The one seam tests replace."""
-    from credits.services import checkout
-
     return checkout.charge_saved_card_off_session(
         organization=organization,
         amount_cents=amount_cents,
@@ -70,22 +59,15 @@ def charge_off_session(
 
 def retrieve_outcome(*, intent_id: str) -> ChargeOutcome:
     """What Stripe now says of an intent we created earlier."""
-    from credits.services import checkout
-
     return checkout.payment_intent_outcome(intent_id=intent_id)
 
 
 def _latest_due_day(plan: AutoRecharge, today: date) -> date:
-    # If the job did not run for a while, charge once for the latest missed day, not once
-    # per missed period.
-    due = plan.next_charge_on
-    for day in charge_dates(
-        billing_date=plan.billing_date, frequency=plan.frequency, on_or_after=due, count=400
-    ):
-        if day > today:
-            break
-        due = day
-    return due
+    """The latest charge day not after today. Charge days are the starts of the plan's
+    periods, so if the job did not run for a while this charges once, for the current
+    period, not once per missed period."""
+    current = period_bounds(anchor=plan.billing_date, kind=plan.frequency, on=today).starts_on
+    return max(plan.next_charge_on, current)
 
 
 def _new_charge(*, plan: AutoRecharge, kind: str, due_on: date, sequence: int, now: datetime) -> RechargeCharge:

@@ -1,6 +1,5 @@
 """Playwright drives Debian's Chromium (no browser download is possible here)."""
 
-import importlib
 import os
 
 import pytest
@@ -40,18 +39,3 @@ def _no_console_errors(page):
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield
     assert [e for e in errors if "favicon" not in e] == []
-@pytest.fixture
-def seeded_catalog(transactional_db):
-    """The default catalog, limits, bonus schedule and thresholds, as the seed migration writes them.
-
-    Transactional tests flush every table afterwards, so the migration's rows are gone for
-    any test that runs after one. Django's serialized_rollback cannot restore them here:
-    Playwright's greenlet gives the test its own connection object, which lacks the
-    serialized copy. So the seed is written again when missing.
-    """
-    from django.apps import apps
-
-    from credits.models import TierThreshold
-
-    if not TierThreshold.objects.exists():
-        importlib.import_module("credits.migrations.0002_seed_catalog").seed(apps, None)

@@ -6,7 +6,6 @@ from playwright.sync_api import Page, expect
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("seeded_catalog"),
 ]
 
 

@@ -8,7 +8,6 @@ from credits.models import ApplicationStatus, ProgramApplication
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("seeded_catalog"),
 ]
 
 # The smallest file every PDF reader opens: one empty page.

@@ -3,14 +3,11 @@
 import os
 import re
 from datetime import timedelta
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from credits.models import ApiModel
 from credits.services.usage import record_usage_batch, validate_usage_batch
 from tests.credits.scenarios import event
 from tests.factories import PASSWORD, MembershipFactory
@@ -19,9 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_usage_chart_table_and_ledger_filter(page: Page, live_server):
-    if not ApiModel.objects.exists():
-        # A transactional test before this one flushed the catalog its migration seeded.
-        import_module("credits.migrations.0002_seed_catalog").seed(apps, None)
     membership = MembershipFactory()
     organization = membership.organization
     now = timezone.now()

@@ -12,7 +12,6 @@ from credits.models import ApplicationStatus, ProgramApplication, ProgramDocumen
 from credits.services import programs
 from tests.factories import (
     MembershipFactory,
-    OrganizationFactory,
     ProgramApplicationFactory,
     ProgramGrantFactory,
     UserFactory,

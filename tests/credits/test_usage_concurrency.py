@@ -2,28 +2,18 @@
 
 import json
 import threading
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from credits.models import ApiModel, CreditAccount, EntryKind, LedgerEntry, UsageEvent
+from credits.models import CreditAccount, EntryKind, LedgerEntry, UsageEvent
 from tests.credits.scenarios import event, grant
 from tests.factories import OrganizationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _catalog(transactional_db):
-    # Transactional tests end with a flush, which also empties the catalog seeded by a data
-    # migration; the seed runs again when an earlier transactional test emptied it.
-    if not ApiModel.objects.exists():
-        import_module("credits.migrations.0002_seed_catalog").seed(apps, None)
 
 
 def _post_together(bodies: list[dict], api_key: str) -> list[dict]:
