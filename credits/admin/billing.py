@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,6 +22,7 @@ from credits.models import (
     CreditAccount,
     CreditLot,
     EnterpriseRateLimit,
+    EntryKind,
     LedgerEntry,
     PaymentContactRequest,
     PaymentMethod,
@@ -31,6 +33,7 @@ from credits.models import (
     StripeCustomer,
     StripeEvent,
     TierThreshold,
+    UsageEvent,
 )
 from credits.money import decimal_dollars_to_micros, format_usd
 from credits.services import ledger, refunds
@@ -287,10 +290,17 @@ class RefundRequestAdmin(admin.ModelAdmin):
     def amount(self, refund):
         return format_usd(refund.purchase.amount_cents * 10_000)
 
+    def get_queryset(self, request):
+        # One query for the whole list: whether each organization has used the API since.
+        used = Exists(UsageEvent.objects.filter(organization=OuterRef("organization"))) | Exists(
+            LedgerEntry.objects.filter(account__organization=OuterRef("organization"), kind=EntryKind.USAGE)
+        )
+        return super().get_queryset(request).annotate(has_usage=used)
+
     @admin.display(description="Eligible now", boolean=True)
     def still_eligible(self, refund):
         # Usage that arrived after the request makes it ineligible; staff see it here.
-        return not refunds.has_usage_history(organization=refund.organization)
+        return not refund.has_usage
 
     @admin.display(description="Reject")
     def reject_link(self, refund):

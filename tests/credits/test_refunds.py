@@ -172,3 +172,16 @@ def test_purchase_of_another_organization_cannot_be_requested(client, purchase):
     client.post(reverse("credits:request_refund"), {"purchase": purchase.pk, "reason": "x"})
 
     assert RefundRequest.objects.count() == 0
+
+
+def test_admin_list_shows_a_request_made_ineligible_by_later_usage(client, owner, purchase):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    refunds.refund_request(
+        organization=owner.organization, purchase_id=purchase.pk, reason="mistake", user=owner.user, now=NOW
+    )
+    listing = lambda: client.get(reverse("admin:credits_refundrequest_changelist")).content.decode()  # noqa: E731
+    assert 'alt="True"' in listing()
+
+    debit_usage(organization=owner.organization, cost_micros=5, now=NOW)
+
+    assert 'alt="False"' in listing()
