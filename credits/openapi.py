@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of the machine API under /api/v1/ (a test holds it to the URLconf)."""
 
-from credits.services.limits import LimitSource
+from credits.selectors.limits import LimitSource
 from credits.services.usage import MAX_BATCH_EVENTS, MAX_QUANTITY
 
 _QUANTITY = {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from credits.money import format_usd
-from credits.selectors import DailyUsage
+from credits.selectors.usage import DailyUsage
 
 WIDTH = 720
 HEIGHT = 260

@@ -36,8 +36,9 @@ from credits.models import (
     UsageEvent,
 )
 from credits.money import decimal_dollars_to_micros, format_usd
+from credits.selectors.periods import period_bounds
+from credits.selectors.tiers import current_tier
 from credits.services import ledger, refunds
-from credits.services.tiers import current_tier, period_bounds
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

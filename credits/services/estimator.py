@@ -16,7 +16,7 @@ from credits.models import (
     TierThreshold,
 )
 from credits.money import micros_to_cents_ceil, price_micros
-from credits.services.tiers import Bonus, bonus_for_amount, tier_for_amount
+from credits.selectors.tiers import Bonus, bonus_for_amount, tier_for_amount
 
 # A trillion tokens or a hundred million pages a month is far past any self-serve account;
 # anything larger is a typo or an Enterprise conversation.

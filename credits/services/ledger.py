@@ -8,12 +8,12 @@ requests for one organization serialize and there is one lock order (no deadlock
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from accounts.models import Organization
 from accounts.services import audit_record
 from credits.exceptions import CreditsError, InvalidAmount
 from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+from credits.selectors.ledger import spendable_lots
 
 
 def lock_account(*, organization: Organization) -> CreditAccount:
@@ -76,26 +76,6 @@ def grant_lot(
         created_by=created_by,
     )
     return lot
-
-
-# Spend order: whatever expires first; among lots that never expire, grants before paid
-# credits, so money the customer paid for is used last.
-_KIND_ORDER = Case(
-    When(kind=LotKind.BONUS, then=Value(0)),
-    When(kind=LotKind.GRANT, then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
-
-
-def spendable_lots(*, account: CreditAccount, now: datetime):
-    """Lots that can pay for usage now, in the order they are drawn."""
-    return (
-        CreditLot.objects.filter(account=account, remaining_micros__gt=0)
-        .exclude(kind=LotKind.OVERAGE)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by(F("expires_at").asc(nulls_last=True), _KIND_ORDER, "pk")
-    )
 
 
 def overage_lot(*, account: CreditAccount, now: datetime) -> CreditLot:

@@ -22,9 +22,9 @@ from credits.models import (
     PurchaseSource,
 )
 from credits.money import cents_to_micros, micros_to_cents_ceil
-from credits.selectors import day_start
+from credits.selectors.periods import PeriodBounds, period_bounds
+from credits.selectors.usage import day_start
 from credits.services import ledger, purchases
-from credits.services.tiers import PeriodBounds, period_bounds
 
 # A declined card is tried again at most once a day, never on every run of the job.
 RETRY_AFTER = timedelta(days=1)

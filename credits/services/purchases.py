@@ -20,17 +20,15 @@ from credits.models import (
     Tier,
 )
 from credits.money import cents_to_micros
-from credits.services import ledger
-from credits.services.limits import LimitRow, limits_for_tier
-from credits.services.tiers import (
-    PeriodBounds,
+from credits.selectors.limits import LimitRow, limits_for_tier
+from credits.selectors.periods import PeriodBounds, next_period_bounds, period_bounds
+from credits.selectors.tiers import (
     bonus_for_amount,
     current_tier,
     higher_tier,
-    next_period_bounds,
-    period_bounds,
     tier_for_amount,
 )
+from credits.services import ledger
 
 MIN_PURCHASE_CENTS = 1_000
 MAX_PURCHASE_CENTS = 10_000_000

@@ -8,9 +8,14 @@ from django.db import transaction
 from accounts.models import Organization
 from credits.exceptions import CreditsError
 from credits.models import AutoRecharge, PeriodKind, RechargeStatus, Tier
+from credits.selectors.periods import period_bounds
+from credits.selectors.tiers import tier_for_amount
 from credits.services import ledger
-from credits.services.purchases import PurchasePreview, preview_purchase, validate_amount
-from credits.services.tiers import period_bounds, tier_for_amount
+from credits.services.purchases import (
+    PurchasePreview,
+    preview_purchase,
+    validate_amount,
+)
 
 MAX_THRESHOLD_RECHARGES = 10
 

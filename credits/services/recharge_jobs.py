@@ -26,12 +26,16 @@ from credits.models import (
     RechargeStatus,
 )
 from credits.money import cents_to_micros, format_usd
+from credits.selectors.periods import period_bounds
 from credits.services import checkout
 from credits.services.checkout import ChargeOutcome
 from credits.services.notifications import BILLING_ROLES, notify_organization
-from credits.services.purchases import purchase_create, purchase_mark_failed, record_purchase
+from credits.services.purchases import (
+    purchase_create,
+    purchase_mark_failed,
+    record_purchase,
+)
 from credits.services.recharge import charge_dates
-from credits.services.tiers import period_bounds
 
 # After a failed attempt, try again this many days after the charge was first due; after
 # the last one the plan is paused until the customer fixes the card.
@@ -351,12 +355,3 @@ def charge_confirm_after_authentication(
     return charge
 
 
-def charges_needing_attention(*, organization: Organization) -> list[RechargeCharge]:
-    """Failed or held-back recharge payments the customer can fix (card or 3-D Secure)."""
-    return list(
-        RechargeCharge.objects.filter(
-            plan__organization=organization,
-            status__in=[ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION, ChargeStatus.GAVE_UP],
-            purchase__granted_at__isnull=True,
-        ).order_by("-created_at")[:3]
-    )

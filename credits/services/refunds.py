@@ -7,16 +7,14 @@ from django.db import transaction
 
 from accounts.models import Organization
 from accounts.services import audit_record
-from credits import selectors
 from credits.exceptions import CreditsError
 from credits.models import (
-    EntryKind,
-    LedgerEntry,
     Purchase,
     PurchaseStatus,
     RefundRequest,
     RefundStatus,
 )
+from credits.selectors.usage import has_usage_history
 from credits.services.ledger import lock_account
 from credits.services.notifications import BILLING_ROLES, notify_organization
 from credits.services.purchases import reverse_purchase
@@ -25,14 +23,6 @@ RULE = (
     "Purchased credits can be refunded only while your organization has no API usage "
     "history at all. Once the API has been used even once, purchases are not refundable."
 )
-
-
-def has_usage_history(*, organization: Organization) -> bool:
-    """Any recorded API usage, charged or free (a usage event), or any usage debit in the
-    ledger, ends refund eligibility."""
-    return selectors.has_usage_history(organization=organization) or LedgerEntry.objects.filter(
-        account__organization=organization, kind=EntryKind.USAGE
-    ).exists()
 
 
 @dataclass(frozen=True)

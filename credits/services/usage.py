@@ -14,7 +14,10 @@ from credits.exceptions import CreditsError, InvalidUsageBatch
 from credits.models import ApiKey, ApiModel, EntryKind, ModelKind, UsageEvent
 from credits.models.usage import hash_api_key
 from credits.money import price_micros
-from credits.selectors import organizations_with_program_grants, program_free_model_ids
+from credits.selectors.programs import (
+    organizations_with_program_grants,
+    program_free_model_ids,
+)
 from credits.services import ledger
 
 MAX_BATCH_EVENTS = 1_000

@@ -13,9 +13,9 @@ from accounts.models import Organization
 from credits.exceptions import InvalidUsageBatch
 from credits.money import micros_to_plain
 from credits.openapi import DOCUMENT
-from credits.selectors import api_key_for
+from credits.selectors.limits import current_limits
+from credits.selectors.usage import api_key_for
 from credits.services import usage as usage_service
-from credits.services.limits import current_limits
 
 
 def _error(status: int, code: str, message: str, **details) -> JsonResponse:

@@ -6,7 +6,8 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import member_required
 from accounts.selectors import current_membership
-from credits.selectors import credit_summary, rate_limit_table
+from credits.selectors.credit import credit_summary
+from credits.selectors.limits import rate_limit_table
 
 
 @require_GET

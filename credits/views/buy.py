@@ -13,8 +13,13 @@ from credits.exceptions import CreditsError
 from credits.forms import AmountForm, BuyForm
 from credits.models import BillingPolicy
 from credits.money import cents_to_decimal
-from credits.selectors import payment_methods_of, purchases_of
-from credits.services.checkout import CheckoutResult, Outcome, purchase_confirm, purchase_pay
+from credits.selectors.payments import payment_methods_of, purchases_of
+from credits.services.checkout import (
+    CheckoutResult,
+    Outcome,
+    purchase_confirm,
+    purchase_pay,
+)
 from credits.services.purchases import preview_purchase
 from credits.views.cards import stripe_js_context
 

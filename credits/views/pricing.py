@@ -5,12 +5,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.selectors import current_membership
 from accounts.throttling import throttle_posts
 from credits.exceptions import InvalidEstimate
 from credits.forms import EnterpriseInquiryForm, EstimatorForm
 from credits.models import TierThreshold
-from accounts.selectors import current_membership
-from credits.selectors import estimator_models, estimator_prefill, legacy_note, pricing_tiers
+from credits.selectors.limits import legacy_note
+from credits.selectors.pricing import estimator_models, estimator_prefill, pricing_tiers
 from credits.services.estimator import Estimate, estimate_costs
 from credits.services.inquiries import enterprise_inquiry_create
 

@@ -9,7 +9,8 @@ from fpdf import FPDF
 from accounts.permissions import member_required
 from credits.models import Purchase, PurchaseStatus
 from credits.money import cents_to_micros, format_usd
-from credits.selectors import credit_summary, purchases_of
+from credits.selectors.credit import credit_summary
+from credits.selectors.payments import purchases_of
 
 
 @require_GET

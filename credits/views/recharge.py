@@ -10,9 +10,14 @@ from accounts.permissions import billing_required, member_required
 from credits.exceptions import CreditsError
 from credits.forms import RechargeForm
 from credits.models import AutoRecharge, RechargeStatus
-from credits.views.cards import stripe_js_context
-from credits.money import cents_to_decimal, cents_to_micros, dollars_to_cents, micros_to_cents_floor
-from credits.selectors import payment_methods_of
+from credits.money import (
+    cents_to_decimal,
+    cents_to_micros,
+    dollars_to_cents,
+    micros_to_cents_floor,
+)
+from credits.selectors.payments import payment_methods_of
+from credits.selectors.recharge import charges_needing_attention
 from credits.services import recharge_jobs
 from credits.services.recharge import (
     RechargeSettings,
@@ -20,6 +25,7 @@ from credits.services.recharge import (
     recharge_save,
     recharge_terminate,
 )
+from credits.views.cards import stripe_js_context
 
 
 def _settings(data: dict) -> RechargeSettings:
@@ -68,7 +74,7 @@ def _page(request, form, plan, status=200):
         "plan": plan,
         "preview": preview,
         "has_cards": len(form.fields["card"].choices) > 1,
-        "attention": recharge_jobs.charges_needing_attention(organization=request.organization),
+        "attention": charges_needing_attention(organization=request.organization),
     }
     return render(request, template, context, status=status)
 

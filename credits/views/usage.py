@@ -13,7 +13,8 @@ from accounts.permissions import member_required
 from credits.forms import UsageFilterForm
 from credits.models import LedgerEntry
 from credits.money import micros_to_plain
-from credits.selectors import daily_usage, ledger_entries
+from credits.selectors.ledger import ledger_entries
+from credits.selectors.usage import daily_usage
 from credits.usage_chart import usage_chart
 
 LEDGER_PAGE_SIZE = 25

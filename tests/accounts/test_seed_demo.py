@@ -3,7 +3,7 @@ from django.core.management import call_command
 
 from accounts.models import Membership, Role, User
 from credits.models import Purchase, UsageEvent
-from credits.selectors import ledger_invariant_violations
+from credits.selectors.ledger import ledger_invariant_violations
 
 pytestmark = pytest.mark.django_db
 

@@ -15,6 +15,7 @@ from credits.models import (
     PurchaseStatus,
     Tier,
 )
+from credits.selectors.tiers import current_tier
 from credits.services import ledger
 from credits.services.purchases import (
     purchase_create,
@@ -22,7 +23,6 @@ from credits.services.purchases import (
     record_purchase,
     reverse_purchase,
 )
-from credits.services.tiers import current_tier
 from tests.factories import OrganizationFactory, UserFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db

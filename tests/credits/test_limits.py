@@ -2,8 +2,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from credits.models import BillingPolicy, CreditAccount, EnterpriseRateLimit, RateLimit, Tier
-from credits.services.limits import LimitSource, current_limits
+from credits.models import (
+    BillingPolicy,
+    CreditAccount,
+    EnterpriseRateLimit,
+    RateLimit,
+    Tier,
+)
+from credits.selectors.limits import LimitSource, current_limits
 from tests.factories import OrganizationFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db

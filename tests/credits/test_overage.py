@@ -1,7 +1,8 @@
 """Overage: a negative balance is charged (rounded up to the cent) at period end or past the
 threshold, exactly once; paid, it settles the debt as a purchase. The card call is patched."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core import mail
@@ -244,8 +245,8 @@ def test_overage_with_a_declining_card_is_recorded_failed(organization, stripe_s
 
 
 def test_webhook_granting_first_after_a_crash_is_not_charged_again_and_buys_no_tier(organization, monkeypatch):
+    from credits.selectors.tiers import current_tier
     from credits.services import purchases
-    from credits.services.tiers import current_tier
 
     spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
     crashing = FakeCard(fail_with=SystemExit("worker died after Stripe charged"))

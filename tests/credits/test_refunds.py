@@ -6,10 +6,16 @@ from django.urls import reverse
 
 from accounts.models import Role
 from credits.exceptions import CreditsError
-from credits.models import CreditAccount, PurchaseStatus, RefundRequest, RefundStatus, Tier
+from credits.models import (
+    CreditAccount,
+    PurchaseStatus,
+    RefundRequest,
+    RefundStatus,
+    Tier,
+)
+from credits.selectors.tiers import current_tier
 from credits.services import refunds
 from credits.services.ledger import debit_usage
-from credits.services.tiers import current_tier
 from tests.factories import MembershipFactory, UserFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 from credits.models import BonusRate, CreditAccount, PeriodKind, Tier
-from credits.services.tiers import bonus_for_amount, current_tier, period_bounds, tier_for_amount
+from credits.selectors.periods import period_bounds
+from credits.selectors.tiers import bonus_for_amount, current_tier, tier_for_amount
 from tests.factories import OrganizationFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db

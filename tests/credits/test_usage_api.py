@@ -18,7 +18,7 @@ from credits.models import (
     ProgramGrant,
     UsageEvent,
 )
-from credits.selectors import has_usage_history
+from credits.selectors.usage import has_usage_history
 from credits.services.usage import api_key_issue, api_key_revoke
 from tests.credits.scenarios import buy, event, grant
 from tests.factories import OrganizationFactory

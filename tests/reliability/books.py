@@ -6,8 +6,16 @@ from collections.abc import Callable
 from django.db import connection
 from django.db.models import Count
 
-from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind, Purchase, UsageEvent
-from credits.selectors import ledger_invariant_violations
+from credits.models import (
+    CreditAccount,
+    CreditLot,
+    EntryKind,
+    LedgerEntry,
+    LotKind,
+    Purchase,
+    UsageEvent,
+)
+from credits.selectors.ledger import ledger_invariant_violations
 
 
 def race(*calls: Callable[[], object]) -> list[object]:

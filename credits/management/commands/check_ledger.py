@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from credits.selectors import ledger_invariant_violations
+from credits.selectors.ledger import ledger_invariant_violations
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """Which rate limits apply: the tier's column, Legacy while its policy holds, or Enterprise."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from accounts.models import Organization
 from credits.models import (
@@ -14,7 +14,7 @@ from credits.models import (
     RateLimit,
     Tier,
 )
-from credits.services.tiers import current_tier
+from credits.selectors.tiers import current_tier
 
 
 class LimitSource:
@@ -105,3 +105,54 @@ def current_limits(*, organization: Organization, now: datetime) -> tuple[str, l
             )
         merged.append(row)
     return tier, merged
+
+
+@dataclass(frozen=True)
+class LimitTable:
+    columns: list[tuple[str, str]]
+    rows: list[tuple[ApiModel, list[RateLimit | None]]]
+    highlighted: str | None
+
+
+def rate_limit_table(*, organization: Organization | None, now: datetime) -> LimitTable:
+    """All models by all columns; Legacy only while its policy still runs."""
+    policy = BillingPolicy.current()
+    columns = [LimitTier.BASE, LimitTier.TIER_1, LimitTier.TIER_2, LimitTier.TIER_3]
+    if now.date() < policy.legacy_until:
+        columns.append(LimitTier.LEGACY)
+    limits = {
+        (limit.api_model_id, limit.tier): limit
+        for limit in RateLimit.objects.filter(tier__in=columns)
+    }
+    models = list(ApiModel.objects.filter(active=True).order_by("sort_order", "name"))
+    highlighted = None
+    if organization is not None:
+        tier, rows = current_limits(organization=organization, now=now)
+        if any(row.source == LimitSource.LEGACY for row in rows):
+            highlighted = LimitTier.LEGACY
+        else:
+            highlighted = TIER_LIMIT_COLUMN[Tier(tier)]
+    return LimitTable(
+        columns=[(column.value, column.label) for column in columns],
+        rows=[(model, [limits.get((model.pk, column)) for column in columns]) for model in models],
+        highlighted=highlighted,
+    )
+
+
+
+
+@dataclass(frozen=True)
+class LegacyNote:
+    created_before: date
+    until: date
+    # Past the end date the page says the transition is over instead.
+    ended: bool
+
+
+def legacy_note(*, today: date) -> LegacyNote:
+    policy = BillingPolicy.current()
+    return LegacyNote(
+        policy.legacy_created_before, policy.legacy_until, today >= policy.legacy_until
+    )
+
+

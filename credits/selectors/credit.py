@@ -1,0 +1,170 @@
+"""Billing > Credit: everything the page shows, in a fixed number of queries."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Sum
+
+from accounts.models import Organization
+from credits.models import (
+    ApiModel,
+    AutoRecharge,
+    CommitmentPeriod,
+    CreditAccount,
+    CreditLot,
+    EntryKind,
+    LedgerEntry,
+    LotKind,
+    OverageCharge,
+    OverageStatus,
+    ProgramGrant,
+    Tier,
+)
+from credits.selectors.ledger import spendable_lots
+from credits.selectors.limits import LimitRow, LimitSource, current_limits
+from credits.selectors.periods import PeriodBounds, period_bounds
+from credits.selectors.programs import active_program_grants
+from credits.selectors.recharge import charges_needing_attention
+from credits.selectors.tiers import current_tier, next_tier_threshold
+
+
+@dataclass(frozen=True)
+class LotLine:
+    kind: str
+    kind_label: str
+    remaining_micros: int
+    original_micros: int
+    expires_at: datetime | None
+    spent_first: bool
+
+
+@dataclass(frozen=True)
+class TierProgress:
+    tier: str
+    tier_label: str
+    period_kind: str
+    period: PeriodBounds | None
+    purchased_cents: int
+    next_tier_label: str | None
+    next_tier_missing_cents: int
+    # 0-100, toward the next threshold.
+    progress_percent: int
+
+
+@dataclass(frozen=True)
+class CreditSummary:
+    balance_micros: int
+    paid_micros: int
+    bonus_micros: int
+    grant_micros: int
+    owed_micros: int
+    next_bonus_expiry: datetime | None
+    lots: list[LotLine]
+    tier: TierProgress
+    limits: list[LimitRow]
+    limits_source_legacy: bool
+    usage_last_30_days_micros: int
+    # None when there is no recent usage or nothing left to spend.
+    runs_out_on: date | None
+    lasts_for_years: bool
+    grants: list[ProgramGrant]
+    plan: AutoRecharge | None
+    attention: list
+    failed_overage: OverageCharge | None
+
+
+def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
+    tier = current_tier(account=account, today=today)
+    kind = account.period_kind
+    if account.anchor_date is None:
+        bounds, purchased = None, 0
+    else:
+        bounds = period_bounds(anchor=account.anchor_date, kind=kind, on=today)
+        purchased = (
+            CommitmentPeriod.objects.filter(account=account, starts_on=bounds.starts_on)
+            .values_list("purchased_cents", flat=True)
+            .first()
+            or 0
+        )
+    upcoming = next_tier_threshold(kind=kind, purchased_cents=purchased)
+    if upcoming is None or account.enterprise:
+        return TierProgress(tier, Tier(tier).label, kind, bounds, purchased, None, 0, 100)
+    return TierProgress(
+        tier,
+        Tier(tier).label,
+        kind,
+        bounds,
+        purchased,
+        Tier(upcoming.tier).label,
+        upcoming.min_amount_cents - purchased,
+        min(100, purchased * 100 // upcoming.min_amount_cents),
+    )
+
+
+def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
+    """Everything Billing > Credit shows, in a fixed number of queries."""
+    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    lots = list(spendable_lots(account=account, now=now))
+    sums = {kind: 0 for kind in LotKind.values}
+    for lot in lots:
+        sums[lot.kind] += lot.remaining_micros
+    owed = (
+        CreditLot.objects.filter(account=account, kind=LotKind.OVERAGE)
+        .values_list("remaining_micros", flat=True)
+        .first()
+        or 0
+    )
+    bonus_expiries = [lot.expires_at for lot in lots if lot.kind == LotKind.BONUS]
+    since = now - timedelta(days=30)
+    used = -(
+        LedgerEntry.objects.filter(
+            account=account, kind=EntryKind.USAGE, created_at__gte=since
+        ).aggregate(total=Sum("amount_micros"))["total"]
+        or 0
+    )
+    runs_out_on = None
+    lasts_for_years = False
+    if used > 0 and account.balance_micros > 0:
+        # At the last 30 days' average daily rate; past ten years a date means nothing.
+        days_left = account.balance_micros * 30 // used
+        lasts_for_years = days_left > 3650
+        if not lasts_for_years:
+            runs_out_on = (now + timedelta(days=days_left)).date()
+    tier, limits = current_limits(organization=organization, now=now)
+    featured = {m.slug for m in ApiModel.objects.filter(featured=True)}
+    return CreditSummary(
+        balance_micros=account.balance_micros,
+        paid_micros=sums[LotKind.PAID],
+        bonus_micros=sums[LotKind.BONUS],
+        grant_micros=sums[LotKind.GRANT],
+        owed_micros=-owed,
+        next_bonus_expiry=min(bonus_expiries) if bonus_expiries else None,
+        lots=[
+            LotLine(
+                lot.kind,
+                lot.get_kind_display(),
+                lot.remaining_micros,
+                lot.original_micros,
+                lot.expires_at,
+                index == 0,
+            )
+            for index, lot in enumerate(lots)
+        ],
+        tier=_tier_progress(account=account, today=now.date()),
+        limits=[row for row in limits if row.model_slug in featured],
+        limits_source_legacy=any(row.source == LimitSource.LEGACY for row in limits),
+        usage_last_30_days_micros=used,
+        runs_out_on=runs_out_on,
+        lasts_for_years=lasts_for_years,
+        plan=AutoRecharge.objects.filter(organization=organization).first(),
+        attention=charges_needing_attention(organization=organization),
+        failed_overage=OverageCharge.objects.filter(
+            organization=organization, status=OverageStatus.FAILED
+        )
+        .order_by("-pk")
+        .first()
+        if account.balance_micros < 0
+        else None,
+        grants=active_program_grants(organization=organization, at=now),
+    )
+
