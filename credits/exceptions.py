@@ -15,6 +15,12 @@ class InvalidAmount(CreditsError):
     code = "invalid_amount"
 
 
+class TimelineError(CreditsError):
+    """A change would overlap or gap an account's commitment periods: a bug, never input."""
+
+    code = "timeline_broken"
+
+
 class InvalidEstimate(CreditsError):
     code = "invalid_estimate"
 

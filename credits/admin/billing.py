@@ -19,6 +19,7 @@ from credits.models import (
     BillingPolicy,
     BonusRate,
     CommitmentPeriod,
+    CommitmentSchedule,
     CreditAccount,
     CreditLot,
     EnterpriseRateLimit,
@@ -36,7 +37,7 @@ from credits.models import (
     UsageEvent,
 )
 from credits.money import decimal_dollars_to_micros, format_usd
-from credits.selectors.periods import period_bounds
+from credits.selectors.periods import period_on
 from credits.selectors.tiers import current_tier
 from credits.services import ledger, refunds
 
@@ -79,10 +80,17 @@ class PeriodInline(ReadOnlyInline):
     show_change_link = False
 
 
+class ScheduleInline(ReadOnlyInline):
+    model = CommitmentSchedule
+    fields = ["kind", "anchor_on", "effective_from", "source", "recorded_at", "replaced_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+
 @admin.register(CreditAccount)
 class CreditAccountAdmin(AuditedAdmin):
-    list_display = ["organization", "balance", "period_kind", "anchor_date", "enterprise"]
-    list_filter = ["enterprise", "period_kind"]
+    list_display = ["organization", "balance", "enterprise"]
+    list_filter = ["enterprise"]
     search_fields = ["organization__name", "organization__memberships__user__email"]
     readonly_fields = ["organization", "balance", "tier", "period", "ledger_link", "adjust_link"]
     fields = [
@@ -90,13 +98,11 @@ class CreditAccountAdmin(AuditedAdmin):
         "balance",
         "tier",
         "period",
-        "period_kind",
-        "anchor_date",
         "enterprise",
         "ledger_link",
         "adjust_link",
     ]
-    inlines = [LotInline, PeriodInline]
+    inlines = [LotInline, ScheduleInline, PeriodInline]
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -114,11 +120,9 @@ class CreditAccountAdmin(AuditedAdmin):
 
     @admin.display(description="Current period")
     def period(self, account):
-        if account.anchor_date is None:
+        bounds = period_on(account=account, day=timezone.now().date())
+        if bounds is None:
             return "No period yet (no purchase)"
-        bounds = period_bounds(
-            anchor=account.anchor_date, kind=account.period_kind, on=timezone.now().date()
-        )
         return f"{bounds.starts_on} to {bounds.ends_on} ({bounds.kind})"
 
     @admin.display(description="Ledger")

@@ -23,7 +23,7 @@ from credits.models.ledger import (
 )
 from credits.models.notices import BonusExpiryNotice
 from credits.models.overage import OverageCharge, OverageStatus, OverageTrigger
-from credits.models.periods import CommitmentPeriod
+from credits.models.periods import CommitmentPeriod, CommitmentSchedule, ScheduleSource
 from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
 from credits.models.programs import (
     ApplicationStatus,
@@ -52,6 +52,7 @@ from credits.models.stripe_state import (
 from credits.models.usage import ApiKey, UsageEvent
 
 __all__ = [
+    "ScheduleSource",
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
     "ApiKey",
@@ -64,6 +65,7 @@ __all__ = [
     "ChargeKind",
     "ChargeStatus",
     "CommitmentPeriod",
+    "CommitmentSchedule",
     "CreditAccount",
     "CreditLot",
     "EnterpriseInquiry",

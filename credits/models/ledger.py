@@ -18,12 +18,7 @@ class CreditAccount(models.Model):
     # Always equal to the sum of this organization's ledger entries (and of its lots'
     # remaining amounts); written in the same transaction as the entries.
     balance_micros = models.BigIntegerField(default=0)
-    period_kind = models.CharField(
-        max_length=8, choices=PeriodKind.choices, default=PeriodKind.MONTHLY
-    )
-    # The day periods are anchored on: the auto-recharge billing date, else the day of the
-    # first purchase. Null until either exists (no period, no tier yet).
-    anchor_date = models.DateField(null=True, blank=True)
+    # How periods are cut lives in CommitmentSchedule rows (credits.services.periods).
     # Staff make an organization Enterprise; its limits then come from EnterpriseRateLimit.
     enterprise = models.BooleanField(default=False)
 

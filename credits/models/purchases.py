@@ -50,6 +50,15 @@ class Purchase(models.Model):
     created_at = models.DateTimeField()
     # Set exactly once, in the transaction that writes the purchase's lots.
     granted_at = models.DateTimeField(null=True, blank=True)
+    # The commitment period this purchase counts in, set when it is granted (never for an
+    # overage payment, which buys no tier). It stays there whatever schedule comes later.
+    period = models.ForeignKey(
+        "credits.CommitmentPeriod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="purchases",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

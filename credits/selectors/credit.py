@@ -9,7 +9,6 @@ from accounts.models import Organization
 from credits.models import (
     ApiModel,
     AutoRecharge,
-    CommitmentPeriod,
     CreditAccount,
     CreditLot,
     EntryKind,
@@ -17,15 +16,16 @@ from credits.models import (
     LotKind,
     OverageCharge,
     OverageStatus,
+    PeriodKind,
     ProgramGrant,
     Tier,
 )
 from credits.selectors.ledger import spendable_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
-from credits.selectors.periods import PeriodBounds, period_bounds
+from credits.selectors.periods import PeriodBounds, period_on, period_row_on
 from credits.selectors.programs import active_program_grants
 from credits.selectors.recharge import charges_needing_attention
-from credits.selectors.tiers import current_tier, next_tier_threshold
+from credits.selectors.tiers import TierHold, current_tier, next_tier_threshold, tier_hold
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class TierProgress:
     next_tier_missing_cents: int
     # 0-100, toward the next threshold.
     progress_percent: int
+    # Until when the tier holds and what keeps it; None without a self-serve tier.
+    hold: TierHold | None
 
 
 @dataclass(frozen=True)
@@ -75,20 +77,15 @@ class CreditSummary:
 
 def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
     tier = current_tier(account=account, today=today)
-    kind = account.period_kind
-    if account.anchor_date is None:
-        bounds, purchased = None, 0
-    else:
-        bounds = period_bounds(anchor=account.anchor_date, kind=kind, on=today)
-        purchased = (
-            CommitmentPeriod.objects.filter(account=account, starts_on=bounds.starts_on)
-            .values_list("purchased_cents", flat=True)
-            .first()
-            or 0
-        )
+    bounds = period_on(account=account, day=today)
+    row = period_row_on(account=account, day=today) if bounds is not None else None
+    # "Bought this period" is the period's own purchases (a period not opened yet has none).
+    purchased = row.purchased_cents if row is not None else 0
+    kind = bounds.kind if bounds is not None else PeriodKind.MONTHLY
+    hold = tier_hold(account=account, today=today)
     upcoming = next_tier_threshold(kind=kind, purchased_cents=purchased)
     if upcoming is None or account.enterprise:
-        return TierProgress(tier, Tier(tier).label, kind, bounds, purchased, None, 0, 100)
+        return TierProgress(tier, Tier(tier).label, kind, bounds, purchased, None, 0, 100, hold)
     return TierProgress(
         tier,
         Tier(tier).label,
@@ -98,6 +95,7 @@ def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
         Tier(upcoming.tier).label,
         upcoming.min_amount_cents - purchased,
         min(100, purchased * 100 // upcoming.min_amount_cents),
+        hold,
     )
 
 

@@ -6,6 +6,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, Whe
 
 from accounts.models import Organization
 from credits.models import CreditAccount, CreditLot, LedgerEntry, LotKind
+from credits.selectors.tiers import timeline_violations
 from credits.selectors.usage import day_start
 
 # Spend order: whatever expires first; among lots that never expire, grants before paid
@@ -45,7 +46,8 @@ def ledger_entries(
 def ledger_invariant_violations() -> list[str]:
     """Every broken ledger rule in the database, in words; empty when the books are right.
 
-    Three aggregate queries whatever the size of the ledger."""
+    Three aggregate queries whatever the size of the ledger, then the period timeline
+    (one query per account with periods, for its schedules)."""
     problems = []
     entry_sums = dict(
         LedgerEntry.objects.values("account_id")
@@ -73,5 +75,5 @@ def ledger_invariant_violations() -> list[str]:
             problems.append(f"lot {pk}: overage lot above zero ({remaining})")
         if kind != LotKind.OVERAGE and not 0 <= remaining <= original:
             problems.append(f"lot {pk}: {kind} lot outside 0..{original} ({remaining})")
-    return problems
+    return problems + timeline_violations()
 

@@ -9,10 +9,14 @@ from credits.models import (
     BonusRate,
     CommitmentPeriod,
     CreditAccount,
+    Purchase,
+    PurchaseSource,
+    PurchaseStatus,
     Tier,
     TierThreshold,
 )
 from credits.money import percent_of_cents
+from credits.selectors.periods import active_schedules, cut_period, period_on, period_row_on
 
 
 def tier_for_amount(*, kind: str, purchased_cents: int) -> str:
@@ -65,3 +69,122 @@ def current_tier(*, account: CreditAccount, today: date) -> str:
     for earned in held:
         tier = higher_tier(tier, earned)
     return tier
+
+
+def period_tier(*, kind: str, replaced_kind: str, purchased_cents: int) -> str:
+    """The tier a period's purchases earn; a period that took another's place on its start
+    day (a plan starting that day) earns the better of both kinds' thresholds."""
+    tier = tier_for_amount(kind=kind, purchased_cents=purchased_cents)
+    if replaced_kind:
+        tier = higher_tier(tier, tier_for_amount(kind=replaced_kind, purchased_cents=purchased_cents))
+    return tier
+
+
+@dataclass(frozen=True)
+class TierHold:
+    """How long the current tier holds, and what keeps it after that."""
+
+    tier: str
+    held_until: date
+    # Buying keep_cents more in the period keep_from..keep_before keeps the tier after
+    # held_until (keep_from is None when that period is the current one).
+    keep_cents: int
+    keep_before: date
+    keep_from: date | None
+
+    @property
+    def tier_label(self) -> str:
+        return Tier(self.tier).label
+
+
+def tier_hold(*, account: CreditAccount, today: date) -> TierHold | None:
+    """The date the current tier holds until and the purchase that keeps it; None without a
+    self-serve tier."""
+    tier = current_tier(account=account, today=today)
+    if tier in (Tier.NONE, Tier.ENTERPRISE):
+        return None
+    rank = TIER_RANK[Tier(tier)]
+    holders = [
+        period
+        for period in CommitmentPeriod.objects.filter(
+            account=account, starts_on__lte=today, tier_held_until__gt=today
+        )
+        if TIER_RANK[Tier(period.tier_earned)] >= rank
+    ]
+    held_until = max(period.tier_held_until for period in holders)
+    current = period_on(account=account, day=today)
+    row = period_row_on(account=account, day=today)
+    if current is None:
+        return None
+    keep_from = None
+    purchased = row.purchased_cents if row is not None else 0
+    target = current
+    if row is not None and TIER_RANK[Tier(row.tier_earned)] >= rank:
+        # Earned this period already: the next period is the one that keeps it.
+        target = period_on(account=account, day=current.ends_on) or current
+        keep_from, purchased = target.starts_on, 0
+    threshold = (
+        TierThreshold.objects.filter(period=target.kind, tier=tier)
+        .values_list("min_amount_cents", flat=True)
+        .first()
+    )
+    if threshold is None:
+        return None
+    return TierHold(tier, held_until, max(threshold - purchased, 0), target.ends_on, keep_from)
+
+
+def timeline_violations() -> list[str]:
+    """Every broken period rule, in words: periods overlap or leave a gap, a period is not
+    what the account's schedules cut, a granted purchase is in no period or one not holding
+    its grant day, a period's cached total or tier is not what its purchases give."""
+    problems = []
+    totals: dict[int, int] = {}
+    purchases = Purchase.objects.filter(granted_at__isnull=False).select_related("period")
+    for purchase in purchases.only(
+        "pk", "source", "status", "amount_cents", "granted_at", "organization_id", "period"
+    ):
+        period = purchase.period
+        if purchase.source == PurchaseSource.OVERAGE:
+            if period is not None:
+                problems.append(f"purchase {purchase.pk}: an overage payment counts in a period")
+            continue
+        if period is None:
+            problems.append(f"purchase {purchase.pk}: granted but in no period")
+            continue
+        if period.account.organization_id != purchase.organization_id:
+            problems.append(f"purchase {purchase.pk}: in another organization's period")
+        if not period.starts_on <= purchase.granted_at.date() < period.ends_on:
+            problems.append(f"purchase {purchase.pk}: granted outside its period {period}")
+        if purchase.status == PurchaseStatus.SUCCEEDED:
+            totals[period.pk] = totals.get(period.pk, 0) + purchase.amount_cents
+    previous_by_account: dict[int, CommitmentPeriod] = {}
+    schedules_by_account: dict[int, list] = {}
+    for period in CommitmentPeriod.objects.select_related("account").order_by("account_id", "starts_on"):
+        label = f"account {period.account_id}, period {period.starts_on} - {period.ends_on}"
+        previous = previous_by_account.get(period.account_id)
+        if previous is None and period.follows_on is not None:
+            problems.append(f"{label}: the first period follows another")
+        if previous is not None and period.starts_on < previous.ends_on:
+            problems.append(f"{label}: overlaps {previous.starts_on} - {previous.ends_on}")
+        if previous is not None and period.starts_on > previous.ends_on:
+            problems.append(f"{label}: gap after {previous.ends_on}")
+        previous_by_account[period.account_id] = period
+        if period.account_id not in schedules_by_account:
+            schedules_by_account[period.account_id] = active_schedules(account=period.account)
+        cut = cut_period(schedules_by_account[period.account_id], period.starts_on)
+        if cut is None or (cut.kind, cut.starts_on, cut.ends_on) != (
+            period.kind,
+            period.starts_on,
+            period.ends_on,
+        ):
+            problems.append(f"{label}: its schedules cut {cut} instead")
+        if period.purchased_cents != totals.get(period.pk, 0):
+            problems.append(
+                f"{label}: cached {period.purchased_cents} != its purchases {totals.get(period.pk, 0)}"
+            )
+        tier = period_tier(
+            kind=period.kind, replaced_kind=period.replaced_kind, purchased_cents=period.purchased_cents
+        )
+        if period.tier_earned != tier:
+            problems.append(f"{label}: tier {period.tier_earned} but its total earns {tier}")
+    return problems

@@ -22,7 +22,7 @@ from credits.models import (
     PurchaseSource,
 )
 from credits.money import cents_to_micros, micros_to_cents_ceil
-from credits.selectors.periods import PeriodBounds, period_bounds
+from credits.selectors.periods import PeriodBounds, overage_period_on
 from credits.selectors.usage import day_start
 from credits.services import ledger, purchases
 
@@ -63,11 +63,8 @@ def _charge_card(
     raise PaymentProviderUnavailable("The payment is still processing; it is checked again later.")
 
 
-def _current_period(account: CreditAccount, organization: Organization, now: datetime) -> PeriodBounds:
-    # Periods are anchored on the first purchase; an organization that never bought
-    # (grants only) is billed on the day it was created.
-    anchor = account.anchor_date or organization.created_at.date()
-    return period_bounds(anchor=anchor, kind=account.period_kind, on=now.date())
+def _period_on(account: CreditAccount, organization: Organization, day) -> PeriodBounds:
+    return overage_period_on(account=account, created_on=organization.created_at.date(), day=day)
 
 
 def _balance_at(account: CreditAccount, moment: datetime) -> int:
@@ -86,7 +83,7 @@ def _due(
     """Why and for which period the debt is due now, with the charge's key; None if not due."""
     if account.balance_micros >= 0:
         return None
-    current = _current_period(account, organization, now)
+    current = _period_on(account, organization, now.date())
     policy = BillingPolicy.current()
     if -account.balance_micros > cents_to_micros(policy.overage_threshold_cents):
         number = OverageCharge.objects.filter(
@@ -96,11 +93,7 @@ def _due(
         ).count()
         key = f"overage-{organization.pk}-{current.starts_on}-threshold-{number + 1}"
         return OverageTrigger.THRESHOLD, current, key
-    previous = period_bounds(
-        anchor=account.anchor_date or organization.created_at.date(),
-        kind=account.period_kind,
-        on=current.starts_on - timedelta(days=1),
-    )
+    previous = _period_on(account, organization, current.starts_on - timedelta(days=1))
     already = OverageCharge.objects.filter(
         organization=organization,
         trigger=OverageTrigger.PERIOD_END,

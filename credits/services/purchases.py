@@ -10,7 +10,6 @@ from accounts.models import Organization
 from credits.exceptions import CreditsError, InvalidAmount
 from credits.models import (
     TIER_RANK,
-    CommitmentPeriod,
     CreditAccount,
     EntryKind,
     LotKind,
@@ -21,14 +20,14 @@ from credits.models import (
 )
 from credits.money import cents_to_micros
 from credits.selectors.limits import LimitRow, limits_for_tier
-from credits.selectors.periods import PeriodBounds, next_period_bounds, period_bounds
+from credits.selectors.periods import PeriodBounds, period_for_purchase, period_row_on
 from credits.selectors.tiers import (
     bonus_for_amount,
     current_tier,
     higher_tier,
     tier_for_amount,
 )
-from credits.services import ledger
+from credits.services import ledger, periods
 
 MIN_PURCHASE_CENTS = 1_000
 MAX_PURCHASE_CENTS = 10_000_000
@@ -77,32 +76,25 @@ def _account(organization: Organization) -> CreditAccount:
     return account
 
 
-def _period_for(account: CreditAccount, today: date) -> PeriodBounds:
-    # Before the first purchase the period would start today.
-    return period_bounds(anchor=account.anchor_date or today, kind=account.period_kind, on=today)
-
-
-def preview_purchase(
-    *, organization: Organization, amount_cents: int, now: datetime, period_kind: str | None = None
+def preview_for_period(
+    *,
+    organization: Organization,
+    account: CreditAccount,
+    amount_cents: int,
+    bounds: PeriodBounds,
+    already_cents: int,
+    today: date,
+    on: date,
 ) -> PurchasePreview:
-    """What paying `amount_cents` now would give: bonus, tier, limits, bonus expiry."""
-    validate_amount(amount_cents)
-    account = _account(organization)
-    today = now.date()
-    kind = period_kind or account.period_kind
-    bounds = period_bounds(anchor=account.anchor_date or today, kind=kind, on=today)
+    """What paying `amount_cents` on day `on` in the period `bounds` (which already holds
+    `already_cents`) gives: bonus, the tier reached, its limits, and when the bonus expires."""
     bonus = bonus_for_amount(amount_cents=amount_cents)
-    already = (
-        CommitmentPeriod.objects.filter(account=account, starts_on=bounds.starts_on)
-        .values_list("purchased_cents", flat=True)
-        .first()
-        or 0
-    )
     tier_now = current_tier(account=account, today=today)
     tier_reached = higher_tier(
-        tier_now, tier_for_amount(kind=kind, purchased_cents=already + amount_cents)
+        current_tier(account=account, today=on),
+        tier_for_amount(kind=bounds.kind, purchased_cents=already_cents + amount_cents),
     )
-    days_left = bounds.days_left(today)
+    days_left = bounds.days_left(on)
     if bonus.cents:
         hint = (
             f"Bonus credits expire when this period ends on {bounds.ends_on:%b %-d, %Y}, "
@@ -126,6 +118,25 @@ def preview_purchase(
         days_left=days_left,
         days_in_period=bounds.days,
         later_in_period_hint=hint,
+    )
+
+
+def preview_purchase(*, organization: Organization, amount_cents: int, now: datetime) -> PurchasePreview:
+    """What paying `amount_cents` now would give: bonus, tier, limits, and the bonus expiry,
+    which is the end of the period it would count in as that period stands now."""
+    validate_amount(amount_cents)
+    account = _account(organization)
+    today = now.date()
+    bounds = period_for_purchase(account=account, day=today)
+    row = period_row_on(account=account, day=today)
+    return preview_for_period(
+        organization=organization,
+        account=account,
+        amount_cents=amount_cents,
+        bounds=bounds,
+        already_cents=row.purchased_cents if row is not None else 0,
+        today=today,
+        on=today,
     )
 
 
@@ -173,27 +184,6 @@ def _same_purchase(existing: Purchase, *, organization: Organization, amount_cen
     return existing
 
 
-def _record_period_purchase(
-    *, account: CreditAccount, amount_cents: int, today: date
-) -> CommitmentPeriod:
-    bounds = _period_for(account, today)
-    period, _ = CommitmentPeriod.objects.get_or_create(
-        account=account,
-        starts_on=bounds.starts_on,
-        defaults={
-            "kind": bounds.kind,
-            "ends_on": bounds.ends_on,
-            "tier_held_until": next_period_bounds(
-                anchor=account.anchor_date, bounds=bounds
-            ).ends_on,
-        },
-    )
-    period.purchased_cents += amount_cents
-    period.tier_earned = tier_for_amount(kind=period.kind, purchased_cents=period.purchased_cents)
-    period.save(update_fields=["purchased_cents", "tier_earned"])
-    return period
-
-
 @transaction.atomic
 def record_purchase(
     *,
@@ -216,9 +206,11 @@ def record_purchase(
     # Paying off a negative balance is not buying credits: it neither anchors the
     # commitment period nor counts toward the tier (and earns no bonus).
     buys_credits = purchase.source != PurchaseSource.OVERAGE
-    if buys_credits and account.anchor_date is None:
-        account.anchor_date = today
-        account.save(update_fields=["anchor_date"])
+    period = (
+        periods.period_for_new_purchase(account=account, today=today, now=now)
+        if buys_credits
+        else None
+    )
     paid_lot = ledger.grant_lot(
         account=account,
         kind=LotKind.PAID,
@@ -228,19 +220,22 @@ def record_purchase(
         purchase=purchase,
     )
     if purchase.bonus_cents and buys_credits:
-        # Bonus is valid only during the period it was bought in.
+        # Bonus is valid only during the period it was bought in, until that period's end
+        # as it stands now: the date the preview showed, kept even if the period later
+        # ends sooner (a plan taking effect inside it).
+        assert period is not None
         ledger.grant_lot(
             account=account,
             kind=LotKind.BONUS,
             amount_micros=cents_to_micros(purchase.bonus_cents),
             entry_kind=EntryKind.BONUS,
             now=now,
-            expires_at=_period_for(account, today).ends_at,
+            expires_at=PeriodBounds(period.kind, period.starts_on, period.ends_on).ends_at,
             purchase=purchase,
         )
     ledger.settle_overage(account=account, from_lot=paid_lot, now=now, purchase=purchase)
-    if buys_credits:
-        _record_period_purchase(account=account, amount_cents=purchase.amount_cents, today=today)
+    if period is not None:
+        periods.count_purchase(account=account, purchase=purchase, period=period)
     purchase.status = PurchaseStatus.SUCCEEDED
     purchase.granted_at = now
     purchase.failure_message = ""
@@ -286,16 +281,7 @@ def reverse_purchase(*, purchase_id: int, now: datetime, created_by=None) -> Pur
                 created_by=created_by,
                 memo=f"Refund of {purchase.receipt_number}",
             )
-    granted_on = purchase.granted_at.date()
-    period = CommitmentPeriod.objects.filter(
-        account=account, starts_on__lte=granted_on, ends_on__gt=granted_on
-    ).first()
-    if period is not None:
-        period.purchased_cents -= purchase.amount_cents
-        period.tier_earned = tier_for_amount(
-            kind=period.kind, purchased_cents=period.purchased_cents
-        )
-        period.save(update_fields=["purchased_cents", "tier_earned"])
+    periods.uncount_purchase(purchase=purchase)
     purchase.status = PurchaseStatus.REFUNDED
     purchase.save(update_fields=["status"])
     return purchase

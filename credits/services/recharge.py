@@ -7,36 +7,35 @@ from django.db import transaction
 
 from accounts.models import Organization
 from credits.exceptions import CreditsError
-from credits.models import AutoRecharge, PeriodKind, RechargeStatus, Tier
-from credits.selectors.periods import period_bounds
+from credits.models import AutoRecharge, CreditAccount, PeriodKind, RechargeStatus, Tier
+from credits.selectors.periods import (
+    Schedule,
+    charge_dates,
+    describe_change,
+    period_for_purchase,
+    period_row_on,
+)
 from credits.selectors.tiers import tier_for_amount
-from credits.services import ledger
+from credits.services import ledger, periods
 from credits.services.purchases import (
     PurchasePreview,
-    preview_purchase,
+    preview_for_period,
     validate_amount,
 )
 
 MAX_THRESHOLD_RECHARGES = 10
 
 
-def charge_dates(*, billing_date: date, frequency: str, on_or_after: date, count: int) -> list[date]:
-    """The plan's charge days from `on_or_after` on: the billing day each month (clamped to
-    the month's end) or each year."""
-    dates: list[date] = []
-    day = max(on_or_after, billing_date)
-    while len(dates) < count:
-        bounds = period_bounds(anchor=billing_date, kind=frequency, on=day)
-        charge_day = bounds.starts_on if bounds.starts_on >= day else bounds.ends_on
-        dates.append(charge_day)
-        day = period_bounds(anchor=billing_date, kind=frequency, on=charge_day).ends_on
-    return dates
-
-
 @dataclass(frozen=True)
 class RechargePreview:
+    # The first charge: its bonus, the tier it reaches and that tier's limits, and when its
+    # bonus expires (the end of the period it lands in, as that period would stand).
     purchase: PurchasePreview
     frequency: str
+    first_charge_on: date
+    # What saving does to the periods, in words; None when the schedule does not change
+    # (only the amount or the top-up settings were edited).
+    periods_sentence: str | None
     # The tier one recharge earns on its own in a period of this frequency.
     tier_per_period: str
     next_charges: list[date]
@@ -48,6 +47,15 @@ class RechargePreview:
         return Tier(self.tier_per_period).label
 
 
+def _schedule_changes(plan: AutoRecharge | None, *, frequency: str, billing_date: date) -> bool:
+    return (
+        plan is None
+        or plan.status == RechargeStatus.TERMINATED
+        or billing_date != plan.billing_date
+        or frequency != plan.frequency
+    )
+
+
 def preview_recharge(
     *,
     organization: Organization,
@@ -56,21 +64,45 @@ def preview_recharge(
     billing_date: date,
     now: datetime,
 ) -> RechargePreview:
+    """What saving this plan would do: the periods it cuts, and the first charge's bonus,
+    tier, limits and bonus expiry."""
     validate_amount(amount_cents)
-    purchase = preview_purchase(
-        organization=organization, amount_cents=amount_cents, now=now, period_kind=frequency
+    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    plan = AutoRecharge.objects.filter(organization=organization).first()
+    today = now.date()
+    charges = charge_dates(
+        billing_date=billing_date, frequency=frequency, on_or_after=today, count=3
+    )
+    first_day = charges[0]
+    sentence = None
+    if _schedule_changes(plan, frequency=frequency, billing_date=billing_date):
+        change = describe_change(
+            account=account, new=Schedule(frequency, billing_date, first_day), today=today
+        )
+        sentence, bounds = change.sentence, change.first
+    else:
+        assert plan is not None
+        first_day = plan.next_charge_on if plan.next_charge_on >= today else first_day
+        bounds = period_for_purchase(account=account, day=first_day)
+    row = period_row_on(account=account, day=first_day)
+    already = row.purchased_cents if row is not None and row.starts_on == bounds.starts_on else 0
+    purchase = preview_for_period(
+        organization=organization,
+        account=account,
+        amount_cents=amount_cents,
+        bounds=bounds,
+        already_cents=already,
+        today=today,
+        on=first_day,
     )
     per_year = 12 if frequency == PeriodKind.MONTHLY else 1
     return RechargePreview(
         purchase=purchase,
         frequency=frequency,
+        first_charge_on=first_day,
+        periods_sentence=sentence,
         tier_per_period=tier_for_amount(kind=frequency, purchased_cents=amount_cents),
-        next_charges=charge_dates(
-            billing_date=billing_date,
-            frequency=frequency,
-            on_or_after=now.date(),
-            count=3,
-        ),
+        next_charges=charges,
         yearly_total_cents=amount_cents * per_year,
         yearly_bonus_cents=purchase.bonus_cents * per_year,
     )
@@ -119,10 +151,8 @@ def recharge_save(
         raise CreditsError("The billing date cannot be in the past.", code="date_in_past")
     if plan is None:
         plan = AutoRecharge(organization=organization, created_by=user, created_at=now)
-    schedule_changed = (
-        starting
-        or settings.billing_date != plan.billing_date
-        or settings.frequency != plan.frequency
+    schedule_changed = starting or _schedule_changes(
+        plan, frequency=settings.frequency, billing_date=settings.billing_date
     )
     for field, value in vars(settings).items():
         setattr(plan, field, value)
@@ -138,16 +168,23 @@ def recharge_save(
         )[0]
     plan.full_clean()
     plan.save()
-    # The commitment period follows the plan: its frequency and its billing day.
-    account.period_kind = settings.frequency
-    account.anchor_date = settings.billing_date
-    account.save(update_fields=["period_kind", "anchor_date"])
+    if schedule_changed:
+        # The periods follow the plan from its first billing date, not from today.
+        periods.record_plan_schedule(
+            account=account,
+            kind=settings.frequency,
+            billing_date=settings.billing_date,
+            first_billing_date=plan.next_charge_on,
+            now=now,
+        )
     return plan
 
 
 @transaction.atomic
 def recharge_terminate(*, organization: Organization, now: datetime) -> AutoRecharge:
-    """Stop future charges; credits already bought stay where they are."""
+    """Stop future charges; credits already bought stay where they are. The current period
+    runs to its end; the periods after it are monthly on the same billing day."""
+    account = ledger.lock_account(organization=organization)
     plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
     if plan is None or plan.status == RechargeStatus.TERMINATED:
         raise CreditsError("There is no auto-recharge to terminate.", code="no_plan")
@@ -155,5 +192,6 @@ def recharge_terminate(*, organization: Organization, now: datetime) -> AutoRech
     plan.terminated_at = now
     plan.updated_at = now
     plan.save(update_fields=["status", "terminated_at", "updated_at"])
+    periods.record_termination(account=account, now=now)
     return plan
 

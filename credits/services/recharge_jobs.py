@@ -26,7 +26,7 @@ from credits.models import (
     RechargeStatus,
 )
 from credits.money import cents_to_micros, format_usd
-from credits.selectors.periods import period_bounds
+from credits.selectors.periods import charge_dates, latest_charge_day, period_for_purchase
 from credits.services import checkout
 from credits.services.checkout import ChargeOutcome
 from credits.services.notifications import BILLING_ROLES, notify_organization
@@ -35,7 +35,6 @@ from credits.services.purchases import (
     purchase_mark_failed,
     record_purchase,
 )
-from credits.services.recharge import charge_dates
 
 # After a failed attempt, try again this many days after the charge was first due; after
 # the last one the plan is paused until the customer fixes the card.
@@ -70,7 +69,7 @@ def _latest_due_day(plan: AutoRecharge, today: date) -> date:
     """The latest charge day not after today. Charge days are the starts of the plan's
     periods, so if the job did not run for a while this charges once, for the current
     period, not once per missed period."""
-    current = period_bounds(anchor=plan.billing_date, kind=plan.frequency, on=today).starts_on
+    current = latest_charge_day(billing_date=plan.billing_date, frequency=plan.frequency, today=today)
     return max(plan.next_charge_on, current)
 
 
@@ -144,9 +143,8 @@ def schedule_threshold_charges(*, now: datetime) -> int:
             account, _ = CreditAccount.objects.get_or_create(organization=plan.organization)
             if account.balance_micros >= plan.threshold_micros:
                 continue
-            period = period_bounds(
-                anchor=account.anchor_date or now.date(), kind=plan.frequency, on=now.date()
-            )
+            # Caps count per commitment period: the one a top-up granted today lands in.
+            period = period_for_purchase(account=account, day=now.date())
             earlier = list(
                 RechargeCharge.objects.filter(
                     plan=plan, kind=ChargeKind.THRESHOLD, due_on=period.starts_on

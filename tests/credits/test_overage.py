@@ -209,7 +209,7 @@ def test_paying_a_debt_is_not_a_commitment_purchase(card, organization):
     charge_overage(organization=organization, now=JAN_1 + timedelta(days=4))
 
     account = CreditAccount.objects.get(organization=organization)
-    assert account.anchor_date is None
+    assert not account.schedules.exists()
     assert not account.periods.exists()
     assert not CreditLot.objects.filter(kind=LotKind.BONUS).exists()
 
@@ -266,5 +266,5 @@ def test_webhook_granting_first_after_a_crash_is_not_charged_again_and_buys_no_t
     assert after.calls == []
     assert charge.status == OverageStatus.SUCCEEDED
     assert account.balance_micros == 0
-    assert account.anchor_date is None
+    assert not account.schedules.exists()
     assert current_tier(account=account, today=(JAN_1 + timedelta(days=3)).date()) == "none"

@@ -5,6 +5,7 @@ import pytest
 from credits.exceptions import InvalidAmount
 from credits.models import PeriodKind, Tier
 from credits.services.purchases import preview_purchase
+from credits.services.recharge import preview_recharge
 from tests.factories import OrganizationFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -44,16 +45,18 @@ def test_preview_without_bonus_has_no_expiry():
     assert (preview.bonus_cents, preview.bonus_expires_at, preview.tier_reached) == (0, None, Tier.NONE)
 
 
-def test_yearly_preview_uses_yearly_thresholds():
-    preview = preview_purchase(
+def test_yearly_plan_preview_uses_yearly_thresholds():
+    preview = preview_recharge(
         organization=OrganizationFactory(),
         amount_cents=120_000,
+        frequency=PeriodKind.YEARLY,
+        billing_date=NOW.date(),
         now=NOW,
-        period_kind=PeriodKind.YEARLY,
-    )
+    ).purchase
 
     assert preview.tier_reached == Tier.EXPLORE
     assert preview.period_ends_on == date(2027, 3, 10)
+    assert preview.bonus_expires_at == datetime(2027, 3, 10, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("cents", [999, 10_000_001, 0, -5])

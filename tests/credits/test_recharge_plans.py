@@ -37,7 +37,7 @@ def test_charge_dates_clamp_to_month_ends(billing, frequency, after, expected):
     assert charge_dates(billing_date=billing, frequency=frequency, on_or_after=after, count=4) == expected
 
 
-def test_start_sets_the_commitment_period_to_follow_the_plan():
+def test_start_records_a_schedule_from_the_first_billing_date():
     organization = OrganizationFactory()
 
     plan = recharge_save(
@@ -48,7 +48,11 @@ def test_start_sets_the_commitment_period_to_follow_the_plan():
     )
 
     account = CreditAccount.objects.get(organization=organization)
-    assert (account.period_kind, account.anchor_date) == (PeriodKind.YEARLY, date(2026, 1, 31))
+    [schedule] = account.schedules.all()
+    assert (schedule.kind, schedule.anchor_on, schedule.effective_from) == (
+        PeriodKind.YEARLY, date(2026, 1, 31), date(2026, 1, 31)
+    )
+    assert not account.periods.exists()  # no purchase yet: no period
     assert (plan.status, plan.next_charge_on) == (RechargeStatus.ACTIVE, date(2026, 1, 31))
 
 

@@ -6,7 +6,10 @@ from credits.selectors.ledger import ledger_invariant_violations
 
 
 class Command(BaseCommand):
-    help = "Check that every balance equals its entries and lots, and no lot is out of bounds."
+    help = (
+        "Check that every balance equals its entries and lots, no lot is out of bounds, and "
+        "every account's periods form a timeline holding each of its purchases."
+    )
 
     def handle(self, *args, **options):
         problems = ledger_invariant_violations()
@@ -14,4 +17,4 @@ class Command(BaseCommand):
             self.stderr.write(problem)
         if problems:
             raise CommandError(f"{len(problems)} ledger invariant violation(s)")
-        self.stdout.write(self.style.SUCCESS("Ledger consistent: every balance equals its entries and lots."))
+        self.stdout.write(self.style.SUCCESS("Ledger consistent: every balance equals its entries and lots; periods form a timeline."))
