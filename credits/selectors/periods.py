@@ -249,8 +249,9 @@ class ScheduleChange:
 def describe_change(*, account: CreditAccount, new: Schedule, today: date) -> ScheduleChange:
     """Say in words what recording `new` on `today` does to the account's periods."""
     schedules = active_schedules(account=account)
-    schedules_after, replaced = with_schedule(schedules, new, today=today)
-    kept = [s for s in schedules if s not in replaced]
+    schedules_after, _ = with_schedule(schedules, new, today=today)
+    # The periods as the schedules in force cut them (a pending change is being replaced).
+    kept = [s for s in schedules if s.effective_from <= today]
     has_timeline = period_on(account=account, day=today) is not None
     before = cut_period(kept, today) if has_timeline else None
     after = cut_period(schedules_after, today) if has_timeline else None
