@@ -215,7 +215,9 @@ class AdjustmentForm(forms.Form):
 class UsdField(forms.DecimalField):
     """Dollars and whole cents, as typed by a customer."""
 
-    def __init__(self, *, min_value: Decimal = Decimal("10"), max_value: Decimal = Decimal("100000"), **kwargs):
+    def __init__(
+        self, *, min_value: Decimal = Decimal("10"), max_value: Decimal = Decimal("100000"), **kwargs
+    ):
         super().__init__(
             max_digits=9,
             decimal_places=2,
@@ -236,7 +238,10 @@ class RechargeForm(forms.Form):
         super().__init__(*args, **kwargs)
         # "" charges whichever card is the default at the time of the charge.
         self.fields["card"].choices = [("", "My default card")] + [
-            (card.stripe_id, f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})")
+            (
+                card.stripe_id,
+                f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})",
+            )
             for card in cards
         ]
 
@@ -250,7 +255,10 @@ class RechargeForm(forms.Form):
     billing_date = forms.DateField(
         label="Billing date",
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The first charge; later charges fall on the same day (the month's last day in shorter months).",
+        help_text=(
+            "The first charge; later charges fall on the same day "
+            "(the month's last day in shorter months)."
+        ),
     )
     card = forms.ChoiceField(label="Card to charge", required=False)
     threshold_enabled = forms.BooleanField(

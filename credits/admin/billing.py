@@ -191,7 +191,15 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(CreditLot)
 class CreditLotAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "account", "kind", "original_micros", "remaining_micros", "expires_at", "created_at"]
+    list_display = [
+        "pk",
+        "account",
+        "kind",
+        "original_micros",
+        "remaining_micros",
+        "expires_at",
+        "created_at",
+    ]
     list_filter = ["kind"]
     search_fields = ["account__organization__name"]
     list_select_related = ["account__organization"]
@@ -199,7 +207,16 @@ class CreditLotAdmin(ReadOnlyAdmin):
 
 @admin.register(Purchase)
 class PurchaseAdmin(ReadOnlyAdmin):
-    list_display = ["receipt_number", "organization", "amount_cents", "bonus_cents", "status", "source", "created_at", "granted_at"]
+    list_display = [
+        "receipt_number",
+        "organization",
+        "amount_cents",
+        "bonus_cents",
+        "status",
+        "source",
+        "created_at",
+        "granted_at",
+    ]
     list_filter = ["status", "source"]
     search_fields = ["organization__name", "stripe_payment_intent_id", "key"]
     list_select_related = ["organization"]
@@ -212,7 +229,16 @@ class RateLimitInline(admin.TabularInline):
 
 @admin.register(ApiModel)
 class ApiModelAdmin(AuditedAdmin):
-    list_display = ["name", "slug", "kind", "input_micros_per_million", "output_micros_per_million", "page_micros", "featured", "active"]
+    list_display = [
+        "name",
+        "slug",
+        "kind",
+        "input_micros_per_million",
+        "output_micros_per_million",
+        "page_micros",
+        "featured",
+        "active",
+    ]
     list_editable = ["featured", "active"]
     search_fields = ["name", "slug"]
     inlines = [RateLimitInline]
@@ -236,7 +262,9 @@ class EnterpriseRateLimitAdmin(AuditedAdmin):
 
 @admin.register(BillingPolicy)
 class BillingPolicyAdmin(AuditedAdmin):
-    list_display = ["__str__", "legacy_created_before", "legacy_until", "overage_threshold_cents", "refund_policy_version"]
+    list_display = [
+        "__str__", "legacy_created_before", "legacy_until", "overage_threshold_cents", "refund_policy_version"
+    ]
 
     def has_add_permission(self, request):
         return not BillingPolicy.objects.exists()
@@ -270,7 +298,9 @@ class OrganizationAdmin(BaseOrganizationAdmin):
 
 @admin.register(RefundRequest)
 class RefundRequestAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "organization", "amount", "status", "still_eligible", "requested_at", "reviewed_by"]
+    list_display = [
+        "__str__", "organization", "amount", "status", "still_eligible", "requested_at", "reviewed_by"
+    ]
     list_filter = ["status"]
     search_fields = ["organization__name", "purchase__stripe_payment_intent_id"]
     list_select_related = ["organization", "purchase", "reviewed_by"]
@@ -339,7 +369,10 @@ class RefundRequestAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 refunds.refund_reject(
-                    request_id=refund.pk, staff=request.user, note=form.cleaned_data["note"], now=timezone.now()
+                    request_id=refund.pk,
+                    staff=request.user,
+                    note=form.cleaned_data["note"],
+                    now=timezone.now(),
                 )
             except CreditsError as error:
                 form.add_error(None, error.message)

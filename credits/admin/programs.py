@@ -1,6 +1,6 @@
 """Staff admin for credits: Enterprise inquiries, program applications and grants."""
 
-from datetime import datetime, time, timezone as dt_timezone
+from datetime import UTC, datetime, time
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -153,7 +153,7 @@ class ProgramApplicationAdmin(AuditedAdmin):
                 application=application,
                 reviewer=request.user,
                 # The grant runs until the start (00:00 UTC) of the chosen day.
-                ends_at=datetime.combine(data["ends_on"], time.min, tzinfo=dt_timezone.utc),
+                ends_at=datetime.combine(data["ends_on"], time.min, tzinfo=UTC),
                 accept_url=request.build_absolute_uri(
                     reverse("accounts:invitation", args=["TOKEN"])
                 ).replace("TOKEN", "{token}"),

@@ -48,7 +48,9 @@ def _json_body(request: HttpRequest) -> object:
     try:
         return json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidUsageBatch(f"The body is not valid JSON: {error}", field="body", code="invalid_json") from error
+        raise InvalidUsageBatch(
+            f"The body is not valid JSON: {error}", field="body", code="invalid_json"
+        ) from error
 
 
 @csrf_exempt

@@ -95,7 +95,9 @@ def buy_confirm(request, pk: int):
     """The page posts here after Stripe.js finished 3-D Secure; Stripe is asked, not the page."""
     purchase = get_object_or_404(purchases_of(organization=request.organization), pk=pk)
     try:
-        result = purchase_confirm(organization=request.organization, purchase_id=purchase.pk, now=timezone.now())
+        result = purchase_confirm(
+            organization=request.organization, purchase_id=purchase.pk, now=timezone.now()
+        )
     except CreditsError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('credits:buy')}?amount={cents_to_decimal(purchase.amount_cents)}")

@@ -50,7 +50,7 @@ def _form(**overrides) -> dict:
 
 def _submitted_application() -> ProgramApplication:
     return programs.program_apply(
-        **{k: v for k, v in _form().items()},
+        **_form(),
         status_url="http://testserver/programs/status/{token}/",
         now=timezone.now(),
     )
