@@ -355,7 +355,8 @@ def charge_confirm_after_authentication(
             raise CreditsError("No such payment.", code="not_found")
         if charge.status != ChargeStatus.REQUIRES_ACTION:
             return charge
-        outcome = retrieve_outcome(intent_id=charge.purchase.stripe_payment_intent_id)
+        # A charge waiting for authentication was sent to Stripe, so its intent id is set.
+        outcome = retrieve_outcome(intent_id=charge.purchase.stripe_payment_intent_id or "")
         if outcome.status != "succeeded":
             raise CreditsError(
                 "The bank has not confirmed this payment. Try again, or update your card.",

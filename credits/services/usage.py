@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 from django.db import transaction
 
@@ -82,7 +83,7 @@ class UsageInput:
     occurred_at: datetime
 
 
-def _is_integer(value: object) -> bool:
+def _is_integer(value: object) -> TypeGuard[int]:
     # JSON true is a Python bool, which is an int subclass; 1.0 is a float. Neither counts.
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -130,7 +131,8 @@ def _parse_event(
             index=index,
             event=event,
         )
-    api_model = models.get(event.get("model")) if isinstance(event.get("model"), str) else None
+    model_slug = event.get("model")
+    api_model = models.get(model_slug) if isinstance(model_slug, str) else None
     if api_model is None:
         raise _event_error(
             "model must be the slug of a model in the catalog.", field="model", index=index, event=event

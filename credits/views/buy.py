@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import billing_required
 from credits.exceptions import CreditsError
-from credits.forms import AmountForm, BuyForm
+from credits.forms.buy import AmountForm, BuyForm
 from credits.models import BillingPolicy
 from credits.money import cents_to_decimal
 from credits.selectors.payments import payment_methods_of, purchases_of
