@@ -9,8 +9,7 @@ schedule were recorded" with exactly the rules the save applies.
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time
 
 from credits.models import CommitmentPeriod, CommitmentSchedule, CreditAccount, PeriodKind
 
@@ -42,7 +41,7 @@ class PeriodBounds:
     @property
     def ends_at(self) -> datetime:
         """The moment the period ends (midnight UTC starting its end day)."""
-        return datetime.combine(self.ends_on, time.min, tzinfo=dt_timezone.utc)
+        return datetime.combine(self.ends_on, time.min, tzinfo=UTC)
 
     @property
     def kind_label(self) -> str:
@@ -262,24 +261,26 @@ def describe_change(*, account: CreditAccount, new: Schedule, today: date) -> Sc
     if before is None:
         sentence = f"you have no period yet; {then}"
         if new.effective_from > today:
-            sentence += " (a purchase before then opens a monthly period that ends on " + start + ")"
-    elif new.effective_from == before.starts_on:
-        sentence = (
-            f"your current period ({_span(before, today)}) becomes a {first.kind_label.lower()} "
-            f"period ({_span(first, today)}) and keeps its purchases; {then}"
-        )
-    elif new.effective_from < before.ends_on:
-        sentence = f"your current period ({_span(before, today)}) ends on {start}; {then}"
-    elif new.effective_from == before.ends_on:
-        in_force = schedule_in_force(kept, today)
-        if in_force is not None and cadence(in_force) == cadence(new):
-            sentence = f"your current period ({_span(before, today)}) runs to its end and your periods stay {cadence(new)}"
-        else:
-            sentence = f"your current period ({_span(before, today)}) runs to its end; {then}"
+            sentence += f" (a purchase before then opens a monthly period that ends on {start})"
     else:
-        holding = cut_period(kept, new.effective_from)
-        if holding is not None and holding.starts_on == new.effective_from:
-            sentence = f"your current period ({_span(before, today)}) runs to its end and your periods run as now until {start}; {then}"
+        current = f"your current period ({_span(before, today)})"
+        if new.effective_from == before.starts_on:
+            sentence = (
+                f"{current} becomes a {first.kind_label.lower()} period "
+                f"({_span(first, today)}) and keeps its purchases; {then}"
+            )
+        elif new.effective_from < before.ends_on:
+            sentence = f"{current} ends on {start}; {then}"
+        elif new.effective_from == before.ends_on:
+            in_force = schedule_in_force(kept, today)
+            if in_force is not None and cadence(in_force) == cadence(new):
+                sentence = f"{current} runs to its end and your periods stay {cadence(new)}"
+            else:
+                sentence = f"{current} runs to its end; {then}"
         else:
-            sentence = f"your current period ({_span(before, today)}) runs to its end; the period holding {start} ends on that day; {then}"
+            holding = cut_period(kept, new.effective_from)
+            if holding is not None and holding.starts_on == new.effective_from:
+                sentence = f"{current} runs to its end and your periods run as now until {start}; {then}"
+            else:
+                sentence = f"{current} runs to its end; the period holding {start} ends that day; {then}"
     return ScheduleChange(before, after, first, sentence[0].upper() + sentence[1:] + ".")

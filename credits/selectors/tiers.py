@@ -21,7 +21,7 @@ from credits.selectors.periods import active_schedules, cut_period, period_on, p
 
 def tier_for_amount(*, kind: str, purchased_cents: int) -> str:
     """The tier that purchases of `purchased_cents` in one period of `kind` earn."""
-    earned = Tier.NONE
+    earned: str = Tier.NONE
     for threshold in TierThreshold.objects.filter(period=kind).order_by("min_amount_cents"):
         if purchased_cents >= threshold.min_amount_cents:
             earned = threshold.tier
@@ -62,7 +62,7 @@ def current_tier(*, account: CreditAccount, today: date) -> str:
     """Enterprise if staff said so, else the best tier still held on `today`."""
     if account.enterprise:
         return Tier.ENTERPRISE
-    tier = Tier.NONE
+    tier: str = Tier.NONE
     held = CommitmentPeriod.objects.filter(
         account=account, starts_on__lte=today, tier_held_until__gt=today
     ).values_list("tier_earned", flat=True)
@@ -139,10 +139,8 @@ def timeline_violations() -> list[str]:
     its grant day, a period's cached total or tier is not what its purchases give."""
     problems = []
     totals: dict[int, int] = {}
-    purchases = Purchase.objects.filter(granted_at__isnull=False).select_related("period")
-    for purchase in purchases.only(
-        "pk", "source", "status", "amount_cents", "granted_at", "organization_id", "period"
-    ):
+    purchases = Purchase.objects.filter(granted_at__isnull=False).select_related("period__account")
+    for purchase in purchases:
         period = purchase.period
         if purchase.source == PurchaseSource.OVERAGE:
             if period is not None:
@@ -153,7 +151,8 @@ def timeline_violations() -> list[str]:
             continue
         if period.account.organization_id != purchase.organization_id:
             problems.append(f"purchase {purchase.pk}: in another organization's period")
-        if not period.starts_on <= purchase.granted_at.date() < period.ends_on:
+        granted_at = purchase.granted_at
+        if granted_at is None or not period.starts_on <= granted_at.date() < period.ends_on:
             problems.append(f"purchase {purchase.pk}: granted outside its period {period}")
         if purchase.status == PurchaseStatus.SUCCEEDED:
             totals[period.pk] = totals.get(period.pk, 0) + purchase.amount_cents

@@ -52,7 +52,7 @@ def test_start_a_plan_mid_period_and_see_the_periods_and_the_hold(page: Page, li
     running.refresh_from_db()
     assert running.ends_on == billing
     expect(page.locator("#current-period")).to_contain_text(
-        f"{_long(running.starts_on)} – {_long(billing)}"
+        f"{_long(running.starts_on)} \N{EN DASH} {_long(billing)}"
     )
     expect(page.locator("#bought-this-period")).to_have_text("$100.00")
     expect(page.locator("#tier-hold")).to_contain_text(f"Explore until {_long(running.tier_held_until)}")

@@ -2,6 +2,7 @@
 and overage keeps the commitment-period timeline and its promises (SPEC: Commitment periods)."""
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from django.db import transaction
@@ -127,8 +128,11 @@ class PeriodMachine(RuleBasedStateMachine):
         # Keeping the date half the time makes amount-only and frequency-only edits.
         billing = plan.billing_date if live and offset % 2 else self.today + timedelta(days=offset)
         preview = preview_recharge(
-            organization=self.organization, amount_cents=amount, frequency=frequency,
-            billing_date=billing, now=self.now,
+            organization=self.organization,
+            amount_cents=amount,
+            frequency=frequency,
+            billing_date=billing,
+            now=self.now,
         )
         try:
             plan = recharge_save(
@@ -187,9 +191,11 @@ class PeriodMachine(RuleBasedStateMachine):
         ledger.expire_bonus_lots(now=self.now)
 
     @precondition(
-        lambda self: Purchase.objects.filter(
-            organization=self.organization, status=PurchaseStatus.SUCCEEDED
-        ).exclude(source=PurchaseSource.OVERAGE).exists()
+        lambda self: (
+            Purchase.objects.filter(organization=self.organization, status=PurchaseStatus.SUCCEEDED)
+            .exclude(source=PurchaseSource.OVERAGE)
+            .exists()
+        )
     )
     @rule(data=st.data())
     def refund(self, data):
@@ -209,8 +215,10 @@ class PeriodMachine(RuleBasedStateMachine):
 
     @invariant()
     def periods_are_contiguous_and_every_purchase_is_in_the_one_holding_its_day(self):
-        rows = list(CommitmentPeriod.objects.filter(account__organization=self.organization).order_by("starts_on"))
-        for before, after in zip(rows, rows[1:], strict=False):
+        rows = list(
+            CommitmentPeriod.objects.filter(account__organization=self.organization).order_by("starts_on")
+        )
+        for before, after in pairwise(rows):
             assert before.ends_on == after.starts_on
         granted = Purchase.objects.filter(organization=self.organization, granted_at__isnull=False)
         for purchase in granted.exclude(source=PurchaseSource.OVERAGE):
@@ -227,11 +235,15 @@ class PeriodMachine(RuleBasedStateMachine):
         best = Tier.NONE
         for period in CommitmentPeriod.objects.filter(account=account, starts_on__lte=self.today):
             total = sum(
-                period.purchases.filter(status=PurchaseStatus.SUCCEEDED).values_list("amount_cents", flat=True)
+                period.purchases.filter(status=PurchaseStatus.SUCCEEDED).values_list(
+                    "amount_cents", flat=True
+                )
             )
             earned = tier_for_amount(kind=period.kind, purchased_cents=total)
             if period.replaced_kind:
-                earned = higher_tier(earned, tier_for_amount(kind=period.replaced_kind, purchased_cents=total))
+                earned = higher_tier(
+                    earned, tier_for_amount(kind=period.replaced_kind, purchased_cents=total)
+                )
             if self.today < period.tier_held_until:
                 best = higher_tier(best, earned)
         assert tier == best

@@ -49,7 +49,9 @@ class FakeCard:
     def charge(self, **kwargs):
         self.count += 1
         status = "failed" if self.decline else "succeeded"
-        return recharge_jobs.ChargeOutcome(status, f"pi_{self.count}", "Declined." if self.decline else "", "visa", "4242")
+        return recharge_jobs.ChargeOutcome(
+            status, f"pi_{self.count}", "Declined." if self.decline else "", "visa", "4242"
+        )
 
     def retrieve(self, *, intent_id):
         return recharge_jobs.ChargeOutcome("succeeded", intent_id, "", "visa", "4242")
@@ -79,7 +81,9 @@ def save_plan(organization, now, *, billing, frequency="monthly", amount=10_000)
 def bonus_expiries(organization):
     return [
         lot.expires_at.date()
-        for lot in CreditLot.objects.filter(account__organization=organization, kind=LotKind.BONUS).order_by("pk")
+        for lot in CreditLot.objects.filter(account__organization=organization, kind=LotKind.BONUS).order_by(
+            "pk"
+        )
     ]
 
 
@@ -102,11 +106,15 @@ def test_a_purchase_between_saving_a_plan_and_its_first_charge_stays_in_the_runn
     organization = OrganizationFactory()
     paid_purchase(organization, 10_000, at(2026, 11, 15))
     preview = preview_recharge(
-        organization=organization, amount_cents=10_000, frequency="monthly",
-        billing_date=date(2026, 12, 1), now=at(2026, 11, 20),
+        organization=organization,
+        amount_cents=10_000,
+        frequency="monthly",
+        billing_date=date(2026, 12, 1),
+        now=at(2026, 11, 20),
     )
     assert preview.periods_sentence == (
-        "Your current period (Nov 15 - Dec 15) ends on Dec 1; from Dec 1 your periods are monthly from the 1st."
+        "Your current period (Nov 15 - Dec 15) ends on Dec 1; "
+        "from Dec 1 your periods are monthly from the 1st."
     )
     assert preview.purchase.bonus_expires_at == datetime(2027, 1, 1, tzinfo=UTC)
 
@@ -147,9 +155,13 @@ def test_a_plan_saved_and_edited_twice_before_its_first_charge(card):
     # Only the amount: no period changes.
     save_plan(organization, at(2026, 11, 17), billing=date(2026, 12, 5), amount=20_000)
     assert CommitmentSchedule.objects.filter(replaced_at__isnull=True).count() == 2
-    plan = save_plan(organization, at(2026, 11, 18), billing=date(2026, 12, 10), frequency="yearly", amount=120_000)
+    plan = save_plan(
+        organization, at(2026, 11, 18), billing=date(2026, 12, 10), frequency="yearly", amount=120_000
+    )
 
-    schedules = list(CommitmentSchedule.objects.order_by("pk").values_list("source", "effective_from", "replaced_at"))
+    schedules = list(
+        CommitmentSchedule.objects.order_by("pk").values_list("source", "effective_from", "replaced_at")
+    )
     assert schedules == [
         (ScheduleSource.FIRST_PURCHASE, date(2026, 11, 15), None),
         (ScheduleSource.PLAN, date(2026, 12, 1), at(2026, 11, 17)),
@@ -186,7 +198,9 @@ def test_monthly_then_yearly_then_terminated_goes_back_to_monthly_thresholds(car
 
     [termination] = CommitmentSchedule.objects.filter(source=ScheduleSource.TERMINATION)
     assert (termination.kind, termination.effective_from, termination.anchor_on.day) == (
-        PeriodKind.MONTHLY, date(2027, 3, 20), 20
+        PeriodKind.MONTHLY,
+        date(2027, 3, 20),
+        20,
     )
     # The yearly period runs to its end as it is.
     assert period_on(account=account_of(organization), day=date(2027, 3, 19)) == period_on(
@@ -210,15 +224,20 @@ def test_a_plan_whose_first_billing_date_is_the_running_periods_start_takes_its_
     organization = OrganizationFactory()
     paid_purchase(organization, 50_000, at(2026, 12, 1, 9))
     preview = preview_recharge(
-        organization=organization, amount_cents=120_000, frequency="yearly",
-        billing_date=date(2026, 12, 1), now=at(2026, 12, 1, 10),
+        organization=organization,
+        amount_cents=120_000,
+        frequency="yearly",
+        billing_date=date(2026, 12, 1),
+        now=at(2026, 12, 1, 10),
     )
     assert preview.periods_sentence == (
         "Your current period (Dec 1 - Jan 1, 2027) becomes a yearly period (Dec 1 - Dec 1, 2027) "
         "and keeps its purchases; from Dec 1 your periods are yearly from Dec 1."
     )
 
-    save_plan(organization, at(2026, 12, 1, 10), billing=date(2026, 12, 1), frequency="yearly", amount=120_000)
+    save_plan(
+        organization, at(2026, 12, 1, 10), billing=date(2026, 12, 1), frequency="yearly", amount=120_000
+    )
 
     assert timeline(organization) == [("yearly", date(2026, 12, 1), date(2027, 12, 1), 50_000)]
     # $500 is under the yearly Explore threshold, but the Build it reached this morning stays.
@@ -235,8 +254,11 @@ def test_a_plan_on_the_running_periods_billing_day_changes_nothing():
     paid_purchase(organization, 10_000, at(2026, 11, 15))
 
     preview = preview_recharge(
-        organization=organization, amount_cents=10_000, frequency="monthly",
-        billing_date=date(2026, 12, 15), now=at(2026, 11, 20),
+        organization=organization,
+        amount_cents=10_000,
+        frequency="monthly",
+        billing_date=date(2026, 12, 15),
+        now=at(2026, 11, 20),
     )
     save_plan(organization, at(2026, 11, 20), billing=date(2026, 12, 15))
 
@@ -250,15 +272,27 @@ def test_billing_day_31_through_february_and_a_leap_year(card):
     organization = OrganizationFactory()
     save_plan(organization, at(2027, 12, 20), billing=date(2027, 12, 31))
 
-    for day in (date(2027, 12, 31), date(2028, 1, 31), date(2028, 2, 29), date(2028, 3, 31),
-                date(2028, 4, 30), date(2029, 1, 31), date(2029, 2, 28), date(2029, 3, 31)):
+    for day in (
+        date(2027, 12, 31),
+        date(2028, 1, 31),
+        date(2028, 2, 29),
+        date(2028, 3, 31),
+        date(2028, 4, 30),
+        date(2029, 1, 31),
+        date(2029, 2, 28),
+        date(2029, 3, 31),
+    ):
         recharge_jobs.run_recharges(now=datetime(day.year, day.month, day.day, 8, tzinfo=UTC))
 
     starts = [row[1] for row in timeline(organization)]
-    assert starts[:5] == [date(2027, 12, 31), date(2028, 1, 31), date(2028, 2, 29), date(2028, 3, 31), date(2028, 4, 30)]
-    assert (date(2029, 2, 28), date(2029, 3, 31)) == tuple(
-        row[1:3] for row in timeline(organization) if row[1] == date(2029, 2, 28)
-    )[0]
+    assert starts[:5] == [
+        date(2027, 12, 31),
+        date(2028, 1, 31),
+        date(2028, 2, 29),
+        date(2028, 3, 31),
+        date(2028, 4, 30),
+    ]
+    assert (date(2029, 2, 28), date(2029, 3, 31)) in [row[1:3] for row in timeline(organization)]
     # Every period holds exactly its own charge; the months in between were opened empty.
     assert [row[3] for row in timeline(organization) if row[3]] == [10_000] * 8
     assert len(timeline(organization)) == 16
@@ -303,7 +337,11 @@ def test_credit_page_shows_the_hold_date_and_what_keeps_the_tier():
     # Build earned Oct 15 - Nov 15 holds to Dec 15; buying $500 before then keeps it.
     hold = credit_summary(organization=organization, now=at(2026, 11, 20)).tier.hold
     assert (hold.tier, hold.held_until, hold.keep_cents, hold.keep_before, hold.keep_from) == (
-        Tier.BUILD, date(2026, 12, 15), 50_000, date(2026, 12, 15), None
+        Tier.BUILD,
+        date(2026, 12, 15),
+        50_000,
+        date(2026, 12, 15),
+        None,
     )
     paid_purchase(organization, 20_000, at(2026, 11, 21))
     hold = credit_summary(organization=organization, now=at(2026, 11, 21)).tier.hold
@@ -311,7 +349,10 @@ def test_credit_page_shows_the_hold_date_and_what_keeps_the_tier():
     # Earned in the current period: it holds through the next, which is where keeping it is bought.
     hold = credit_summary(organization=organization, now=at(2026, 10, 20)).tier.hold
     assert (hold.held_until, hold.keep_cents, hold.keep_from, hold.keep_before) == (
-        date(2026, 12, 15), 50_000, date(2026, 11, 15), date(2026, 12, 15)
+        date(2026, 12, 15),
+        50_000,
+        date(2026, 11, 15),
+        date(2026, 12, 15),
     )
 
 
@@ -359,6 +400,10 @@ def test_postgres_refuses_overlapping_or_gapped_periods(starts_on, ends_on, foll
 
     with pytest.raises(IntegrityError), transaction.atomic():
         CommitmentPeriod.objects.create(
-            account=account_of(organization), kind="monthly", starts_on=starts_on,
-            ends_on=ends_on, follows_on=follows_on, tier_held_until=ends_on,
+            account=account_of(organization),
+            kind="monthly",
+            starts_on=starts_on,
+            ends_on=ends_on,
+            follows_on=follows_on,
+            tier_held_until=ends_on,
         )

@@ -17,4 +17,8 @@ class Command(BaseCommand):
             self.stderr.write(problem)
         if problems:
             raise CommandError(f"{len(problems)} ledger invariant violation(s)")
-        self.stdout.write(self.style.SUCCESS("Ledger consistent: every balance equals its entries and lots; periods form a timeline."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Ledger consistent: every balance equals its entries and lots; periods form a timeline."
+            )
+        )
