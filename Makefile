@@ -1,10 +1,11 @@
-# The two commands: `make run` (the demo site on SQLite) and `make test` (the whole suite).
+# `make run` (the demo site on SQLite), `make test` (the whole suite) and `make serve` (the
+# production shape on PostgreSQL and Redis: README, Deployment).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run test venv clean
+.PHONY: run serve test venv clean
 
 venv: $(VENV)/.installed
 
@@ -44,6 +45,11 @@ run: venv
 	  $(PY) manage.py localstripe_setup --site http://127.0.0.1:$(PORT) && \
 	  DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT); \
 	fi
+
+# Settings from the environment and .env; gunicorn on PORT (default 8000), one Celery worker
+# and beat, all stopped by Ctrl-C.
+serve: venv
+	$(PY) -m billing_portal.serve
 
 test: venv
 	$(PY) -m pytest
