@@ -49,7 +49,8 @@ run: venv
 # Settings from the environment and .env; gunicorn on PORT (default 8000), one Celery worker
 # and beat, all stopped by Ctrl-C.
 serve: venv
-	$(PY) -m billing_portal.serve
+	@# 130 is honcho's answer to Ctrl-C: a normal stop, not an error.
+	$(PY) -m billing_portal.serve || [ $$? -eq 130 ]
 
 test: venv
 	$(PY) -m pytest
