@@ -46,6 +46,10 @@ def _preflight() -> None:
 
 def main() -> None:
     os.chdir(ROOT)
+    import environ
+
+    # .env under the environment, as the settings read it, before the defaults below.
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_portal.settings")
     # Hashed file names with far-future cache headers; the processes below inherit it.
     os.environ.setdefault("STATICFILES_BACKEND", MANIFEST_STORAGE)
