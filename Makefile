@@ -1,11 +1,12 @@
-# `make run` (the demo site on SQLite), `make test` (the whole suite) and `make serve` (the
-# production shape on PostgreSQL and Redis: README, Deployment).
+# The commands: `make run` (the demo site on SQLite), `make test` (the whole suite),
+# `make lint` (ruff and mypy, as CI runs them first) and `make serve` (the production shape
+# on PostgreSQL and Redis: README, Deployment).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run serve test venv clean
+.PHONY: run serve test lint venv clean
 
 venv: $(VENV)/.installed
 
@@ -54,6 +55,11 @@ serve: venv
 
 test: venv
 	$(PY) -m pytest
+
+# Both must be clean: CI fails on a new finding. Config in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
