@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 HEALTH_PATHS = {"/healthz", "/healthz/"}
 READY_PATHS = {"/readyz", "/readyz/"}
 # A load balancer waits a few seconds per probe; a hung broker must not hold a worker longer.
-BROKER_TIMEOUT_SECONDS = 2.0
+BROKER_TIMEOUT_SECONDS = 2
 
 
 def check_database(alias: str = DEFAULT_DB_ALIAS) -> str:

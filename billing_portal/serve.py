@@ -5,13 +5,14 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
 
-def _fail(message: str) -> None:
-    print(f"make serve: {message}", file=sys.stderr)
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"make serve: {message}\n")
     sys.exit(2)
 
 

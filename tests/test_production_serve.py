@@ -42,9 +42,13 @@ paid_purchase(OrganizationFactory(), 10_000, timezone.now() - timedelta(days=70)
 """
 
 
-def _admin_url() -> str:
+def _database_url(name: str) -> str:
     db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres"
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
+
+
+def _admin_url() -> str:
+    return _database_url("postgres")
 
 
 class _Assets(HTMLParser):
@@ -165,7 +169,7 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.mark.django_db
 def test_make_serve_runs_web_worker_and_beat_then_stops_them(tmp_path, localstripe_server):
     database = f"billing_serve_{uuid.uuid4().hex[:12]}"
-    database_url = _admin_url().rsplit("/", 1)[0] + f"/{database}"
+    database_url = _database_url(database)
     with psycopg.connect(_admin_url(), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')
     port = localstripe.free_port()
@@ -285,10 +289,9 @@ def test_make_serve_refuses_debug():
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_make_serve_says_when_the_broker_does_not_answer():
-    db = connection.settings_dict
     result = _serve_preflight({
         "DEBUG": "False",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": _database_url(connection.settings_dict["NAME"]),
         "CELERY_BROKER_URL": f"redis://:s3cret-pw@127.0.0.1:{localstripe.free_port()}/0",
     })
 
