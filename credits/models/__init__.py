@@ -1,5 +1,12 @@
 """Credits models, one module per topic."""
 
+from credits.models.billing_settings import (
+    AlertKind,
+    AlertSent,
+    AlertSettings,
+    BillingDetails,
+    LowBalanceMode,
+)
 from credits.models.catalog import (
     TIER_LIMIT_COLUMN,
     TIER_RANK,
@@ -33,6 +40,13 @@ from credits.models.programs import (
     ProgramGrant,
 )
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
+from credits.models.receipts import (
+    BillingKind,
+    HistoryStatus,
+    Receipt,
+    ReceiptSequence,
+    format_receipt_number,
+)
 from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.recharge import (
     AutoRecharge,
@@ -52,6 +66,16 @@ from credits.models.stripe_state import (
 from credits.models.usage import ApiKey, UsageEvent
 
 __all__ = [
+    "HistoryStatus",
+    "format_receipt_number",
+    "ReceiptSequence",
+    "Receipt",
+    "LowBalanceMode",
+    "BillingKind",
+    "BillingDetails",
+    "AlertSettings",
+    "AlertSent",
+    "AlertKind",
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
     "ApiKey",

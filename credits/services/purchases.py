@@ -29,6 +29,7 @@ from credits.selectors.tiers import (
     tier_for_amount,
 )
 from credits.services import ledger
+from credits.services.receipts import issue_receipt
 
 MIN_PURCHASE_CENTS = 1_000
 MAX_PURCHASE_CENTS = 10_000_000
@@ -249,6 +250,8 @@ def record_purchase(
     if card_brand:
         purchase.card_brand, purchase.card_last4 = card_brand, card_last4
     purchase.save()
+    # In this transaction, so the receipt number is taken only if the grant commits.
+    issue_receipt(purchase=purchase, now=now)
     return purchase
 
 

@@ -18,7 +18,7 @@ def refunds(request):
     context = {
         "rule": RULE,
         "rows": purchases_refundability(organization=request.organization),
-        "requests": RefundRequest.objects.filter(organization=request.organization).select_related("purchase"),
+        "requests": RefundRequest.objects.filter(organization=request.organization).select_related("purchase__receipt"),
     }
     return render(request, "credits/refunds.html", context)
 

@@ -66,6 +66,7 @@ def _plan(organization, *, amount_cents=10_000, billing_date=date(2026, 1, 31), 
         settings=RechargeSettings(amount_cents=amount_cents, frequency="monthly", billing_date=billing_date, **extra),
         user=None,
         now=START,
+        refund_policy_accepted=True,
     )
 
 
