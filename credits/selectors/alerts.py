@@ -62,8 +62,9 @@ def low_balance_reading(*, settings: AlertSettings, account: CreditAccount, now:
     balance = account.balance_micros
     if settings.low_balance_mode == LowBalanceMode.AMOUNT:
         threshold = settings.low_balance_threshold_micros
-        margin = max(threshold * REARM_PERCENT // 100, REARM_MIN_MICROS)
-        return LowBalanceReading(balance < threshold, balance >= threshold + margin, balance, None)
+        return LowBalanceReading(
+            balance < threshold, balance >= rearm_level_micros(threshold), balance, None
+        )
     if settings.low_balance_mode == LowBalanceMode.DAYS:
         rate = daily_usage_rate_micros(account_id=account.pk, now=now)
         if rate <= 0:
@@ -74,6 +75,18 @@ def low_balance_reading(*, settings: AlertSettings, account: CreditAccount, now:
         margin = max(wanted * REARM_PERCENT // 100, REARM_MIN_DAYS)
         return LowBalanceReading(days_left < wanted, days_left >= wanted + margin, balance, days_left)
     return LowBalanceReading(False, True, balance, None)
+
+
+def balance_reached_since(*, account_id: int, since: datetime, level_micros: int) -> bool:
+    """Whether the balance stood at `level_micros` or more at any entry since then: a
+    purchase and usage between two checks still count as going back up (and re-arm)."""
+    return LedgerEntry.objects.filter(
+        account_id=account_id, created_at__gt=since, balance_after_micros__gte=level_micros
+    ).exists()
+
+
+def rearm_level_micros(threshold_micros: int) -> int:
+    return threshold_micros + max(threshold_micros * REARM_PERCENT // 100, REARM_MIN_MICROS)
 
 
 def budget_level(*, used_micros: int, budget_micros: int) -> int:

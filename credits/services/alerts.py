@@ -17,10 +17,12 @@ from credits.models import (
 )
 from credits.money import format_usd
 from credits.selectors.alerts import (
+    balance_reached_since,
     budget_level,
     low_balance_reading,
     month_start,
     month_start_at,
+    rearm_level_micros,
     usage_since_micros,
 )
 from credits.services.notifications import BILLING_ROLES, notify_organization
@@ -66,9 +68,11 @@ def _check_low_balance(settings: AlertSettings, account: CreditAccount, now: dat
         return 0
     reading = low_balance_reading(settings=settings, account=account, now=now)
     if settings.low_balance_below:
-        if reading.rearmed:
-            settings.low_balance_below = False
-        return 0
+        if not (reading.rearmed or _rose_since_last_alert(settings, account)):
+            return 0
+        # Back clearly above since the last alert: the next crossing alerts again,
+        # including one that already happened since then.
+        settings.low_balance_below = False
     if not reading.below:
         return 0
     settings.low_balance_below = True
@@ -86,6 +90,21 @@ def _check_low_balance(settings: AlertSettings, account: CreditAccount, now: dat
     _send(settings, kind=AlertKind.LOW_BALANCE, level=0, month=None, balance=reading.balance_micros,
           summary=summary, now=now, subject=f"Low balance: {format_usd(reading.balance_micros)} left")
     return 1
+
+
+def _rose_since_last_alert(settings: AlertSettings, account: CreditAccount) -> bool:
+    if settings.low_balance_mode != LowBalanceMode.AMOUNT:
+        return False
+    last = (
+        AlertSent.objects.filter(organization_id=settings.organization_id, kind=AlertKind.LOW_BALANCE)
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    return last is not None and balance_reached_since(
+        account_id=account.pk,
+        since=last,
+        level_micros=rearm_level_micros(settings.low_balance_threshold_micros),
+    )
 
 
 def _check_budget(settings: AlertSettings, account: CreditAccount, now: datetime) -> int:

@@ -29,6 +29,7 @@ from credits.selectors.tiers import (
     tier_for_amount,
 )
 from credits.services import ledger
+from credits.services.alerts import check_alerts
 from credits.services.receipts import issue_receipt
 
 MIN_PURCHASE_CENTS = 1_000
@@ -252,6 +253,10 @@ def record_purchase(
     purchase.save()
     # In this transaction, so the receipt number is taken only if the grant commits.
     issue_receipt(purchase=purchase, now=now)
+    # A balance back up re-arms the low-balance alert (and a days-left alert may change).
+    transaction.on_commit(
+        lambda: check_alerts(organization_ids=[purchase.organization_id], now=now), robust=True
+    )
     return purchase
 
 
