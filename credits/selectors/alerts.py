@@ -45,7 +45,8 @@ def daily_usage_rate_micros(*, account_id: int, now: datetime) -> int:
     ).aggregate(first=Min("created_at"))["first"]
     if first is None:
         return 0
-    days = max(1, -(-(now - first) // timedelta(days=1)))
+    # Calendar days from the first day with usage to today, both counted.
+    days = (now.date() - first.date()).days + 1
     return usage_since_micros(account_id=account_id, since=first) // days
 
 

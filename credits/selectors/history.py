@@ -51,11 +51,13 @@ def history_keys(*, organization: Organization) -> QuerySet:
         .exclude(source=PurchaseSource.STAFF, granted_at__isnull=True)
         .annotate(row=Value("charge"), at=Coalesce("granted_at", "created_at"))
         .values_list("row", "pk", "at")
+        .order_by()
     )
     refunds = (
         RefundRequest.objects.filter(organization=organization, status=RefundStatus.REFUNDED)
         .annotate(row=Value("refund"), at=F("reviewed_at"))
         .values_list("row", "pk", "at")
+        .order_by()
     )
     return charges.union(refunds, all=True).order_by("-at", "-pk")
 

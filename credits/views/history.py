@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import member_required
-from credits.money import cents_to_micros, micros_to_plain
+from credits.money import cents_to_decimal
 from credits.selectors.history import (
     HISTORY_PAGE_SIZE,
     HistoryRow,
@@ -49,7 +49,7 @@ def _csv_lines(rows: Iterable[HistoryRow]) -> Iterator[str]:
     for row in rows:
         yield writer.writerow([
             row.at.isoformat(), row.kind, row.reference,
-            micros_to_plain(cents_to_micros(row.amount_cents)), row.card, row.status,
+            str(cents_to_decimal(row.amount_cents)), row.card, row.status,
             _spreadsheet_safe(row.reason),
         ])
 
