@@ -202,7 +202,7 @@ class PurchaseAdmin(ReadOnlyAdmin):
     list_display = ["receipt_number", "organization", "amount_cents", "bonus_cents", "status", "source", "created_at", "granted_at"]
     list_filter = ["status", "source"]
     search_fields = ["organization__name", "stripe_payment_intent_id", "key"]
-    list_select_related = ["organization"]
+    list_select_related = ["organization", "receipt"]
 
 
 class RateLimitInline(admin.TabularInline):
