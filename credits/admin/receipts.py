@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from credits.admin.billing import ReadOnlyAdmin
+from credits.admin.readonly import ReadOnlyAdmin
 from credits.models import AlertSent, AlertSettings, BillingDetails, Receipt
 
 
@@ -24,7 +24,9 @@ class BillingDetailsAdmin(ReadOnlyAdmin):
 
 @admin.register(AlertSettings)
 class AlertSettingsAdmin(ReadOnlyAdmin):
-    list_display = ["organization", "low_balance_mode", "low_balance_below", "budget_micros", "budget_level_sent"]
+    list_display = [
+        "organization", "low_balance_mode", "low_balance_below", "budget_micros", "budget_level_sent"
+    ]
     list_select_related = ["organization"]
 
 

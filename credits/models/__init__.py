@@ -20,6 +20,7 @@ from credits.models.catalog import (
     Tier,
     TierThreshold,
 )
+from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
 from credits.models.ledger import (
     CreditAccount,
     CreditLot,
@@ -31,7 +32,6 @@ from credits.models.ledger import (
 from credits.models.notices import BonusExpiryNotice
 from credits.models.overage import OverageCharge, OverageStatus, OverageTrigger
 from credits.models.periods import CommitmentPeriod
-from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
 from credits.models.programs import (
     ApplicationStatus,
     InstitutionKind,
@@ -47,7 +47,6 @@ from credits.models.receipts import (
     ReceiptSequence,
     format_receipt_number,
 )
-from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.recharge import (
     AutoRecharge,
     ChargeKind,
@@ -55,6 +54,7 @@ from credits.models.recharge import (
     RechargeCharge,
     RechargeStatus,
 )
+from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.stripe_state import (
     PaymentAttempt,
     PaymentContactMethod,
@@ -66,22 +66,17 @@ from credits.models.stripe_state import (
 from credits.models.usage import ApiKey, UsageEvent
 
 __all__ = [
-    "HistoryStatus",
-    "format_receipt_number",
-    "ReceiptSequence",
-    "Receipt",
-    "LowBalanceMode",
-    "BillingKind",
-    "BillingDetails",
-    "AlertSettings",
-    "AlertSent",
-    "AlertKind",
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
+    "AlertKind",
+    "AlertSent",
+    "AlertSettings",
     "ApiKey",
     "ApiModel",
-    "AutoRecharge",
     "ApplicationStatus",
+    "AutoRecharge",
+    "BillingDetails",
+    "BillingKind",
     "BillingPolicy",
     "BonusExpiryNotice",
     "BonusRate",
@@ -94,18 +89,20 @@ __all__ = [
     "EnterpriseRateLimit",
     "EntryKind",
     "ExpectedVolume",
+    "HistoryStatus",
     "InstitutionKind",
     "LedgerEntry",
     "LimitTier",
     "LotKind",
-    "PaymentAttempt",
-    "PaymentContactMethod",
-    "PaymentContactRequest",
-    "PaymentMethod",
+    "LowBalanceMode",
     "ModelKind",
     "OverageCharge",
     "OverageStatus",
     "OverageTrigger",
+    "PaymentAttempt",
+    "PaymentContactMethod",
+    "PaymentContactRequest",
+    "PaymentMethod",
     "PeriodKind",
     "ProgramApplication",
     "ProgramDocument",
@@ -114,6 +111,8 @@ __all__ = [
     "PurchaseSource",
     "PurchaseStatus",
     "RateLimit",
+    "Receipt",
+    "ReceiptSequence",
     "RechargeCharge",
     "RechargeStatus",
     "RefundRequest",
@@ -123,4 +122,5 @@ __all__ = [
     "Tier",
     "TierThreshold",
     "UsageEvent",
+    "format_receipt_number",
 ]

@@ -59,7 +59,9 @@ class LowBalanceReading:
     days_left: int | None
 
 
-def low_balance_reading(*, settings: AlertSettings, account: CreditAccount, now: datetime) -> LowBalanceReading:
+def low_balance_reading(
+    *, settings: AlertSettings, account: CreditAccount, now: datetime
+) -> LowBalanceReading:
     balance = account.balance_micros
     if settings.low_balance_mode == LowBalanceMode.AMOUNT:
         threshold = settings.low_balance_threshold_micros

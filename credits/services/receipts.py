@@ -19,7 +19,7 @@ from credits.models import (
     Receipt,
     ReceiptSequence,
 )
-from credits.receipt_pdf import receipt_pdf
+from credits.receipts_pdf import receipt_pdf_bytes
 from credits.selectors.history import charge_kind
 from credits.services.notifications import BILLING_ROLES, organization_emails
 
@@ -113,7 +113,9 @@ def send_receipt(*, receipt_id: int, now: datetime) -> bool:
     )
     refunded = receipt.purchase.status == PurchaseStatus.REFUNDED
     message.attach(
-        f"{receipt.display_number}.pdf", receipt_pdf(receipt=receipt, refunded=refunded), "application/pdf"
+        f"{receipt.display_number}.pdf",
+        receipt_pdf_bytes(receipt=receipt, refunded=refunded),
+        "application/pdf",
     )
     try:
         message.send()

@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import billing_required
-from credits.billing_forms import AlertSettingsForm, BillingDetailsForm
 from credits.exceptions import CreditsError
+from credits.forms.settings import AlertSettingsForm, BillingDetailsForm
 from credits.money import cents_to_decimal, micros_to_cents_floor
 from credits.selectors.alerts import alerts_overview
 from credits.selectors.history import billing_details_of
@@ -58,7 +58,10 @@ def billing_settings(request):
     if form.is_valid():
         try:
             billing_details_save(
-                organization=request.organization, details=form.details(), user=request.user, now=timezone.now()
+                organization=request.organization,
+                details=form.details(),
+                user=request.user,
+                now=timezone.now(),
             )
         except CreditsError as error:
             form.add_error(None, error.message)

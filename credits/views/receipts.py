@@ -1,4 +1,4 @@
-"""Receipts: a page per charge and, once paid, its receipt as a PDF (fpdf2)."""
+"""Receipts: a page per charge and, once paid, its receipt as a PDF (laid out in credits/receipts_pdf.py)."""
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import member_required
 from credits.models import PurchaseStatus
-from credits.receipt_pdf import receipt_pdf as render_receipt_pdf
+from credits.receipts_pdf import receipt_pdf_bytes
 from credits.selectors.credit import credit_summary
 from credits.selectors.history import charge_kind, receipt_of
 from credits.selectors.payments import purchases_of
@@ -34,6 +34,7 @@ def receipt_pdf(request, pk: int):
     if found is None:
         raise Http404("Only a paid charge has a receipt to download.")
     refunded = found.purchase.status == PurchaseStatus.REFUNDED
-    response = HttpResponse(render_receipt_pdf(receipt=found, refunded=refunded), content_type="application/pdf")
+    pdf = receipt_pdf_bytes(receipt=found, refunded=refunded)
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{found.display_number}.pdf"'
     return response

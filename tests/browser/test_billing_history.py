@@ -19,7 +19,9 @@ from tests.factories import PASSWORD, MembershipFactory, saved_card
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_buy_then_receipt_from_history_then_low_balance_alert(page: Page, live_server, stripe_server, tmp_path):
+def test_buy_then_receipt_from_history_then_low_balance_alert(
+    page: Page, live_server, stripe_server, tmp_path
+):
     owner = MembershipFactory(role="owner", organization__name="History Labs")
     organization = owner.organization
     saved_card(organization, localstripe.VISA, stripe_server)

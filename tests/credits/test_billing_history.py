@@ -10,15 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
+from credits.exceptions import OverageChargeFailed
 from credits.models import HistoryStatus
 from credits.selectors.history import all_history_rows, history_keys, history_rows
-from credits.services import overage, recharge_jobs, refunds
-from credits.services.overage import charge_overage
+from credits.services import ledger, overage, recharge_jobs, refunds
+from credits.services.overage import CardCharge, charge_overage
 from credits.services.purchases import purchase_create, purchase_mark_failed
 from credits.services.recharge import RechargeSettings, recharge_save
-from credits.exceptions import OverageChargeFailed
-from credits.services.overage import CardCharge
-from credits.services import ledger
 from tests.credits.test_receipt_emails import FakeOffSession
 from tests.factories import MembershipFactory, paid_purchase
 

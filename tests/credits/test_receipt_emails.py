@@ -140,7 +140,9 @@ class FakeOffSession:
 def _plan(owner, **extra):
     return recharge_save(
         organization=owner.organization,
-        settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 31), **extra),
+        settings=RechargeSettings(
+            amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 31), **extra
+        ),
         user=owner.user,
         now=START - timedelta(days=1),
         refund_policy_accepted=True,
@@ -197,7 +199,9 @@ def test_overage_charge_sends_one_receipt(owner, monkeypatch, django_capture_on_
     organization = owner.organization
     organization.created_at = datetime(2026, 1, 1, tzinfo=UTC)
     organization.save()
-    ledger.debit_usage(organization=organization, cost_micros=12_345_678, now=START - timedelta(days=20), reference="u")
+    ledger.debit_usage(
+        organization=organization, cost_micros=12_345_678, now=START - timedelta(days=20), reference="u"
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         charge = charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=UTC))
@@ -265,13 +269,16 @@ def test_a_receipt_is_mailed_once_and_a_refused_mail_is_retried_by_the_job(owner
     assert len(receipt_mails()) == 1
 
 
-def test_refund_sends_a_confirmation_and_marks_the_receipt(owner, monkeypatch, django_capture_on_commit_callbacks):
+def test_refund_sends_a_confirmation_and_marks_the_receipt(
+    owner, monkeypatch, django_capture_on_commit_callbacks
+):
     from credits.services import refunds
 
     monkeypatch.setattr(refunds, "refund_payment", lambda **kwargs: "re_1")
     purchase = paid_purchase(owner.organization, 5_000, START)
     request = refunds.refund_request(
-        organization=owner.organization, purchase_id=purchase.pk, reason="Bought twice", user=owner.user, now=START
+        organization=owner.organization, purchase_id=purchase.pk, reason="Bought twice", user=owner.user,
+        now=START,
     )
     mail.outbox.clear()
 

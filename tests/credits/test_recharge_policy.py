@@ -44,7 +44,8 @@ def test_a_new_policy_version_asks_again_at_the_next_edit_and_charges_carry_it(m
     owner = MembershipFactory(role="owner")
     _save(owner, accepted=True)
     # Same version: an edit without ticking the box is fine and keeps the acceptance.
-    plan = _save(owner, accepted=False, settings=RechargeSettings(amount_cents=20_000, frequency="monthly", billing_date=date(2026, 2, 1)))
+    bigger = RechargeSettings(amount_cents=20_000, frequency="monthly", billing_date=date(2026, 2, 1))
+    plan = _save(owner, accepted=False, settings=bigger)
     assert plan.refund_policy_accepted_at == NOW
 
     policy = BillingPolicy.current()

@@ -64,7 +64,9 @@ def test_concurrent_batches_crossing_the_threshold_send_one_alert():
         now=now,
     )
     batches = [
-        usage.validate_usage_batch(payload={"events": [event(f"c{n}-{i}", organization, at=now) for i in range(50)]})
+        usage.validate_usage_batch(
+            payload={"events": [event(f"c{n}-{i}", organization, at=now) for i in range(50)]}
+        )
         for n in range(4)
     ]
 

@@ -1,4 +1,4 @@
-"""A receipt as a PDF (fpdf2): what the page shows, from the receipt's frozen copy."""
+"""The receipt PDF layout (fpdf2): what the receipt page shows, from the receipt's frozen copy."""
 
 from fpdf import FPDF
 
@@ -16,7 +16,8 @@ def card_label(brand: str, last4: str) -> str:
     return f"{brand.title()} ending {last4}" if last4 else "Card on file"
 
 
-def receipt_pdf(*, receipt: Receipt, refunded: bool) -> bytes:
+def receipt_pdf_bytes(*, receipt: Receipt, refunded: bool) -> bytes:
+    """The receipt of a paid (or since refunded) charge as an A4 PDF."""
     def usd(cents: int) -> str:
         return format_usd(cents_to_micros(cents))
 

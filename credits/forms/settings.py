@@ -61,7 +61,8 @@ class AlertSettingsForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         mode = cleaned.get("low_balance_mode")
         if mode == LowBalanceMode.AMOUNT and cleaned.get("low_balance_threshold") is None:
             self.add_error("low_balance_threshold", "Enter the balance that triggers the alert.")
