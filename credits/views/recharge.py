@@ -17,7 +17,7 @@ from credits.money import (
     micros_to_cents_floor,
 )
 from credits.selectors.payments import payment_methods_of
-from credits.selectors.recharge import charges_needing_attention
+from credits.selectors.recharge import charges_needing_attention, refund_policy_accepted
 from credits.services import recharge_jobs
 from credits.services.recharge import (
     RechargeSettings,
@@ -75,6 +75,7 @@ def _page(request, form, plan, status=200):
         "preview": preview,
         "has_cards": len(form.fields["card"].choices) > 1,
         "attention": charges_needing_attention(organization=request.organization),
+        "policy_accepted": refund_policy_accepted(plan=plan),
     }
     return render(request, template, context, status=status)
 
@@ -90,6 +91,7 @@ def _save(request):
                 settings=_settings(form.cleaned_data),
                 user=request.user,
                 now=timezone.now(),
+                refund_policy_accepted=form.cleaned_data["accept_refund_policy"],
             )
         except CreditsError as error:
             form.add_error(None, error.message)

@@ -46,6 +46,7 @@ def test_start_a_plan_mid_period_and_see_the_periods_and_the_hold(page: Page, li
     )
     expect(page.locator("#preview-periods")).to_contain_text(sentence)
     expect(page.locator("#preview-limits-heading")).to_have_text("Rate limits at Explore")
+    page.get_by_label("I agree to the refund policy for the charges this plan makes").check()
     page.get_by_role("button", name="Start auto-recharge").click()
 
     expect(page).to_have_url(re.compile(r"/billing/credit/$"))

@@ -148,6 +148,7 @@ class PeriodMachine(RuleBasedStateMachine):
                 ),
                 user=None,
                 now=self.now,
+                refund_policy_accepted=True,
             )
         except CreditsError as error:
             assert error.code == "date_in_past"

@@ -75,6 +75,7 @@ def save_plan(organization, now, *, billing, frequency="monthly", amount=10_000)
         settings=RechargeSettings(amount_cents=amount, frequency=frequency, billing_date=billing),
         user=None,
         now=now,
+        refund_policy_accepted=True,
     )
 
 

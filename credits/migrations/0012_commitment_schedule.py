@@ -1,5 +1,5 @@
 """Commitment schedules, and what links periods into a timeline (constraints that need the
-rebuilt timeline come in 0013)."""
+rebuilt timeline come in 0014)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('credits', '0010_staff_groups'),
+        ('credits', '0011_receipts_billing_settings_alerts'),
     ]
 
     operations = [
