@@ -19,6 +19,7 @@ from credits.selectors.periods import (
     Schedule,
     charge_dates,
     describe_change,
+    latest_charge_day,
     period_for_purchase,
     period_row_on,
 )
@@ -89,9 +90,17 @@ def preview_recharge(
         sentence, bounds = change.sentence, change.first
     else:
         assert plan is not None
-        first_day = plan.next_charge_on if plan.next_charge_on >= today else first_day
-        bounds = period_for_purchase(account=account, day=first_day)
-    row = period_row_on(account=account, day=first_day)
+        first_day = plan.next_charge_on
+        if first_day < today:
+            # Overdue (the job has not run yet, or a paused plan resumes): the job charges
+            # the latest due day at its next run, and the credits land in today's period.
+            first_day = max(
+                first_day,
+                latest_charge_day(billing_date=billing_date, frequency=frequency, today=today),
+            )
+        bounds = period_for_purchase(account=account, day=max(first_day, today))
+    lands_on = max(first_day, today)
+    row = period_row_on(account=account, day=lands_on)
     already = row.purchased_cents if row is not None and row.starts_on == bounds.starts_on else 0
     purchase = preview_for_period(
         organization=organization,
@@ -100,7 +109,7 @@ def preview_recharge(
         bounds=bounds,
         already_cents=already,
         today=today,
-        on=first_day,
+        on=lands_on,
     )
     per_year = 12 if frequency == PeriodKind.MONTHLY else 1
     return RechargePreview(

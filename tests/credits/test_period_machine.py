@@ -153,8 +153,10 @@ class PeriodMachine(RuleBasedStateMachine):
         except CreditsError as error:
             assert error.code == "date_in_past"
             return
-        assert plan.next_charge_on == preview.first_charge_on
-        self.charge_promise = (plan.next_charge_on, preview.purchase.bonus_expires_at)
+        if plan.next_charge_on >= self.today:
+            assert plan.next_charge_on == preview.first_charge_on
+        # The charge the job makes next is due on the day the preview named.
+        self.charge_promise = (preview.first_charge_on, preview.purchase.bonus_expires_at)
 
     @precondition(lambda self: self._plan() is not None)
     @rule()
