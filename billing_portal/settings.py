@@ -79,6 +79,18 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Money paths lock rows; on PostgreSQL every request is not wrapped, services open
 # their own atomic blocks.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# SQLite (`make run`) serves a threaded web server, Stripe's webhooks and the jobs at once:
+# the write-ahead log lets readers run beside the one writer; IMMEDIATE takes the write
+# lock when a transaction begins, so two writers queue instead of one failing with
+# "database is locked" when it upgrades a read lock; and a writer waits up to 20 s
+# (sqlite3's `timeout`, its busy timeout) for the lock instead of failing at once.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttling counters; production points CACHE_URL at Redis so all workers share them.
