@@ -1,7 +1,9 @@
 """Account pages: signup, members and invitations, organization switching."""
 
 from base64 import b32encode
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -28,6 +30,19 @@ from accounts.permissions import member_required, owner_required
 from accounts.selectors import SESSION_KEY, user_memberships
 from accounts.throttling import throttle_posts
 from accounts.two_factor import totp_device_for, totp_verify
+
+
+class PortalLoginView(auth_views.LoginView):
+    """One login for everyone: customers go to their billing pages, staff (without a `next`)
+    to the two-factor step and from there to the admin, never to "Create an organization"."""
+
+    def get_default_redirect_url(self):
+        user = self.request.user
+        if user.is_staff:
+            if settings.ADMIN_REQUIRE_OTP and not user.is_verified():
+                return f"{reverse('accounts:two_factor')}?{urlencode({'next': reverse('admin:index')})}"
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
 
 
 def _log_in(request, user) -> None:

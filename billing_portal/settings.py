@@ -43,6 +43,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one: it turns every error answer under /api/ (Django's 404 and 405
+    # pages, a body too large, a crash) into the API's JSON error shape.
+    "credits.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,6 +107,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
+# Flash messages live in the session (server side), not in a cookie: the cookie is signed
+# but readable, and a message may carry a secret shown once (a new API key).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Staff need a second factor (TOTP) for the admin; only tests that are not about 2FA turn
 # this off.
 ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=True)

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 
 from credits.models import (
     ApiModel,
@@ -183,8 +184,18 @@ class ProgramInfoRequestForm(forms.Form):
     )
 
 
+class AsciiDecimalField(forms.DecimalField):
+    """A decimal typed with ASCII digits only. Python's Decimal also reads other scripts'
+    digits ("١٠٠" is 100): a money amount nobody can read back on a receipt is refused."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and not value.strip().isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class AdjustmentForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = AsciiDecimalField(
         label="Amount (USD)",
         max_digits=14,
         decimal_places=6,
@@ -212,7 +223,7 @@ class AdjustmentForm(forms.Form):
         return reason
 
 
-class UsdField(forms.DecimalField):
+class UsdField(AsciiDecimalField):
     """Dollars and whole cents, as typed by a customer."""
 
     def __init__(self, *, min_value: Decimal = Decimal("10"), max_value: Decimal = Decimal("100000"), **kwargs):
@@ -229,6 +240,10 @@ class UsdField(forms.DecimalField):
             },
             **kwargs,
         )
+
+
+EARLIEST_BILLING_DATE = date(2020, 1, 1)
+MAX_BILLING_DATE_AHEAD = timedelta(days=366)
 
 
 class RechargeForm(forms.Form):
@@ -267,6 +282,17 @@ class RechargeForm(forms.Form):
     max_threshold_amount = UsdField(
         label="At most this much in top-ups per period (USD)", required=False, max_value=Decimal("300000")
     )
+
+    def clean_billing_date(self):
+        # Bounded so the schedule's date arithmetic (a year on, the month's last day) stays
+        # inside the calendar: 9999-12-31 is a form error, not a crash. Earlier dates are
+        # kept for plans that began long ago; the service refuses a new one in the past.
+        value = self.cleaned_data["billing_date"]
+        if value < EARLIEST_BILLING_DATE:
+            raise forms.ValidationError(f"Choose a date from {EARLIEST_BILLING_DATE:%b %-d, %Y} on.")
+        if value > timezone.now().date() + MAX_BILLING_DATE_AHEAD:
+            raise forms.ValidationError("Choose a billing date within a year from today.")
+        return value
 
     def clean(self):
         cleaned = super().clean()

@@ -4,7 +4,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
@@ -89,19 +89,36 @@ def _event_error(message: str, *, field: str, index: int, event: Mapping) -> Inv
     )
 
 
-def _parse_timestamp(value: object) -> datetime | None:
+# Usage is accepted from this moment on, up to a day ahead of the server's clock (clock
+# skew): anything else is a client bug, and the calendar's edges (year 1 or 9999 with an
+# offset) overflow when converted to UTC, or would be stored as BC dates on PostgreSQL.
+EARLIEST_OCCURRED_AT = datetime(2020, 1, 1, tzinfo=UTC)
+LATEST_OCCURRED_AHEAD = timedelta(days=1)
+
+
+def _parse_timestamp(value: object, *, now: datetime | None) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        # A time without an offset is ambiguous by up to a day, and prices depend on it.
+        if moment.tzinfo is None:
+            return None
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    # A time without an offset is ambiguous by up to a day, and prices depend on it.
-    return moment if moment.tzinfo is not None else None
+    if moment < EARLIEST_OCCURRED_AT or (now is not None and moment > now + LATEST_OCCURRED_AHEAD):
+        return None
+    return moment
 
 
 def _parse_event(
-    event: object, *, index: int, models: dict[str, ApiModel], organization_ids: set[int]
+    event: object,
+    *,
+    index: int,
+    models: dict[str, ApiModel],
+    organization_ids: set[int],
+    now: datetime | None,
 ) -> UsageInput:
     if not isinstance(event, Mapping):
         raise InvalidUsageBatch("Each event must be a JSON object.", field="events", index=index)
@@ -155,10 +172,11 @@ def _parse_event(
             index=index,
             event=event,
         )
-    occurred_at = _parse_timestamp(event.get("occurred_at"))
+    occurred_at = _parse_timestamp(event.get("occurred_at"), now=now)
     if occurred_at is None:
         raise _event_error(
-            "occurred_at must be an ISO 8601 time with an offset, e.g. 2026-01-31T12:00:00Z.",
+            "occurred_at must be an ISO 8601 time with an offset, e.g. 2026-01-31T12:00:00Z, "
+            "from 2020-01-01 to one day ahead of now.",
             field="occurred_at",
             index=index,
             event=event,
@@ -174,8 +192,11 @@ def _parse_event(
     )
 
 
-def validate_usage_batch(*, payload: object) -> list[UsageInput]:
-    """The whole batch checked before anything is written; the first fault is raised."""
+def validate_usage_batch(*, payload: object, now: datetime | None = None) -> list[UsageInput]:
+    """The whole batch checked before anything is written; the first fault is raised.
+
+    The API passes the request's time as `now`, which bounds occurred_at to a day ahead;
+    internal callers replaying recorded events leave it out."""
     events = payload.get("events") if isinstance(payload, Mapping) else None
     if not isinstance(events, list):
         raise InvalidUsageBatch('The body must be {"events": [...]}.', field="events")
@@ -197,7 +218,9 @@ def validate_usage_batch(*, payload: object) -> list[UsageInput]:
     parsed = []
     seen: set[str] = set()
     for index, event in enumerate(events):
-        usage = _parse_event(event, index=index, models=models, organization_ids=organization_ids)
+        usage = _parse_event(
+            event, index=index, models=models, organization_ids=organization_ids, now=now
+        )
         if usage.event_id in seen:
             raise InvalidUsageBatch(
                 "event_id appears twice in this batch.",

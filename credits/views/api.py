@@ -4,6 +4,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -49,19 +50,27 @@ def _json_body(request: HttpRequest) -> object:
         return json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidUsageBatch(f"The body is not valid JSON: {error}", field="body", code="invalid_json") from error
+    except RecursionError as error:
+        raise InvalidUsageBatch("The body is nested too deeply.", field="body", code="invalid_json") from error
+    except ValueError as error:
+        # An integer of thousands of digits (Python's int conversion limit).
+        raise InvalidUsageBatch(f"The body is not valid JSON: {error}", field="body", code="invalid_json") from error
 
 
 @csrf_exempt
 @require_POST
 @api_key_required
 def usage(request):
+    now = timezone.now()
     try:
-        events = usage_service.validate_usage_batch(payload=_json_body(request))
+        events = usage_service.validate_usage_batch(payload=_json_body(request), now=now)
+    except RequestDataTooBig:
+        return _error(413, "payload_too_large", "The body is too large; send at most 1,000 events per batch.")
     except InvalidUsageBatch as error:
         return _error(
             400, error.code, error.message, field=error.field, index=error.index, event_id=error.event_id
         )
-    result = usage_service.record_usage_batch(events=events, api_key=request.api_key, now=timezone.now())
+    result = usage_service.record_usage_batch(events=events, api_key=request.api_key, now=now)
     balances = {
         str(pk): {"balance": micros_to_plain(micros), "balance_micros": micros}
         for pk, micros in result.balances.items()
