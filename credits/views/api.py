@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Organization
 from credits.exceptions import InvalidUsageBatch
 from credits.money import micros_to_plain
-from credits.openapi import DOCUMENT
+from credits.openapi import openapi_document
+from credits.selectors.catalog import model_slugs_by_kind
 from credits.selectors.limits import current_limits
 from credits.selectors.usage import api_key_for
 from credits.services import usage as usage_service
@@ -101,4 +102,4 @@ def rate_limits(request, organization_id: int):
 
 @require_GET
 def openapi(request):
-    return JsonResponse(DOCUMENT)
+    return JsonResponse(openapi_document(slugs_by_kind=model_slugs_by_kind()))

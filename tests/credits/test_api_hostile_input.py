@@ -101,3 +101,17 @@ def test_a_crash_under_api_is_a_json_500(client, api_key, monkeypatch):
 
     assert _error(response, 500)["code"] == "server_error"
     assert "boom" not in response.content.decode()
+
+
+def test_a_whole_valued_number_counts_as_that_integer_as_json_schema_says(post_usage, organization):
+    from credits.models import UsageEvent
+
+    whole = {**event("whole", organization), "input_tokens": 1000.0, "organization": float(organization.pk)}
+
+    assert post_usage([whole]).status_code == 201
+    assert UsageEvent.objects.get().input_tokens == 1000
+
+
+@pytest.mark.parametrize("event_id", ["\x1c", " \t", "\x7f", "a\x00"])
+def test_event_ids_need_a_visible_character_and_no_nul(post_usage, organization, event_id):
+    assert _error(post_usage([event(event_id, organization)]), 400)["field"] == "event_id"
