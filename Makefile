@@ -1,10 +1,11 @@
-# The two commands: `make run` (the demo site on SQLite) and `make test` (the whole suite).
+# The commands: `make run` (the demo site on SQLite), `make test` (the whole suite) and
+# `make lint` (ruff and mypy, as CI runs them first).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run jobs test venv clean
+.PHONY: run jobs test lint venv clean
 
 # localstripe as `make run` starts it: the site and the jobs must talk to the same one.
 LOCALSTRIPE_ENV := STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) STRIPE_JS_URL=http://127.0.0.1:$(LOCALSTRIPE_PORT)/js.stripe.com/v3/
@@ -61,6 +62,11 @@ jobs: venv
 
 test: venv
 	$(PY) -m pytest
+
+# Both must be clean: CI fails on a new finding. Config in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,8 +1,10 @@
 """Account pages: signup, members and invitations, organization switching."""
 
 from base64 import b32encode
+from typing import cast
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -39,7 +41,8 @@ class PortalLoginView(auth_views.LoginView):
     def get_default_redirect_url(self):
         user = self.request.user
         if user.is_staff:
-            if settings.ADMIN_REQUIRE_OTP and not user.is_verified():
+            # is_verified comes from django_otp's OTPMiddleware.
+            if settings.ADMIN_REQUIRE_OTP and not user.is_verified():  # type: ignore[attr-defined]
                 return f"{reverse('accounts:two_factor')}?{urlencode({'next': reverse('admin:index')})}"
             return reverse("admin:index")
         return super().get_default_redirect_url()
@@ -111,7 +114,7 @@ def members(request):
         .order_by("user__email"),
         "invitations": organization.invitations.filter(accepted_at__isnull=True),
         "invite_form": InvitationForm(),
-        "role_choices": RoleForm.base_fields["role"].choices,
+        "role_choices": cast(forms.ChoiceField, RoleForm.base_fields["role"]).choices,
     }
     return render(request, "accounts/members.html", context)
 

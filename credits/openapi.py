@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the machine API under /api/v1/ (a test holds it to the URLconf)."""
 
 import copy
+from typing import Any
 
 from credits.models import ModelKind
 from credits.selectors.limits import LimitSource
@@ -253,8 +254,8 @@ def _priced_by(kind: str, slugs: list[str]) -> dict:
 def openapi_document(*, slugs_by_kind: dict[str, list[str]]) -> dict:
     """The document with the catalog in it: which model slugs exist and which quantities
     each is priced by, so a client (or a fuzzer) knows what the server accepts."""
-    document = copy.deepcopy(DOCUMENT)
-    event = document["components"]["schemas"]["UsageEvent"]
+    document: dict[str, Any] = copy.deepcopy(DOCUMENT)
+    event: dict[str, Any] = document["components"]["schemas"]["UsageEvent"]
     branches = [_priced_by(kind, sorted(slugs)) for kind, slugs in sorted(slugs_by_kind.items()) if slugs]
     del event["anyOf"]
     # With no model in the catalog no event is valid.

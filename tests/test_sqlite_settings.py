@@ -11,7 +11,11 @@ from django.db.utils import OperationalError
 
 def _sqlite(path, alias: str) -> DatabaseWrapper:
     """A connection to a file database with the settings' SQLite options, as `alias`."""
-    database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path), "OPTIONS": dict(settings.SQLITE_OPTIONS)}
+    database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": dict(settings.SQLITE_OPTIONS),
+    }
     configured = connections.configure_settings({"default": settings.DATABASES["default"], alias: database})
     wrapper = DatabaseWrapper(configured[alias], alias=alias)
     connections[alias] = wrapper  # thread-local: transaction.atomic(using=alias) finds it

@@ -36,7 +36,8 @@ def api_key_required(view: Callable) -> Callable:
             response = _error(401, "unauthorized", "Send an active API key as 'Authorization: Bearer <key>'.")
             response["WWW-Authenticate"] = 'Bearer realm="billing-api"'
             return response
-        request.api_key = api_key
+        # The view reads which key reported the usage from the request, as it does the user.
+        setattr(request, "api_key", api_key)  # noqa: B010
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -50,12 +51,18 @@ def _json_body(request: HttpRequest) -> object:
     try:
         return json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidUsageBatch(f"The body is not valid JSON: {error}", field="body", code="invalid_json") from error
+        raise InvalidUsageBatch(
+            f"The body is not valid JSON: {error}", field="body", code="invalid_json"
+        ) from error
     except RecursionError as error:
-        raise InvalidUsageBatch("The body is nested too deeply.", field="body", code="invalid_json") from error
+        raise InvalidUsageBatch(
+            "The body is nested too deeply.", field="body", code="invalid_json"
+        ) from error
     except ValueError as error:
         # An integer of thousands of digits (Python's int conversion limit).
-        raise InvalidUsageBatch(f"The body is not valid JSON: {error}", field="body", code="invalid_json") from error
+        raise InvalidUsageBatch(
+            f"The body is not valid JSON: {error}", field="body", code="invalid_json"
+        ) from error
 
 
 @csrf_exempt

@@ -67,7 +67,12 @@ def test_an_oversized_body_is_a_json_413(post_usage, settings):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/rate-limits/abc/", "/api/v1/rate-limits/-1/", "/api/v1/rate-limits/99999999999999999999999/", "/api/v2/"],
+    [
+        "/api/v1/rate-limits/abc/",
+        "/api/v1/rate-limits/-1/",
+        "/api/v1/rate-limits/99999999999999999999999/",
+        "/api/v2/",
+    ],
 )
 def test_unknown_ids_and_paths_under_api_are_a_json_404(client, api_key, path):
     response = client.get(path, headers={"Authorization": f"Bearer {api_key}"})
@@ -97,7 +102,9 @@ def test_a_crash_under_api_is_a_json_500(client, api_key, monkeypatch):
     from tests.factories import OrganizationFactory
 
     organization = OrganizationFactory()
-    response = client.get(f"/api/v1/rate-limits/{organization.pk}/", headers={"Authorization": f"Bearer {api_key}"})
+    response = client.get(
+        f"/api/v1/rate-limits/{organization.pk}/", headers={"Authorization": f"Bearer {api_key}"}
+    )
 
     assert _error(response, 500)["code"] == "server_error"
     assert "boom" not in response.content.decode()

@@ -52,7 +52,12 @@ def _bind_to_this_server(body: dict, organization_ids: list[int]) -> None:
             seen.add(event.get("event_id"))
 
 
-CASES = [(label, mode) for label in OPERATIONS for mode in GenerationMode if label != "GET /api/v1/openapi.json" or mode == GenerationMode.POSITIVE]
+CASES = [
+    (label, mode)
+    for label in OPERATIONS
+    for mode in GenerationMode
+    if label != "GET /api/v1/openapi.json" or mode == GenerationMode.POSITIVE
+]
 
 
 @pytest.mark.parametrize(("label", "mode"), CASES, ids=str)

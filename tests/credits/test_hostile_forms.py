@@ -5,7 +5,9 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from credits.forms import AdjustmentForm, BuyForm, RechargeForm
+from credits.forms.buy import BuyForm
+from credits.forms.recharge import RechargeForm
+from credits.forms.staff import AdjustmentForm
 from credits.models import ApiKey
 from tests.factories import OrganizationFactory
 
@@ -35,9 +37,14 @@ def test_a_billing_date_within_a_year_is_accepted_by_the_form():
     assert "billing_date" not in form.errors
 
 
-@pytest.mark.parametrize("amount", ["١٠٠", "१००", "１００", "100\u0660"])
+# Arabic-Indic, Devanagari and fullwidth "100", and 100 with an Arabic-Indic zero.
+@pytest.mark.parametrize(
+    "amount", ["\u0661\u0660\u0660", "\u0967\u0966\u0966", "\uff11\uff10\uff10", "100\u0660"]
+)
 def test_money_inputs_accept_ascii_digits_only(amount):
-    buy = BuyForm({"amount": amount, "token": "t", "accept_refund_policy": "on"}, organization=OrganizationFactory())
+    buy = BuyForm(
+        {"amount": amount, "token": "t", "accept_refund_policy": "on"}, organization=OrganizationFactory()
+    )
     recharge = RechargeForm({**RECHARGE, "amount": amount, "billing_date": date.today().isoformat()})
     adjustment = AdjustmentForm({"amount": amount, "reason": "fix"})
 

@@ -112,4 +112,6 @@ def test_webhook_payload_must_be_signed(settings):
     settings.STRIPE_WEBHOOK_SECRET = "whsec_x"
 
     with pytest.raises(WebhookSignatureInvalid):
-        stripe_client.webhook_construct_event(payload=b'{"id": "evt_1"}', signature="t=1,v1=00", now=timezone.now())
+        stripe_client.webhook_construct_event(
+            payload=b'{"id": "evt_1"}', signature="t=1,v1=00", now=timezone.now()
+        )
