@@ -1,16 +1,15 @@
 """The auto-recharge page form."""
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import cast
 
 from django import forms
-from django.utils import timezone
 
 from credits.forms.fields import UsdField
 
 EARLIEST_BILLING_DATE = date(2020, 1, 1)
-MAX_BILLING_DATE_AHEAD = timedelta(days=366)
+LATEST_BILLING_DATE = date(2099, 12, 31)
 
 
 class RechargeForm(forms.Form):
@@ -62,8 +61,8 @@ class RechargeForm(forms.Form):
         value = self.cleaned_data["billing_date"]
         if value < EARLIEST_BILLING_DATE:
             raise forms.ValidationError(f"Choose a date from {EARLIEST_BILLING_DATE:%b %-d, %Y} on.")
-        if value > timezone.now().date() + MAX_BILLING_DATE_AHEAD:
-            raise forms.ValidationError("Choose a billing date within a year from today.")
+        if value > LATEST_BILLING_DATE:
+            raise forms.ValidationError(f"Choose a date up to {LATEST_BILLING_DATE:%b %-d, %Y}.")
         return value
 
     def clean(self):
