@@ -1,11 +1,12 @@
-# The commands: `make run` (the demo site on SQLite), `make test` (the whole suite) and
-# `make lint` (ruff and mypy, as CI runs them first).
+# The commands: `make run` (the demo site on SQLite), `make test` (the whole suite),
+# `make lint` (ruff and mypy, as CI runs them first) and `make serve` (the production shape
+# on PostgreSQL and Redis: README, Deployment).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run jobs test lint venv clean
+.PHONY: run jobs serve test lint venv clean
 
 # localstripe as `make run` starts it: the site and the jobs must talk to the same one.
 LOCALSTRIPE_ENV := STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) STRIPE_JS_URL=http://127.0.0.1:$(LOCALSTRIPE_PORT)/js.stripe.com/v3/
@@ -59,6 +60,12 @@ jobs: venv
 	else \
 	  $(LOCALSTRIPE_ENV) $(PY) manage.py run_billing_jobs; \
 	fi
+
+# Settings from the environment and .env; gunicorn on PORT (default 8000), one Celery worker
+# and beat, all stopped by Ctrl-C.
+serve: venv
+	@# 130 is honcho's answer to Ctrl-C: a normal stop, not an error.
+	$(PY) -m billing_portal.serve || [ $$? -eq 130 ]
 
 test: venv
 	$(PY) -m pytest
