@@ -41,8 +41,8 @@ class PortalLoginView(auth_views.LoginView):
     def get_default_redirect_url(self):
         user = self.request.user
         if user.is_staff:
-            # is_verified comes from django_otp's OTPMiddleware.
-            if settings.ADMIN_REQUIRE_OTP and not user.is_verified():  # type: ignore[attr-defined]
+            # A password login never carries a verified second factor.
+            if settings.ADMIN_REQUIRE_OTP:
                 return f"{reverse('accounts:two_factor')}?{urlencode({'next': reverse('admin:index')})}"
             return reverse("admin:index")
         return super().get_default_redirect_url()
