@@ -4,7 +4,9 @@ negative mode: the server and the document must agree."""
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -22,6 +24,18 @@ load_all_checks()
 ALL_CHECKS = [check for check in CHECKS.get_all() if not is_check_class(check)]
 
 OPERATIONS = ["POST /api/v1/usage/", "GET /api/v1/rate-limits/{organization_id}/", "GET /api/v1/openapi.json"]
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Requests go through the real WSGI handler, which closes the database connection at
+    the end of each request; inside a test's transaction (PostgreSQL) it must stay open,
+    as Django's own test client arranges."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
