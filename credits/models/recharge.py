@@ -8,8 +8,9 @@ from credits.models.ledger import PeriodKind
 
 class RechargeStatus(models.TextChoices):
     ACTIVE = "active", "Active"
-    # Stopped by us after the last retry failed; the customer fixes the card and resumes.
-    PAUSED = "paused", "Paused after failed payments"
+    # Stopped after the last retry failed (the customer fixes the card and saves the plan to
+    # resume), or by staff; last_result says which.
+    PAUSED = "paused", "Paused"
     TERMINATED = "terminated", "Terminated"
 
 

@@ -233,6 +233,28 @@ def process_due_charges(*, now: datetime) -> int:
             _set_aside(charge_id, error, now)
 
 
+def retry_charge_now(*, charge_id: int, now: datetime) -> RechargeCharge:
+    """Attempt one open charge at once (staff's "retry now"), under the same row lock and
+    with the same idempotency rules as the job; a charge the plan gave up on is reopened."""
+    with transaction.atomic():
+        charge = (
+            RechargeCharge.objects.select_for_update(of=("self",))
+            .select_related("plan__organization", "purchase")
+            .get(pk=charge_id)
+        )
+        if charge.plan.status != RechargeStatus.ACTIVE:
+            raise CreditsError("Resume the plan before retrying its charge.", code="plan_not_active")
+        if charge.status == ChargeStatus.GAVE_UP:
+            charge.status = ChargeStatus.FAILED
+        elif charge.status not in OPEN_STATUSES:
+            raise CreditsError("Only a charge that has not been paid can be retried.", code="not_retryable")
+        outcome = _attempt(charge, now)
+    if outcome.status == "succeeded":
+        _grant(charge.pk, outcome, now)
+    charge.refresh_from_db()
+    return charge
+
+
 def _set_aside(charge_id: int, error: Exception, now: datetime) -> None:
     # The failed attempt rolled back; only the delay and the error are kept, for staff.
     RechargeCharge.objects.filter(pk=charge_id).update(
