@@ -14,6 +14,26 @@ def mark_program_models(apps, schema_editor):
     ApiModel.objects.filter(slug__in=PROGRAM_MODEL_SLUGS).update(in_program=True)
 
 
+def let_finance_operate_recharges(apps, schema_editor):
+    """Finance pauses, resumes and retries auto-recharge plans and charges in admin."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    finance = Group.objects.filter(name="finance").first()
+    if finance is not None:
+        finance.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="credits",
+                codename__in=["change_autorecharge", "change_rechargecharge"],
+            )
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -44,4 +64,5 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('terminated', 'Terminated')], default='active', max_length=16),
         ),
         migrations.RunPython(mark_program_models, migrations.RunPython.noop),
+        migrations.RunPython(let_finance_operate_recharges, migrations.RunPython.noop),
     ]

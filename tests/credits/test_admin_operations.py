@@ -415,3 +415,12 @@ def test_a_verified_staff_member_downloads_a_document(client, settings, document
     client.post(reverse("accounts:two_factor"), {"token": _code(device), "next": "/admin/"})
 
     assert client.get(reverse("credits:program_document", args=[document.pk])).status_code == 200
+
+
+def test_finance_operates_recharges_and_support_only_looks():
+    finance = set(Group.objects.get(name="finance").permissions.values_list("codename", flat=True))
+    support = set(Group.objects.get(name="support").permissions.values_list("codename", flat=True))
+
+    assert {"change_autorecharge", "change_rechargecharge"} <= finance
+    assert {"view_autorecharge", "view_rechargecharge"} <= support
+    assert not {"change_autorecharge", "change_rechargecharge"} & support
