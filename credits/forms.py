@@ -163,6 +163,8 @@ class ProgramApproveForm(forms.Form):
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)
+        # The longest grant the program gives is the usual one: propose it.
+        self.fields["ends_on"].initial = one_year_after(today)
         self.fields["ends_on"].widget.attrs["min"] = today.isoformat()
         self.fields["ends_on"].widget.attrs["max"] = one_year_after(today).isoformat()
 
@@ -230,15 +232,34 @@ class UsdField(forms.DecimalField):
             **kwargs,
         )
 
+    def run_validators(self, value):
+        # A billion dollars also breaks the digit limit; the maximum alone says what to do.
+        if value is not None and self.max_value is not None and value > self.max_value:
+            raise forms.ValidationError(self.error_messages["max_value"], code="max_value")
+        super().run_validators(value)
+
+
+TOPUP_FIELDS = ("threshold", "max_threshold_recharges", "max_threshold_amount")
+
 
 class RechargeForm(forms.Form):
-    def __init__(self, *args, cards=(), **kwargs):
+    def __init__(self, *args, cards=(), saving: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        # "" charges whichever card is the default at the time of the charge.
-        self.fields["card"].choices = [("", "My default card")] + [
-            (card.stripe_id, f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})")
-            for card in cards
-        ]
+        self.has_cards = bool(cards)
+        self.saving = saving
+        if self.has_cards:
+            # "" charges whichever card is the default at the time of the charge.
+            self.fields["card"].choices = [("", "My default card")] + [
+                (card.stripe_id, f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})")
+                for card in cards
+            ]
+        else:
+            # With no saved card there is nothing to choose: the page asks for a card instead.
+            del self.fields["card"]
+        for name in TOPUP_FIELDS:
+            # templates/form_fields.html adds it to the field's row; CSS hides those rows
+            # while the top-up box is unticked.
+            self.fields[name].row_class = "topup-field"
 
     amount = UsdField(label="Recharge amount (USD)", help_text="Bonus credits are added on top.")
     frequency = forms.ChoiceField(
@@ -270,11 +291,27 @@ class RechargeForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if self.saving and not self.has_cards:
+            raise forms.ValidationError(
+                "Add a card under Payment methods first: auto-recharge charges a saved card.",
+                code="no_card",
+            )
         if cleaned.get("threshold_enabled"):
-            for name in ("threshold", "max_threshold_recharges", "max_threshold_amount"):
+            for name in TOPUP_FIELDS:
                 if cleaned.get(name) in (None, ""):
                     self.add_error(name, "Required when low-balance top-ups are on.")
         return cleaned
+
+    def preview_values(self) -> dict | None:
+        """Amount, frequency and billing date as the page shows them (typed, else the saved
+        plan's), cleaned; None while one of them is missing or invalid."""
+        values = {}
+        for name in ("amount", "frequency", "billing_date"):
+            try:
+                values[name] = self.fields[name].clean(self[name].value())
+            except forms.ValidationError:
+                return None
+        return values
 
 
 class RefundRequestForm(forms.Form):
