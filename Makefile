@@ -1,10 +1,11 @@
-# The two commands: `make run` (the demo site on SQLite) and `make test` (the whole suite).
+# The commands: `make run` (the demo site on SQLite), `make test` (the whole suite) and
+# `make lint` (ruff and mypy, as CI runs them first).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run test venv clean
+.PHONY: run test lint venv clean
 
 venv: $(VENV)/.installed
 
@@ -47,6 +48,11 @@ run: venv
 
 test: venv
 	$(PY) -m pytest
+
+# Both must be clean: CI fails on a new finding. Config in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_portal.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -86,7 +86,8 @@ def main() -> None:
     try:
         now = datetime.now(UTC)
         organizations = [
-            Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(options.organizations)
+            Organization.objects.create(name=f"Bench {n}", created_at=now)
+            for n in range(options.organizations)
         ]
         for organization in organizations:
             # Some credit first, so draws cross from a grant lot into overage.

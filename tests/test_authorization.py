@@ -26,7 +26,10 @@ ORGANIZATION_PAGES = [
 # Actions a plain member may not take (owners or billing members only).
 BILLING_ACTIONS: list[tuple[str, dict]] = [
     ("accounts:invite", {"email": "x@example.com", "role": "member"}),
-    ("credits:auto_recharge", {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-01", "save": "1"}),
+    (
+        "credits:auto_recharge",
+        {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-01", "save": "1"},
+    ),
     ("credits:auto_recharge_terminate", {}),
     ("credits:request_refund", {"purchase": 1, "reason": "x"}),
     ("credits:buy", {"amount": "500", "payment_method": 1, "token": "t", "accept_refund_policy": "on"}),

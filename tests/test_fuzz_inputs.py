@@ -8,9 +8,9 @@ money and account tables must not change.
 """
 
 import json
-from urllib.parse import quote
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 from django.contrib.messages import constants as message_levels
@@ -20,7 +20,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import BaseForm
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import HealthCheck, assume, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, assume, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.models import Invitation, Membership, Organization, Role, User
@@ -449,7 +450,7 @@ def test_program_apply_refuses_hostile_input(client, world, value, document):
         "intended_use": "Reading support.",
     }
     # Once with every field hostile, once with only the document wrong.
-    for data in ({key: value for key in fields}, fields):
+    for data in (dict.fromkeys(fields, value), fields):
         upload = SimpleUploadedFile(name, content, content_type=content_type)
         response = client.post(reverse("credits:program_apply"), {**data, "document": upload})
         assert_refused(response, before)
@@ -512,7 +513,11 @@ def test_usage_api_refuses_hostile_batches(client, world, api_key, field, value,
         assert response.status_code == 400, response.content[:300]
         assert "code" in response.json()["error"]
         # Without a key, or a hostile one: 401 before anything is read.
-        for headers in ({}, {"Authorization": "Bearer ' OR 1=1 --"}, {"Authorization": "Basic " + "x" * 1000}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer ' OR 1=1 --"},
+            {"Authorization": "Basic " + "x" * 1000},
+        ):
             response = client.post(url, json.dumps(batch), content_type="application/json", headers=headers)
             assert response.status_code == 401
     assert _counts() == before

@@ -13,6 +13,7 @@ from credits.models.catalog import (
     Tier,
     TierThreshold,
 )
+from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
 from credits.models.ledger import (
     CreditAccount,
     CreditLot,
@@ -24,7 +25,6 @@ from credits.models.ledger import (
 from credits.models.notices import BonusExpiryNotice
 from credits.models.overage import OverageCharge, OverageStatus, OverageTrigger
 from credits.models.periods import CommitmentPeriod
-from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
 from credits.models.programs import (
     ApplicationStatus,
     InstitutionKind,
@@ -33,7 +33,6 @@ from credits.models.programs import (
     ProgramGrant,
 )
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
-from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.recharge import (
     AutoRecharge,
     ChargeKind,
@@ -41,6 +40,7 @@ from credits.models.recharge import (
     RechargeCharge,
     RechargeStatus,
 )
+from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.stripe_state import (
     PaymentAttempt,
     PaymentContactMethod,
@@ -56,8 +56,8 @@ __all__ = [
     "TIER_RANK",
     "ApiKey",
     "ApiModel",
-    "AutoRecharge",
     "ApplicationStatus",
+    "AutoRecharge",
     "BillingPolicy",
     "BonusExpiryNotice",
     "BonusRate",
@@ -74,14 +74,14 @@ __all__ = [
     "LedgerEntry",
     "LimitTier",
     "LotKind",
-    "PaymentAttempt",
-    "PaymentContactMethod",
-    "PaymentContactRequest",
-    "PaymentMethod",
     "ModelKind",
     "OverageCharge",
     "OverageStatus",
     "OverageTrigger",
+    "PaymentAttempt",
+    "PaymentContactMethod",
+    "PaymentContactRequest",
+    "PaymentMethod",
     "PeriodKind",
     "ProgramApplication",
     "ProgramDocument",

@@ -94,6 +94,9 @@ class EnterpriseRateLimit(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.api_model} for {self.organization}: {self.requests_per_second} rps"
+
 
 class BonusRate(models.Model):
     """From this purchase size up, a purchase earns this bonus (the largest matching row wins)."""

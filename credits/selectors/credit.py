@@ -147,7 +147,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     """Everything Billing > Credit shows, in a fixed number of queries."""
     account, _ = CreditAccount.objects.get_or_create(organization=organization)
     lots = list(spendable_lots(account=account, now=now))
-    sums = {kind: 0 for kind in LotKind.values}
+    sums = dict.fromkeys(LotKind.values, 0)
     for lot in lots:
         sums[lot.kind] += lot.remaining_micros
     owed = (
@@ -173,7 +173,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         if not lasts_for_years:
             runs_out_on = (now + timedelta(days=days_left)).date()
     used_up = used_up_lots(account=account, now=now)
-    tier, limits = current_limits(organization=organization, now=now)
+    _tier, limits = current_limits(organization=organization, now=now)
     featured = {m.slug for m in ApiModel.objects.filter(featured=True)}
     return CreditSummary(
         balance_micros=account.balance_micros,

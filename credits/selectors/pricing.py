@@ -102,6 +102,8 @@ def estimator_prefill(*, organization: Organization, now: datetime) -> dict[str,
     for row in totals:
         slug = row["api_model__slug"]
         data[f"{slug}-input"] = str((Decimal(row["input_tokens"] or 0) / million).quantize(Decimal("0.001")))
-        data[f"{slug}-output"] = str((Decimal(row["output_tokens"] or 0) / million).quantize(Decimal("0.001")))
+        data[f"{slug}-output"] = str(
+            (Decimal(row["output_tokens"] or 0) / million).quantize(Decimal("0.001"))
+        )
         data[f"{slug}-pages"] = str(row["pages"] or 0)
     return data

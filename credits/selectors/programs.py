@@ -1,6 +1,7 @@
 """Program reads: which grants cover an organization and which models they make free."""
 
-from datetime import datetime
+import calendar
+from datetime import date, datetime
 
 from django.db.models import Q
 
@@ -39,3 +40,9 @@ def organizations_with_program_grants(*, organization_ids: set[int]) -> set[int]
         )
     )
 
+
+def one_year_after[When: (date, datetime)](moment: When) -> When:
+    """The same date and time a year later; 29 February becomes 28 February."""
+    year = moment.year + 1
+    day = min(moment.day, calendar.monthrange(year, moment.month)[1])
+    return moment.replace(year=year, day=day)

@@ -1,8 +1,7 @@
 """Usage reads: history, API keys, UTC days."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
@@ -28,7 +27,7 @@ def api_key_for(*, raw_key: str) -> ApiKey | None:
 
 def day_start(day: date) -> datetime:
     """Midnight UTC starting `day`: the portal's days are UTC days."""
-    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def daily_usage(*, organization: Organization, start: date, end: date) -> list[D
             occurred_at__gte=day_start(start),
             occurred_at__lt=day_start(end + timedelta(days=1)),
         )
-        .annotate(day=TruncDate("occurred_at", tzinfo=dt_timezone.utc))
+        .annotate(day=TruncDate("occurred_at", tzinfo=UTC))
         .values("day", "api_model__name", "api_model__slug", "api_model__sort_order")
         .annotate(
             events=Count("pk"),

@@ -36,3 +36,9 @@ def notify_organization(
     transaction.on_commit(
         lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     )
+
+
+def send_on_commit(*, subject: str, template: str, context: dict, to: list[str]) -> None:
+    """Queue one email to these addresses (people outside any organization, or staff), sent on commit."""
+    body = render_to_string(template, context)
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to))

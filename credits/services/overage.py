@@ -107,7 +107,11 @@ def _due(
         period_starts_on=previous.starts_on,
     ).exists()
     if not already and _balance_at(account, day_start(current.starts_on)) < 0:
-        return OverageTrigger.PERIOD_END, previous, f"overage-{organization.pk}-{previous.starts_on}-period-end"
+        return (
+            OverageTrigger.PERIOD_END,
+            previous,
+            f"overage-{organization.pk}-{previous.starts_on}-period-end",
+        )
     return None
 
 

@@ -184,7 +184,7 @@ def _record_period_purchase(
             "kind": bounds.kind,
             "ends_on": bounds.ends_on,
             "tier_held_until": next_period_bounds(
-                anchor=account.anchor_date, bounds=bounds
+                anchor=account.anchor_date or today, bounds=bounds
             ).ends_on,
         },
     )

@@ -115,7 +115,8 @@ def recharge_save(
     account = ledger.lock_account(organization=organization)
     plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
     starting = plan is None or plan.status == RechargeStatus.TERMINATED
-    if (starting or settings.billing_date != plan.billing_date) and settings.billing_date < now.date():
+    moved = plan is None or settings.billing_date != plan.billing_date
+    if (starting or moved) and settings.billing_date < now.date():
         raise CreditsError("The billing date cannot be in the past.", code="date_in_past")
     if plan is None:
         plan = AutoRecharge(organization=organization, created_by=user, created_at=now)

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 from django.db import transaction
 
@@ -46,7 +47,9 @@ def api_key_issue(*, api_key: ApiKey, created_by, now: datetime) -> str:
     api_key.created_at = now
     api_key.full_clean()
     api_key.save()
-    audit_record(actor=created_by, action="api_key_issue", obj=api_key, after={"prefix": api_key.prefix}, now=now)
+    audit_record(
+        actor=created_by, action="api_key_issue", obj=api_key, after={"prefix": api_key.prefix}, now=now
+    )
     return raw_key
 
 
@@ -57,7 +60,13 @@ def api_key_revoke(*, api_key: ApiKey, now: datetime, revoked_by=None) -> ApiKey
     if api_key.revoked_at is None:
         api_key.revoked_at = now
         api_key.save(update_fields=["revoked_at"])
-        audit_record(actor=revoked_by, action="api_key_revoke", obj=api_key, after={"revoked_at": now.isoformat()}, now=now)
+        audit_record(
+            actor=revoked_by,
+            action="api_key_revoke",
+            obj=api_key,
+            after={"revoked_at": now.isoformat()},
+            now=now,
+        )
     return api_key
 
 
@@ -74,7 +83,7 @@ class UsageInput:
     occurred_at: datetime
 
 
-def _is_integer(value: object) -> bool:
+def _is_integer(value: object) -> TypeGuard[int]:
     # JSON true is a Python bool, which is an int subclass; 1.0 is a float. Neither counts.
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -122,7 +131,8 @@ def _parse_event(
             index=index,
             event=event,
         )
-    api_model = models.get(event.get("model")) if isinstance(event.get("model"), str) else None
+    model_slug = event.get("model")
+    api_model = models.get(model_slug) if isinstance(model_slug, str) else None
     if api_model is None:
         raise _event_error(
             "model must be the slug of a model in the catalog.", field="model", index=index, event=event

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import billing_required, member_required
 from credits.exceptions import CreditsError
-from credits.forms import RechargeForm
+from credits.forms.recharge import RechargeForm
 from credits.models import AutoRecharge, RechargeStatus
 from credits.money import (
     cents_to_decimal,

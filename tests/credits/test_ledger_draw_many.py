@@ -19,7 +19,9 @@ def _funded_organization(now):
     organization = OrganizationFactory()
     with transaction.atomic():
         account = ledger.lock_account(organization=organization)
-        ledger.grant_lot(account=account, kind=LotKind.PAID, amount_micros=700, entry_kind=EntryKind.PURCHASE, now=now)
+        ledger.grant_lot(
+            account=account, kind=LotKind.PAID, amount_micros=700, entry_kind=EntryKind.PURCHASE, now=now
+        )
         ledger.grant_lot(
             account=account, kind=LotKind.BONUS, amount_micros=300, entry_kind=EntryKind.BONUS, now=now,
             expires_at=now + timedelta(days=5),
@@ -54,7 +56,9 @@ class DrawManyMatchesDraw(TestCase):
         with transaction.atomic():
             account = ledger.lock_account(organization=one_by_one)
             for n, amount in enumerate(amounts):
-                ledger.draw(account=account, amount_micros=amount, kind=EntryKind.USAGE, now=now, reference=f"e{n}")
+                ledger.draw(
+                    account=account, amount_micros=amount, kind=EntryKind.USAGE, now=now, reference=f"e{n}"
+                )
         with transaction.atomic():
             account = ledger.lock_account(organization=at_once)
             ledger.draw_many(

@@ -83,16 +83,52 @@ def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
 @pytest.mark.parametrize(
     ("plan_settings", "code"),
     [
-        (RechargeSettings(amount_cents=999, frequency="monthly", billing_date=date(2026, 2, 1)), "invalid_amount"),
-        (RechargeSettings(amount_cents=10_000, frequency="weekly", billing_date=date(2026, 2, 1)), "invalid_frequency"),
-        (RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 19)), "date_in_past"),
-        (RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1),
-                          threshold_enabled=True, threshold_micros=0, max_threshold_cents=10_000), "invalid_threshold"),
-        (RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1),
-                          threshold_enabled=True, threshold_micros=5, max_threshold_recharges=11,
-                          max_threshold_cents=10_000), "invalid_cap"),
-        (RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1),
-                          threshold_enabled=True, threshold_micros=5, max_threshold_cents=9_999), "invalid_cap"),
+        (
+            RechargeSettings(amount_cents=999, frequency="monthly", billing_date=date(2026, 2, 1)),
+            "invalid_amount",
+        ),
+        (
+            RechargeSettings(amount_cents=10_000, frequency="weekly", billing_date=date(2026, 2, 1)),
+            "invalid_frequency",
+        ),
+        (
+            RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 19)),
+            "date_in_past",
+        ),
+        (
+            RechargeSettings(
+                amount_cents=10_000,
+                frequency="monthly",
+                billing_date=date(2026, 2, 1),
+                threshold_enabled=True,
+                threshold_micros=0,
+                max_threshold_cents=10_000,
+            ),
+            "invalid_threshold",
+        ),
+        (
+            RechargeSettings(
+                amount_cents=10_000,
+                frequency="monthly",
+                billing_date=date(2026, 2, 1),
+                threshold_enabled=True,
+                threshold_micros=5,
+                max_threshold_recharges=11,
+                max_threshold_cents=10_000,
+            ),
+            "invalid_cap",
+        ),
+        (
+            RechargeSettings(
+                amount_cents=10_000,
+                frequency="monthly",
+                billing_date=date(2026, 2, 1),
+                threshold_enabled=True,
+                threshold_micros=5,
+                max_threshold_cents=9_999,
+            ),
+            "invalid_cap",
+        ),
     ],
 )
 def test_bad_settings_are_refused_and_nothing_is_written(plan_settings, code):

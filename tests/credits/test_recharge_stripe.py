@@ -105,7 +105,7 @@ def test_two_workers_at_once_charge_each_due_plan_once(stripe_server):
         try:
             barrier.wait()
             recharge_jobs.run_recharges(now=START)
-        except Exception as error:  # noqa: BLE001 - asserted below
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -86,7 +86,7 @@ def test_free_usage_shows_in_the_table_but_not_the_chart(member_client):
 
 def test_date_range_selects_the_days(member_client):
     organization = member_client.organization
-    old = datetime(2026, 1, 10, 12, tzinfo=dt_timezone.utc)
+    old = datetime(2026, 1, 10, 12, tzinfo=UTC)
     record([
         event("old", organization, at=old),
         event("new", organization, at=timezone.now()),
@@ -149,7 +149,13 @@ def _csv(response) -> list[list[str]]:
 def test_csv_export_streams_only_own_rows(member_client):
     mine = member_client.organization
     theirs = OrganizationFactory()
-    record([event("mine-1", mine), event("theirs-1", theirs, input_tokens=2_000), event("mine-2", mine, output_tokens=10)])
+    record(
+        [
+            event("mine-1", mine),
+            event("theirs-1", theirs, input_tokens=2_000),
+            event("mine-2", mine, output_tokens=10),
+        ]
+    )
 
     response = member_client.get(reverse("credits:usage_ledger_csv"))
 

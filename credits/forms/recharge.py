@@ -1,0 +1,89 @@
+"""The auto-recharge page form."""
+
+from decimal import Decimal
+from typing import cast
+
+from django import forms
+
+from credits.forms.fields import UsdField
+
+
+TOPUP_FIELDS = ("threshold", "max_threshold_recharges", "max_threshold_amount")
+
+
+class RechargeForm(forms.Form):
+    def __init__(self, *args, cards=(), saving: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_cards = bool(cards)
+        self.saving = saving
+        if self.has_cards:
+            # "" charges whichever card is the default at the time of the charge.
+            cast(forms.ChoiceField, self.fields["card"]).choices = [("", "My default card")] + [
+                (
+                    card.stripe_id,
+                    f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})",
+                )
+                for card in cards
+            ]
+        else:
+            # With no saved card there is nothing to choose: the page asks for a card instead.
+            del self.fields["card"]
+        for name in TOPUP_FIELDS:
+            # templates/form_fields.html adds it to the field's row; CSS hides those rows
+            # while the top-up box is unticked.
+            self.fields[name].row_class = "topup-field"  # type: ignore[attr-defined]
+
+    amount = UsdField(label="Recharge amount (USD)", help_text="Bonus credits are added on top.")
+    frequency = forms.ChoiceField(
+        label="Frequency",
+        choices=[("monthly", "Monthly"), ("yearly", "Yearly")],
+        widget=forms.RadioSelect,
+        initial="monthly",
+    )
+    billing_date = forms.DateField(
+        label="Billing date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=(
+            "The first charge; later charges fall on the same day (the month's last day in shorter months)."
+        ),
+    )
+    card = forms.ChoiceField(label="Card to charge", required=False)
+    threshold_enabled = forms.BooleanField(
+        label="Also top up when my balance falls below a floor", required=False
+    )
+    threshold = UsdField(
+        label="Top up when the balance is below (USD)",
+        min_value=Decimal("1"),
+        required=False,
+    )
+    max_threshold_recharges = forms.IntegerField(
+        label="At most this many top-ups per period", min_value=1, max_value=10, initial=3, required=False
+    )
+    max_threshold_amount = UsdField(
+        label="At most this much in top-ups per period (USD)", required=False, max_value=Decimal("300000")
+    )
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        if self.saving and not self.has_cards:
+            raise forms.ValidationError(
+                "Add a card under Payment methods first: auto-recharge charges a saved card.",
+                code="no_card",
+            )
+        if cleaned.get("threshold_enabled"):
+            for name in TOPUP_FIELDS:
+                if cleaned.get(name) in (None, ""):
+                    self.add_error(name, "Required when low-balance top-ups are on.")
+        return cleaned
+
+    def preview_values(self) -> dict | None:
+        """Amount, frequency and billing date as the page shows them (typed, else the saved
+        plan's), cleaned; None while one of them is missing or invalid."""
+        values = {}
+        for name in ("amount", "frequency", "billing_date"):
+            try:
+                values[name] = self.fields[name].clean(self[name].value())
+            except forms.ValidationError:
+                return None
+        return values
