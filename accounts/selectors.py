@@ -30,7 +30,7 @@ def current_membership(request: HttpRequest) -> Membership | None:
     for membership in memberships:
         if membership.organization_id == chosen:
             return membership
-    used = [m for m in memberships if m.last_used_at is not None]
+    used = [(m.last_used_at, m) for m in memberships if m.last_used_at is not None]
     if used:
-        return max(used, key=lambda m: m.last_used_at)
+        return max(used, key=lambda pair: pair[0])[1]
     return memberships[0] if memberships else None

@@ -8,6 +8,10 @@ from django import forms
 from credits.forms.fields import UsdField
 
 
+def _card_label(card) -> str:
+    return f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})"
+
+
 TOPUP_FIELDS = ("threshold", "max_threshold_recharges", "max_threshold_amount")
 
 
@@ -19,11 +23,7 @@ class RechargeForm(forms.Form):
         if self.has_cards:
             # "" charges whichever card is the default at the time of the charge.
             cast(forms.ChoiceField, self.fields["card"]).choices = [("", "My default card")] + [
-                (
-                    card.stripe_id,
-                    f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})",
-                )
-                for card in cards
+                (card.stripe_id, _card_label(card)) for card in cards
             ]
         else:
             # With no saved card there is nothing to choose: the page asks for a card instead.

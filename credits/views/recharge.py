@@ -88,13 +88,17 @@ def _saved_message(plan: AutoRecharge, *, starting: bool) -> str:
             f"Auto-recharge started: {amount} {plan.get_frequency_display().lower()}, "
             f"first charge on {plan.next_charge_on:%b %-d, %Y}."
         )
-    return f"Auto-recharge updated: {amount} {plan.get_frequency_display().lower()}. The changes apply from the next charge, on {plan.next_charge_on:%b %-d, %Y}."
+    return (
+        f"Auto-recharge updated: {amount} {plan.get_frequency_display().lower()}. "
+        f"The changes apply from the next charge, on {plan.next_charge_on:%b %-d, %Y}."
+    )
 
 
 @billing_required
 def _save(request):
     plan = AutoRecharge.objects.filter(organization=request.organization).first()
-    form = RechargeForm(request.POST, cards=payment_methods_of(organization=request.organization), saving=True)
+    cards = payment_methods_of(organization=request.organization)
+    form = RechargeForm(request.POST, cards=cards, saving=True)
     starting = plan is None or plan.status == RechargeStatus.TERMINATED
     if form.is_valid():
         try:

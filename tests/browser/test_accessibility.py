@@ -19,6 +19,7 @@ from tests.factories import PASSWORD, MembershipFactory, PaymentMethodFactory, S
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+SECOND_ORGANIZATION = "Zeta, a second organization with a rather long name"
 WIDTHS = [pytest.param(1280, id="laptop"), pytest.param(375, id="phone")]
 
 PUBLIC_PAGES = [
@@ -60,7 +61,7 @@ def _customer(now):
     """An owner of two organizations with purchases, usage, a card, a plan and a refund."""
     owner = MembershipFactory(role="owner", organization__name="Accessible Robotics")
     organization = owner.organization
-    organization_create(name="Zeta, a second organization with a rather long name", owner=owner.user)
+    organization_create(name=SECOND_ORGANIZATION, owner=owner.user)
     buy(organization, amount_cents=50_000, now=now - timedelta(days=3))
     refunded = buy(organization, amount_cents=2_000, now=now - timedelta(days=2), key="second")
     events = [
@@ -148,7 +149,7 @@ def test_customer_pages_logged_in(page: Page, live_server, width):
     page.get_by_role("link", name="Remove Visa ending 4242").click()
     assert_accessible(page)
     # The second organization has no card, no plan and no purchase: the empty states.
-    page.get_by_label("Organization").select_option(label="Zeta, a second organization with a rather long name")
+    page.get_by_label("Organization").select_option(label=SECOND_ORGANIZATION)
     page.get_by_role("button", name="Switch").click()
     for path in CUSTOMER_PAGES + CUSTOMER_STATES[:3]:
         _check(page, f"{live_server.url}{path}")

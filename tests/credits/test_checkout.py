@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from credits import stripe_client
-
 from credits.exceptions import PaymentProviderUnavailable
 from credits.models import (
     CreditLot,
