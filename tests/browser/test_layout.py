@@ -18,6 +18,7 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+CREDIT_LINK = "Billing \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} Credit"
 LONG_NAME = "The Very Long Name of an Organization That Keeps Going, Incorporated"
 
 
@@ -63,7 +64,7 @@ def test_the_header_stays_on_one_row_on_a_laptop(page: Page, live_server):
     header = page.locator("header.topbar")
     parts = [
         header.get_by_role("link", name="AI API Billing"),
-        header.get_by_role("link", name="Billing › Credit"),
+        header.get_by_role("link", name=CREDIT_LINK),
         header.get_by_role("link", name="Education & nonprofits"),
         header.get_by_label("Organization"),
         header.get_by_role("link", name="Members"),
@@ -124,7 +125,8 @@ def test_the_plan_form_with_top_ups_works_without_javascript(browser: Browser, l
     finally:
         context.close()
     plan = owner.organization.auto_recharge
-    assert (plan.threshold_enabled, plan.threshold_micros, plan.max_threshold_cents) == (True, 20_000_000, 30_000)
+    assert plan.threshold_enabled
+    assert (plan.threshold_micros, plan.max_threshold_cents) == (20_000_000, 30_000)
 
 
 def test_current_page_is_marked_in_the_navigation(page: Page, live_server):
@@ -132,12 +134,12 @@ def test_current_page_is_marked_in_the_navigation(page: Page, live_server):
     _log_in(page, live_server.url, owner.user.email)
     nav = page.get_by_role("navigation", name="Main")
 
-    expect(nav.get_by_role("link", name="Billing › Credit")).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_role("link", name=CREDIT_LINK)).to_have_attribute("aria-current", "page")
     page.goto(f"{live_server.url}/billing/usage/")
     expect(nav.get_by_role("link", name="Usage")).to_have_attribute("aria-current", "page")
     expect(nav.locator("[aria-current]")).to_have_count(1)
     page.goto(f"{live_server.url}/billing/credit/buy/")
-    expect(nav.get_by_role("link", name="Billing › Credit")).to_have_attribute("aria-current", "true")
+    expect(nav.get_by_role("link", name=CREDIT_LINK)).to_have_attribute("aria-current", "true")
 
 
 def test_table_regions_take_keyboard_focus_on_a_phone(page: Page, live_server):

@@ -60,11 +60,12 @@ def test_starting_a_plan_is_confirmed_as_a_start_and_editing_as_an_edit(page: Pa
 
 def test_the_edit_preview_reads_the_amount_that_is_filled_in(page: Page, live_server):
     owner = _owner_with_card()
+    now = timezone.now()
     recharge_save(
         organization=owner.organization,
-        settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=timezone.now().date()),
+        settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=now.date()),
         user=owner.user,
-        now=timezone.now(),
+        now=now,
     )
     _log_in(page, live_server.url, owner.user.email)
 
@@ -80,7 +81,7 @@ def test_the_edit_preview_reads_the_amount_that_is_filled_in(page: Page, live_se
     expect(preview).to_contain_text("Enter an amount of at least $10.00")
 
 
-def test_a_declined_plan_shows_when_we_retry_not_the_next_scheduled_charge(page: Page, live_server, stripe_server):
+def test_a_declined_plan_shows_when_we_retry_not_the_next_charge(page: Page, live_server, stripe_server):
     owner = MembershipFactory(role="owner", organization__name="Declined Co")
     saved_card(owner.organization, localstripe.CHARGE_DECLINED, stripe_server)
     now = timezone.now()
