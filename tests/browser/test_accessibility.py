@@ -77,6 +77,7 @@ def _customer(now):
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=now.date()),
         user=owner.user,
         now=now,
+        refund_policy_accepted=True,
     )
     RefundRequest.objects.create(
         organization=organization,

@@ -120,6 +120,7 @@ def test_the_plan_form_with_top_ups_works_without_javascript(browser: Browser, l
         page.get_by_label("Also top up when my balance falls below a floor").check()
         page.get_by_label("Top up when the balance is below (USD)").fill("20")
         page.get_by_label("At most this much in top-ups per period (USD)").fill("300")
+        page.get_by_label("I agree to the refund policy for the charges this plan makes").check()
         page.get_by_role("button", name="Start auto-recharge").click()
         expect(page.locator("#auto-recharge-state")).to_contain_text("$100.00 monthly")
     finally:

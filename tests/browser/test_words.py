@@ -47,6 +47,7 @@ def test_starting_a_plan_is_confirmed_as_a_start_and_editing_as_an_edit(page: Pa
     page.goto(f"{live_server.url}/billing/credit/auto-recharge/")
     page.get_by_label("Recharge amount (USD)").fill("100")
     page.get_by_label("Billing date").fill("2099-01-31")
+    page.get_by_label("I agree to the refund policy for the charges this plan makes").check()
     page.get_by_role("button", name="Start auto-recharge").click()
     started = page.get_by_role("status")
     expect(started).to_have_text("Auto-recharge started: $100.00 monthly, first charge on Jan 31, 2099.")
@@ -66,6 +67,7 @@ def test_the_edit_preview_reads_the_amount_that_is_filled_in(page: Page, live_se
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=now.date()),
         user=owner.user,
         now=now,
+        refund_policy_accepted=True,
     )
     _log_in(page, live_server.url, owner.user.email)
 
@@ -90,6 +92,7 @@ def test_a_declined_plan_shows_when_we_retry_not_the_next_charge(page: Page, liv
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=now.date()),
         user=owner.user,
         now=now,
+        refund_policy_accepted=True,
     )
     recharge_jobs.run_recharges(now=now)
     _log_in(page, live_server.url, owner.user.email)

@@ -51,6 +51,7 @@ def test_start_sets_the_commitment_period_to_follow_the_plan():
         settings=RechargeSettings(amount_cents=120_000, frequency="yearly", billing_date=date(2026, 1, 31)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
 
     account = CreditAccount.objects.get(organization=organization)
@@ -61,13 +62,16 @@ def test_start_sets_the_commitment_period_to_follow_the_plan():
 def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
     organization = OrganizationFactory()
     settings = RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 25))
-    recharge_save(organization=organization, settings=settings, user=None, now=NOW)
+    recharge_save(
+        organization=organization, settings=settings, user=None, now=NOW, refund_policy_accepted=True
+    )
 
     plan = recharge_save(
         organization=organization,
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=date(2026, 1, 25)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
     assert (plan.amount_cents, plan.next_charge_on) == (50_000, date(2026, 1, 25))
 
@@ -76,6 +80,7 @@ def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=date(2026, 2, 3)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
     assert plan.next_charge_on == date(2026, 2, 3)
 
@@ -133,7 +138,10 @@ def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
 )
 def test_bad_settings_are_refused_and_nothing_is_written(plan_settings, code):
     with pytest.raises(CreditsError) as error:
-        recharge_save(organization=OrganizationFactory(), settings=plan_settings, user=None, now=NOW)
+        recharge_save(
+            organization=OrganizationFactory(), settings=plan_settings, user=None, now=NOW,
+            refund_policy_accepted=True,
+        )
 
     assert error.value.code == code
     assert AutoRecharge.objects.count() == 0
@@ -147,6 +155,7 @@ def test_terminate_stops_the_plan_and_keeps_the_balance():
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
 
     plan = recharge_terminate(organization=organization, now=NOW)
@@ -188,10 +197,13 @@ def test_page_preview_is_a_partial_for_htmx(owner_client):
 def test_start_edit_and_terminate_through_the_page(owner_client, owner):
     PaymentMethodFactory(customer=StripeCustomerFactory(organization=owner.organization), is_default=True)
     data = {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-31", "save": "1"}
-    started = owner_client.post(reverse("credits:auto_recharge"), data, follow=True).content.decode()
+    assert owner_client.post(reverse("credits:auto_recharge"), data).status_code == 400
+    accepted = {**data, "accept_refund_policy": "on"}
+    started = owner_client.post(reverse("credits:auto_recharge"), accepted, follow=True).content.decode()
     assert "Auto-recharge started: $100.00 monthly, first charge on Jan 31, 2099." in started
     assert "Changes apply" not in started
 
+    # Editing under the same policy version does not ask again.
     edited = owner_client.post(reverse("credits:auto_recharge"), {**data, "amount": "500"}, follow=True)
     assert "Auto-recharge updated: $500.00 monthly." in edited.content.decode()
     plan = AutoRecharge.objects.get(organization=owner.organization)
