@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.services import organization_create
-from credits.models import RefundRequest, RefundStatus
+from credits.models import Purchase, RefundRequest, RefundStatus
 from credits.services.recharge import RechargeSettings, recharge_save
 from credits.services.usage import record_usage_batch, validate_usage_batch
 from tests.browser.accessibility import assert_accessible
@@ -37,6 +37,8 @@ CUSTOMER_PAGES = [
     "/billing/credit/auto-recharge/",
     "/billing/credit/auto-recharge/terminate/",
     "/billing/payment-methods/",
+    "/billing/history/",
+    "/billing/settings/",
     "/billing/usage/",
     "/billing/refunds/",
     "/billing/rate-limits/",
@@ -132,7 +134,8 @@ def test_customer_pages_logged_in(page: Page, live_server, width):
     owner = _customer(timezone.now())
     page.set_viewport_size({"width": width, "height": 900})
     _log_in(page, live_server.url, owner.user.email)
-    for path in CUSTOMER_PAGES + CUSTOMER_STATES:
+    receipt = Purchase.objects.filter(organization=owner.organization).first()
+    for path in [*CUSTOMER_PAGES, *CUSTOMER_STATES, f"/billing/credit/receipts/{receipt.pk}/"]:
         _check(page, f"{live_server.url}{path}")
     # After refused posts: the buy form sent empty, the plan form with a bad amount.
     page.goto(f"{live_server.url}/billing/credit/buy/")
@@ -146,6 +149,11 @@ def test_customer_pages_logged_in(page: Page, live_server, width):
     page.goto(f"{live_server.url}/billing/payment-methods/")
     page.get_by_role("button", name="Send").click()
     assert_accessible(page)
+    page.goto(f"{live_server.url}/billing/settings/")
+    for button in page.locator("main form button[type=submit]").all():
+        button.click()
+        assert_accessible(page)
+        page.goto(f"{live_server.url}/billing/settings/")
     page.goto(f"{live_server.url}/billing/payment-methods/")
     page.get_by_role("link", name="Remove Visa ending 4242").click()
     assert_accessible(page)
