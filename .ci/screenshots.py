@@ -17,7 +17,7 @@ PAGES = [
     ("credit", "/billing/credit/"),
     ("buy", "/billing/credit/buy/?amount=500"),
     # Today's date, as the form proposes it: the preview then shows the real next charges.
-    ("auto-recharge", f"/billing/credit/auto-recharge/?amount=500&frequency=monthly&billing_date={date.today()}"),
+    ("auto-recharge", f"/billing/credit/auto-recharge/?amount=500&billing_date={date.today()}"),
     ("payment-methods", "/billing/payment-methods/"),
     ("usage", "/billing/usage/"),
     ("refunds", "/billing/refunds/"),
