@@ -13,11 +13,12 @@ from playwright.sync_api import sync_playwright
 
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
 OUT = Path(__file__).resolve().parent.parent / "static" / "img" / "screenshots"
+TODAY = date.today().isoformat()
 PAGES = [
     ("credit", "/billing/credit/"),
     ("buy", "/billing/credit/buy/?amount=500"),
     # Today's date, as the form proposes it: the preview then shows the real next charges.
-    ("auto-recharge", f"/billing/credit/auto-recharge/?amount=500&billing_date={date.today()}"),
+    ("auto-recharge", f"/billing/credit/auto-recharge/?amount=500&frequency=monthly&billing_date={TODAY}"),
     ("payment-methods", "/billing/payment-methods/"),
     ("usage", "/billing/usage/"),
     ("refunds", "/billing/refunds/"),
