@@ -80,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organizations",
+                "billing_portal.context_processors.support",
             ],
         },
     },
@@ -169,6 +170,10 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@example.com")
+# Where the footer's "Contact support" link writes to.
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@example.com")
+# The portal's address as customers reach it: links in e-mails (billing history, receipts).
+PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Who hears about Enterprise inquiries and program applications (comma-separated in the env).
 STAFF_NOTIFICATION_EMAILS = env.list(
     "STAFF_NOTIFICATION_EMAILS", default=["billing-staff@example.com"]

@@ -32,6 +32,13 @@ from credits.exceptions import (
 
 CURRENCY = "usd"
 DECLINED_MESSAGE = "Your card was declined."
+# Stripe's own text for a failed 3-D Secure ("The provided PaymentMethod has failed
+# authentication...") is written for developers; customers get what happened and what to do.
+AUTHENTICATION_FAILED_MESSAGE = (
+    "Your bank did not confirm this payment, so nothing was charged. "
+    "Pay again and complete your bank's check, or choose another card."
+)
+AUTHENTICATION_FAILED_CODE = "payment_intent_authentication_failure"
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,10 @@ def _card(obj) -> Card:
 
 
 def _error_message(obj, key: str) -> str:
-    error = obj.get(key)
-    return (error or {}).get("message") or ""
+    error = obj.get(key) or {}
+    if error.get("code") == AUTHENTICATION_FAILED_CODE:
+        return AUTHENTICATION_FAILED_MESSAGE
+    return error.get("message") or ""
 
 
 def _setup_intent(obj) -> SetupIntent:

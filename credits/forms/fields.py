@@ -36,6 +36,12 @@ class UsdField(AsciiDecimalField):
             **kwargs,
         )
 
+    def run_validators(self, value):
+        # A billion dollars also breaks the digit limit; the maximum alone says what to do.
+        if value is not None and self.max_value is not None and value > self.max_value:
+            raise forms.ValidationError(self.error_messages["max_value"], code="max_value")
+        super().run_validators(value)
+
 
 _DOCUMENT_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
 

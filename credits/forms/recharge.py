@@ -12,17 +12,30 @@ EARLIEST_BILLING_DATE = date(2020, 1, 1)
 LATEST_BILLING_DATE = date(2099, 12, 31)
 
 
+def _card_label(card) -> str:
+    return f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})"
+
+
+TOPUP_FIELDS = ("threshold", "max_threshold_recharges", "max_threshold_amount")
+
+
 class RechargeForm(forms.Form):
-    def __init__(self, *args, cards=(), **kwargs):
+    def __init__(self, *args, cards=(), saving: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        # "" charges whichever card is the default at the time of the charge.
-        cast(forms.ChoiceField, self.fields["card"]).choices = [("", "My default card")] + [
-            (
-                card.stripe_id,
-                f"{card.brand.title()} ending {card.last4} (expires {card.exp_month:02d}/{card.exp_year})",
-            )
-            for card in cards
-        ]
+        self.has_cards = bool(cards)
+        self.saving = saving
+        if self.has_cards:
+            # "" charges whichever card is the default at the time of the charge.
+            cast(forms.ChoiceField, self.fields["card"]).choices = [("", "My default card")] + [
+                (card.stripe_id, _card_label(card)) for card in cards
+            ]
+        else:
+            # With no saved card there is nothing to choose: the page asks for a card instead.
+            del self.fields["card"]
+        for name in TOPUP_FIELDS:
+            # templates/form_fields.html adds it to the field's row; CSS hides those rows
+            # while the top-up box is unticked.
+            self.fields[name].row_class = "topup-field"  # type: ignore[attr-defined]
 
     amount = UsdField(label="Recharge amount (USD)", help_text="Bonus credits are added on top.")
     frequency = forms.ChoiceField(
@@ -53,6 +66,12 @@ class RechargeForm(forms.Form):
     max_threshold_amount = UsdField(
         label="At most this much in top-ups per period (USD)", required=False, max_value=Decimal("300000")
     )
+    # Required by the service when starting a plan or when the policy version changed.
+    accept_refund_policy = forms.BooleanField(
+        label="I agree to the refund policy for the charges this plan makes",
+        required=False,
+        help_text='Read the <a href="/billing/refund-policy/">refund policy</a>.',
+    )
 
     def clean_billing_date(self):
         # Bounded so the schedule's date arithmetic (a year on, the month's last day) stays
@@ -68,8 +87,24 @@ class RechargeForm(forms.Form):
     def clean(self):
         super().clean()
         cleaned = self.cleaned_data
+        if self.saving and not self.has_cards:
+            raise forms.ValidationError(
+                "Add a card under Payment methods first: auto-recharge charges a saved card.",
+                code="no_card",
+            )
         if cleaned.get("threshold_enabled"):
-            for name in ("threshold", "max_threshold_recharges", "max_threshold_amount"):
+            for name in TOPUP_FIELDS:
                 if cleaned.get(name) in (None, ""):
                     self.add_error(name, "Required when low-balance top-ups are on.")
         return cleaned
+
+    def preview_values(self) -> dict | None:
+        """Amount, frequency and billing date as the page shows them (typed, else the saved
+        plan's), cleaned; None while one of them is missing or invalid."""
+        values = {}
+        for name in ("amount", "frequency", "billing_date"):
+            try:
+                values[name] = self.fields[name].clean(self[name].value())
+            except forms.ValidationError:
+                return None
+        return values

@@ -64,6 +64,8 @@ class ProgramApproveForm(forms.Form):
 
     def __init__(self, *args, today: date, applicant_organization: Organization | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The longest grant the program gives is the usual one: propose it.
+        self.fields["ends_on"].initial = one_year_after(today)
         self.fields["ends_on"].widget.attrs["min"] = today.isoformat()
         self.fields["ends_on"].widget.attrs["max"] = one_year_after(today).isoformat()
         if applicant_organization is not None:

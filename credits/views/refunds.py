@@ -19,7 +19,7 @@ def refunds(request):
         "rule": RULE,
         "rows": purchases_refundability(organization=request.organization),
         "requests": RefundRequest.objects.filter(organization=request.organization).select_related(
-            "purchase"
+            "purchase__receipt"
         ),
     }
     return render(request, "credits/refunds.html", context)

@@ -15,6 +15,7 @@ from credits.models import (
     ProgramDocument,
     ProgramGrant,
 )
+from credits.selectors.programs import one_year_after
 from credits.services import program_applications
 from tests.factories import (
     MembershipFactory,
@@ -282,3 +283,14 @@ def test_admin_lists_render(admin_client_):
         reverse("admin:credits_programapplication_change", args=[application.pk])
     ).content.decode()
     assert reverse("credits:program_document", args=[application.documents.get().pk]) in change
+
+
+def test_the_approval_form_proposes_a_year_from_today(admin_client_):
+    application = ProgramApplicationFactory()
+    today = timezone.now().date()
+
+    page = admin_client_.get(reverse("admin:credits_programapplication_approve", args=[application.pk]))
+
+    proposed = one_year_after(today).isoformat()
+    assert f'value="{proposed}"' in page.content.decode()
+    assert f'max="{proposed}"' in page.content.decode()

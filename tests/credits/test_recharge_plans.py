@@ -13,7 +13,13 @@ from credits.services.recharge import (
     recharge_save,
     recharge_terminate,
 )
-from tests.factories import MembershipFactory, OrganizationFactory, paid_purchase
+from tests.factories import (
+    MembershipFactory,
+    OrganizationFactory,
+    PaymentMethodFactory,
+    StripeCustomerFactory,
+    paid_purchase,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +51,7 @@ def test_start_sets_the_commitment_period_to_follow_the_plan():
         settings=RechargeSettings(amount_cents=120_000, frequency="yearly", billing_date=date(2026, 1, 31)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
 
     account = CreditAccount.objects.get(organization=organization)
@@ -55,13 +62,16 @@ def test_start_sets_the_commitment_period_to_follow_the_plan():
 def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
     organization = OrganizationFactory()
     settings = RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 25))
-    recharge_save(organization=organization, settings=settings, user=None, now=NOW)
+    recharge_save(
+        organization=organization, settings=settings, user=None, now=NOW, refund_policy_accepted=True
+    )
 
     plan = recharge_save(
         organization=organization,
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=date(2026, 1, 25)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
     assert (plan.amount_cents, plan.next_charge_on) == (50_000, date(2026, 1, 25))
 
@@ -70,6 +80,7 @@ def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=date(2026, 2, 3)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
     assert plan.next_charge_on == date(2026, 2, 3)
 
@@ -127,7 +138,10 @@ def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
 )
 def test_bad_settings_are_refused_and_nothing_is_written(plan_settings, code):
     with pytest.raises(CreditsError) as error:
-        recharge_save(organization=OrganizationFactory(), settings=plan_settings, user=None, now=NOW)
+        recharge_save(
+            organization=OrganizationFactory(), settings=plan_settings, user=None, now=NOW,
+            refund_policy_accepted=True,
+        )
 
     assert error.value.code == code
     assert AutoRecharge.objects.count() == 0
@@ -141,6 +155,7 @@ def test_terminate_stops_the_plan_and_keeps_the_balance():
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
 
     plan = recharge_terminate(organization=organization, now=NOW)
@@ -180,10 +195,17 @@ def test_page_preview_is_a_partial_for_htmx(owner_client):
 
 
 def test_start_edit_and_terminate_through_the_page(owner_client, owner):
+    PaymentMethodFactory(customer=StripeCustomerFactory(organization=owner.organization), is_default=True)
     data = {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-31", "save": "1"}
-    assert owner_client.post(reverse("credits:auto_recharge"), data).status_code == 302
+    assert owner_client.post(reverse("credits:auto_recharge"), data).status_code == 400
+    accepted = {**data, "accept_refund_policy": "on"}
+    started = owner_client.post(reverse("credits:auto_recharge"), accepted, follow=True).content.decode()
+    assert "Auto-recharge started: $100.00 monthly, first charge on Jan 31, 2099." in started
+    assert "Changes apply" not in started
 
-    owner_client.post(reverse("credits:auto_recharge"), {**data, "amount": "500"})
+    # Editing under the same policy version does not ask again.
+    edited = owner_client.post(reverse("credits:auto_recharge"), {**data, "amount": "500"}, follow=True)
+    assert "Auto-recharge updated: $500.00 monthly." in edited.content.decode()
     plan = AutoRecharge.objects.get(organization=owner.organization)
     assert plan.amount_cents == 50_000
 
@@ -194,6 +216,21 @@ def test_start_edit_and_terminate_through_the_page(owner_client, owner):
     assert plan.status == RechargeStatus.TERMINATED
     page = owner_client.get(reverse("credits:credit")).content.decode()
     assert "Terminated" in page
+
+
+def test_without_a_saved_card_the_plan_cannot_be_saved(owner_client):
+    page = owner_client.get(reverse("credits:auto_recharge")).content.decode()
+    assert "My default card" not in page
+    assert 'id="no-card"' in page
+    assert 'name="save" value="1" class="button" disabled' in page
+
+    response = owner_client.post(
+        reverse("credits:auto_recharge"),
+        {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-31", "save": "1"},
+    )
+    assert response.status_code == 400
+    assert "Add a card under Payment methods first" in response.content.decode()
+    assert AutoRecharge.objects.count() == 0
 
 
 def test_bad_amount_shows_a_clear_message(owner_client):

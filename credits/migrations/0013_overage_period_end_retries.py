@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_audit'),
-        ('credits', '0011_recharge_provider_failures'),
+        ('credits', '0012_recharge_provider_failures'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('credits', '0010_staff_groups'),
+        ('credits', '0011_receipts_billing_settings_alerts'),
     ]
 
     operations = [

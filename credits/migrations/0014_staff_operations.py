@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_audit'),
-        ('credits', '0012_overage_period_end_retries'),
+        ('credits', '0013_overage_period_end_retries'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
