@@ -55,6 +55,7 @@ def _plan(organization=None):
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 31)),
         user=None,
         now=START,
+        refund_policy_accepted=True,
     )
 
 
