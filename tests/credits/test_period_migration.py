@@ -11,8 +11,8 @@ from credits.selectors.tiers import timeline_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("credits", "0011_receipts_billing_settings_alerts")]
-AFTER = [("credits", "0014_period_timeline_constraints")]
+BEFORE = [("credits", "0014_staff_operations")]
+AFTER = [("credits", "0017_period_timeline_constraints")]
 
 
 def at(year, month, day):
