@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization
 
 SESSION_KEY = "organization_id"
 
@@ -31,3 +31,8 @@ def current_membership(request: HttpRequest) -> Membership | None:
         if membership.organization_id == chosen:
             return membership
     return memberships[0] if memberships else None
+
+
+def organization_by_id(organization_id: int) -> Organization | None:
+    """The organization with this id, or None (the machine API answers 404)."""
+    return Organization.objects.filter(pk=organization_id).first()

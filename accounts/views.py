@@ -10,7 +10,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -25,6 +24,7 @@ from accounts.forms import (
     SwitchOrganizationForm,
     TwoFactorForm,
 )
+from accounts.links import token_link_template
 from accounts.models import Invitation, Membership
 from accounts.permissions import member_required, owner_required
 from accounts.selectors import SESSION_KEY, user_memberships
@@ -114,9 +114,7 @@ def invite(request):
                 invited_by=request.user,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                accept_url=request.build_absolute_uri(
-                    reverse("accounts:invitation", args=["TOKEN"])
-                ).replace("TOKEN", "{token}"),
+                accept_url=token_link_template(request, "accounts:invitation"),
             )
         except AccountError as error:
             messages.error(request, error.message)

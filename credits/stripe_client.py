@@ -67,6 +67,14 @@ class PaymentIntent:
     error_message: str = ""
 
 
+def browser_context() -> dict[str, str]:
+    """What a page that loads Stripe.js passes to static/js through data- attributes."""
+    return {
+        "stripe_js_url": settings.STRIPE_JS_URL,
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+    }
+
+
 def _client() -> stripe.StripeClient:
     # Built per call from settings so tests (and `make run`) can point it at localstripe.
     base: BaseAddresses | None = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None

@@ -9,7 +9,7 @@ from credits.models import (
     ExpectedVolume,
     ModelKind,
 )
-from credits.services.estimator import MAX_PAGES, MAX_PEAK_RPS, EstimateLine
+from credits.selectors.estimator import MAX_PAGES, MAX_PEAK_RPS, EstimateLine
 
 # Token volumes are typed in millions (people think "20M tokens"), to three decimals so
 # that the conversion to whole tokens is exact.

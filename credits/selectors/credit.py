@@ -20,11 +20,11 @@ from credits.models import (
     ProgramGrant,
     Tier,
 )
-from credits.selectors.ledger import spendable_lots
+from credits.selectors.ledger import credit_account_of, spendable_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds, period_bounds
 from credits.selectors.programs import active_program_grants
-from credits.selectors.recharge import charges_needing_attention
+from credits.selectors.recharge import charges_needing_attention, recharge_plan_of
 from credits.selectors.tiers import current_tier, next_tier_threshold
 
 
@@ -103,7 +103,7 @@ def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
 
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
-    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    account = credit_account_of(organization=organization)
     lots = list(spendable_lots(account=account, now=now))
     sums = dict.fromkeys(LotKind.values, 0)
     for lot in lots:
@@ -156,7 +156,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         usage_last_30_days_micros=used,
         runs_out_on=runs_out_on,
         lasts_for_years=lasts_for_years,
-        plan=AutoRecharge.objects.filter(organization=organization).first(),
+        plan=recharge_plan_of(organization=organization),
         attention=charges_needing_attention(organization=organization),
         failed_overage=OverageCharge.objects.filter(
             organization=organization, status=OverageStatus.FAILED

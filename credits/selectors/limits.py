@@ -8,12 +8,12 @@ from credits.models import (
     TIER_LIMIT_COLUMN,
     ApiModel,
     BillingPolicy,
-    CreditAccount,
     EnterpriseRateLimit,
     LimitTier,
     RateLimit,
     Tier,
 )
+from credits.selectors.ledger import credit_account_of
 from credits.selectors.tiers import current_tier
 
 
@@ -83,7 +83,7 @@ def current_limits(*, organization: Organization, now: datetime) -> tuple[str, l
     While the Legacy policy covers an organization it keeps its Legacy limits; where its
     tier already gives more on a model, the tier's figure wins (nobody is worse off for
     buying)."""
-    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    account = credit_account_of(organization=organization)
     tier = current_tier(account=account, today=now.date())
     rows = limits_for_tier(tier=tier, organization=organization)
     if tier == Tier.ENTERPRISE or not legacy_applies(organization=organization, now=now):

@@ -1,7 +1,12 @@
 """Auto-recharge reads."""
 
 from accounts.models import Organization
-from credits.models import ChargeStatus, RechargeCharge
+from credits.models import AutoRecharge, ChargeStatus, RechargeCharge
+
+
+def recharge_plan_of(*, organization: Organization) -> AutoRecharge | None:
+    """The organization's auto-recharge plan (at most one, active or not), or None."""
+    return AutoRecharge.objects.filter(organization=organization).first()
 
 
 def charges_needing_attention(*, organization: Organization) -> list[RechargeCharge]:

@@ -20,6 +20,7 @@ from credits.models import (
     Tier,
 )
 from credits.money import cents_to_micros
+from credits.selectors.ledger import credit_account_of
 from credits.selectors.limits import LimitRow, limits_for_tier
 from credits.selectors.periods import PeriodBounds, next_period_bounds, period_bounds
 from credits.selectors.tiers import (
@@ -73,8 +74,7 @@ def validate_amount(amount_cents: int) -> None:
 
 
 def _account(organization: Organization) -> CreditAccount:
-    account, _ = CreditAccount.objects.get_or_create(organization=organization)
-    return account
+    return credit_account_of(organization=organization)
 
 
 def _period_for(account: CreditAccount, today: date) -> PeriodBounds:

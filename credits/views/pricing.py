@@ -10,9 +10,9 @@ from accounts.throttling import throttle_posts
 from credits.exceptions import InvalidEstimate
 from credits.forms.pricing import EnterpriseInquiryForm, EstimatorForm
 from credits.models import TierThreshold
+from credits.selectors.estimator import Estimate, estimate_costs
 from credits.selectors.limits import legacy_note
 from credits.selectors.pricing import estimator_models, estimator_prefill, pricing_tiers
-from credits.services.estimator import Estimate, estimate_costs
 from credits.services.inquiries import enterprise_inquiry_create
 
 PAGE = "credits/pricing.html"

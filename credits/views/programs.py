@@ -4,22 +4,15 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.links import token_link_template
 from accounts.throttling import throttle_posts
 from credits.exceptions import ProgramError
 from credits.forms.programs import ProgramApplicationForm, ProgramDocumentForm
 from credits.models import ApplicationStatus, ProgramApplication, ProgramDocument
 from credits.services.program_applications import program_add_document, program_apply
-
-
-def status_url(request) -> str:
-    """The absolute status-page link with a {token} placeholder, for the emails."""
-    return request.build_absolute_uri(
-        reverse("credits:program_status", args=["TOKEN"])
-    ).replace("TOKEN", "{token}")
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,7 +22,9 @@ def apply(request):
     if request.method == "POST" and form.is_valid():
         try:
             application = program_apply(
-                **form.cleaned_data, status_url=status_url(request), now=timezone.now()
+                **form.cleaned_data,
+                status_url=token_link_template(request, "credits:program_status"),
+                now=timezone.now(),
             )
         except ProgramError as error:
             form.add_error("document" if error.code.startswith("document") else None, error.message)

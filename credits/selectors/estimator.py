@@ -1,7 +1,7 @@
 """The pricing page's cost estimator: monthly volumes in; cost, tier, plan, bonus and limits out.
 
-It only reads (prices, thresholds, the bonus schedule, rate limits) and writes nothing, so
-the page can call it on every keystroke.
+It only reads (prices, thresholds, the bonus schedule, rate limits) and writes nothing, so it
+is a selector and the page can call it on every keystroke.
 """
 
 from dataclasses import dataclass
