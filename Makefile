@@ -1,11 +1,12 @@
-# The commands: `make run` (the demo site on SQLite), `make test` (the whole suite) and
-# `make lint` (ruff and mypy, as CI runs them first).
+# The commands: `make run` (the demo site on SQLite), `make test` (the whole suite),
+# `make lint` (ruff and mypy, as CI runs them first) and `make serve` (the production shape
+# on PostgreSQL and Redis: README, Deployment).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run test lint venv clean
+.PHONY: run serve test lint venv clean
 
 venv: $(VENV)/.installed
 
@@ -45,6 +46,12 @@ run: venv
 	  $(PY) manage.py localstripe_setup --site http://127.0.0.1:$(PORT) && \
 	  DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT); \
 	fi
+
+# Settings from the environment and .env; gunicorn on PORT (default 8000), one Celery worker
+# and beat, all stopped by Ctrl-C.
+serve: venv
+	@# 130 is honcho's answer to Ctrl-C: a normal stop, not an error.
+	$(PY) -m billing_portal.serve || [ $$? -eq 130 ]
 
 test: venv
 	$(PY) -m pytest

@@ -10,6 +10,7 @@ money and account tables must not change.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
 import pytest
@@ -26,8 +27,10 @@ from hypothesis import strategies as st
 
 from accounts.models import Invitation, Membership, Organization, Role, User
 from credits.models import (
+    AlertSettings,
     ApiKey,
     AutoRecharge,
+    BillingDetails,
     CreditLot,
     EnterpriseInquiry,
     LedgerEntry,
@@ -51,6 +54,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 WATCHED = [
+    BillingDetails,
+    AlertSettings,
     LedgerEntry,
     CreditLot,
     Purchase,
@@ -238,6 +243,19 @@ def _not_id(value: str, pk: int) -> str:
     return "-" + value if value.strip().lstrip("+0") == str(pk) else value
 
 
+def _not_threshold(value: str) -> str:
+    """The value, unless it is a fine alert threshold ($0.01 to $1,000,000 in cents, so
+    "9.99" is one): then made negative."""
+    try:
+        amount = Decimal(value)
+        cents = amount.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return value
+    if cents == amount and Decimal("0.01") <= amount <= 1_000_000:
+        return "-" + value
+    return value
+
+
 def _url(name: str, *args) -> Callable[[dict], str]:
     return lambda world: reverse(name, args=args)
 
@@ -371,6 +389,39 @@ FORM_TARGETS = [
         lambda v, w: {"confirm": v},
     ),
     FormTarget(
+        "billing-details",
+        _url("credits:billing_settings"),
+        lambda v, w: {
+            "legal_name": _invalid_text(v, 200), "address": v, "country": v, "tax_id": v,
+            "billing_email": v, "save_details": "1",
+        },
+    ),
+    FormTarget(
+        "billing-alerts",
+        _url("credits:billing_settings"),
+        lambda v, w: {
+            "alerts-low_balance_mode": v + "\x00" if v in ("off", "amount", "days") else v,
+            "alerts-low_balance_threshold": v, "alerts-low_balance_days": v, "alerts-budget": v,
+            "save_alerts": "1",
+        },
+    ),
+    FormTarget(
+        "billing-alerts-amounts",
+        _url("credits:billing_settings"),
+        # Every amount refused: a threshold or budget of NaN, 10**30, -1, 0, "1.001"...
+        lambda v, w: {
+            "alerts-low_balance_mode": "amount", "alerts-low_balance_threshold": _not_threshold(v),
+            "alerts-budget": "", "save_alerts": "1",
+        },
+    ),
+    FormTarget(
+        "billing-history-page",
+        _url("credits:billing_history"),
+        lambda v, w: {"page": v},
+        method="get",
+        form_page=False,
+    ),
+    FormTarget(
         "enterprise-contact",
         _url("credits:enterprise_contact"),
         lambda v, w: {"company": v, "contact_name": v, "email": v, "expected_volume": v, "message": v},
@@ -392,7 +443,7 @@ def test_forms_refuse_hostile_input(client, world, target):
         client.logout()
 
     @EXAMPLES
-    @given(value=bad_amount if target.name in ("buy", "auto-recharge") else hostile)
+    @given(value=bad_amount if target.name in ("buy", "auto-recharge", "billing-alerts-amounts") else hostile)
     def check(value):
         cache.clear()
         before = _counts()

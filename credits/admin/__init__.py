@@ -6,6 +6,7 @@ from credits.admin import (  # noqa: F401  (registration side effects)
     policy,
     programs,
     purchases,
+    receipts,
     refunds,
     stripe_state,
     usage,

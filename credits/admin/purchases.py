@@ -22,4 +22,4 @@ class PurchaseAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "source"]
     search_fields = ["organization__name", "stripe_payment_intent_id", "key"]
-    list_select_related = ["organization"]
+    list_select_related = ["organization", "receipt"]

@@ -49,6 +49,12 @@ class RechargeForm(forms.Form):
     max_threshold_amount = UsdField(
         label="At most this much in top-ups per period (USD)", required=False, max_value=Decimal("300000")
     )
+    # Required by the service when starting a plan or when the policy version changed.
+    accept_refund_policy = forms.BooleanField(
+        label="I agree to the refund policy for the charges this plan makes",
+        required=False,
+        help_text='Read the <a href="/billing/refund-policy/">refund policy</a>.',
+    )
 
     def clean(self):
         super().clean()

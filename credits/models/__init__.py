@@ -1,5 +1,12 @@
 """Credits models, one module per topic."""
 
+from credits.models.billing_settings import (
+    AlertKind,
+    AlertSent,
+    AlertSettings,
+    BillingDetails,
+    LowBalanceMode,
+)
 from credits.models.catalog import (
     TIER_LIMIT_COLUMN,
     TIER_RANK,
@@ -33,6 +40,13 @@ from credits.models.programs import (
     ProgramGrant,
 )
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
+from credits.models.receipts import (
+    BillingKind,
+    HistoryStatus,
+    Receipt,
+    ReceiptSequence,
+    format_receipt_number,
+)
 from credits.models.recharge import (
     AutoRecharge,
     ChargeKind,
@@ -54,10 +68,15 @@ from credits.models.usage import ApiKey, UsageEvent
 __all__ = [
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
+    "AlertKind",
+    "AlertSent",
+    "AlertSettings",
     "ApiKey",
     "ApiModel",
     "ApplicationStatus",
     "AutoRecharge",
+    "BillingDetails",
+    "BillingKind",
     "BillingPolicy",
     "BonusExpiryNotice",
     "BonusRate",
@@ -70,10 +89,12 @@ __all__ = [
     "EnterpriseRateLimit",
     "EntryKind",
     "ExpectedVolume",
+    "HistoryStatus",
     "InstitutionKind",
     "LedgerEntry",
     "LimitTier",
     "LotKind",
+    "LowBalanceMode",
     "ModelKind",
     "OverageCharge",
     "OverageStatus",
@@ -90,6 +111,8 @@ __all__ = [
     "PurchaseSource",
     "PurchaseStatus",
     "RateLimit",
+    "Receipt",
+    "ReceiptSequence",
     "RechargeCharge",
     "RechargeStatus",
     "RefundRequest",
@@ -99,4 +122,5 @@ __all__ = [
     "Tier",
     "TierThreshold",
     "UsageEvent",
+    "format_receipt_number",
 ]

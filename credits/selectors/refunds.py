@@ -32,7 +32,8 @@ def purchases_refundability(*, organization: Organization) -> list[Refundability
         )
     }
     rows = []
-    for purchase in Purchase.objects.filter(organization=organization).order_by("-created_at"):
+    charges = Purchase.objects.filter(organization=organization).select_related("receipt")
+    for purchase in charges.order_by("-created_at"):
         open_request = requests.get(purchase.pk)
         if purchase.status == PurchaseStatus.REFUNDED:
             refundable, why = False, "Already refunded."
@@ -50,4 +51,4 @@ def purchases_refundability(*, organization: Organization) -> list[Refundability
 
 def refund_requests_of(*, organization: Organization) -> QuerySet[RefundRequest]:
     """The organization's refund requests with their purchases, for the refunds page."""
-    return RefundRequest.objects.filter(organization=organization).select_related("purchase")
+    return RefundRequest.objects.filter(organization=organization).select_related("purchase__receipt")

@@ -32,7 +32,10 @@ def notify_organization(
     recipients = organization_emails(organization=organization, roles=roles)
     if not recipients:
         return
-    body = render_to_string(template, {"organization": organization, **context})
+    # portal_url: e-mails link back to the portal (billing history, receipts, settings).
+    body = render_to_string(
+        template, {"organization": organization, "portal_url": settings.PORTAL_URL, **context}
+    )
     transaction.on_commit(
         lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     )

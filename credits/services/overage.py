@@ -201,7 +201,8 @@ def _mail_failure(charge: OverageCharge) -> None:
     )
     if owners:
         body = render_to_string(
-            "credits/email/overage_failed.txt", {"organization": organization, "charge": charge}
+            "credits/email/overage_failed.txt",
+            {"organization": organization, "charge": charge, "portal_url": settings.PORTAL_URL},
         )
         send_mail(
             f"Payment of your negative balance failed ({organization.name})",

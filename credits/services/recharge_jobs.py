@@ -82,8 +82,9 @@ def _new_charge(
         amount_cents=plan.amount_cents,
         key=f"recharge:{plan.pk}:{kind}:{due_on.isoformat()}:{sequence}",
         created_by=plan.created_by,
-        refund_policy_version="auto-recharge",
-        refund_policy_accepted_at=plan.created_at,
+        # The acceptance the plan was saved with travels onto each of its charges.
+        refund_policy_version=plan.refund_policy_version,
+        refund_policy_accepted_at=plan.refund_policy_accepted_at,
         now=now,
         source=PurchaseSource.AUTO_RECHARGE,
     )

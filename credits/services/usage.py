@@ -20,6 +20,7 @@ from credits.selectors.programs import (
     program_free_model_ids,
 )
 from credits.services import ledger
+from credits.services.alerts import check_alerts
 
 MAX_BATCH_EVENTS = 1_000
 # Far above any real call; keeps a typo from overflowing a 64-bit column in pricing.
@@ -320,6 +321,11 @@ def record_usage_batch(
             )
     for pk, account in accounts.items():
         ledger.draw_many(account=account, draws=draws[pk], kind=EntryKind.USAGE, now=now)
+    # Alerts are checked once per batch and organization, after the debit commits (never
+    # per call); robust: a failing alert must not turn an accepted batch into a 500.
+    transaction.on_commit(
+        lambda: check_alerts(organization_ids=organization_ids, now=now), robust=True
+    )
     return UsageBatchResult(
         accepted=[usage.event_id for usage in events if usage.event_id in inserted],
         duplicates=[usage.event_id for usage in events if usage.event_id not in inserted],

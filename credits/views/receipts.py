@@ -1,4 +1,4 @@
-"""Receipts: a page per purchase and the same as a PDF (laid out in credits/receipts_pdf.py)."""
+"""Receipts: a page per charge and, once paid, its receipt as a PDF (laid out in credits/receipts_pdf.py)."""
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -9,6 +9,7 @@ from accounts.permissions import member_required
 from credits.models import PurchaseStatus
 from credits.receipts_pdf import receipt_pdf_bytes
 from credits.selectors.credit import credit_summary
+from credits.selectors.history import charge_kind, receipt_of
 from credits.selectors.payments import purchases_of
 
 
@@ -16,17 +17,24 @@ from credits.selectors.payments import purchases_of
 @member_required
 def receipt(request, pk: int):
     purchase = get_object_or_404(purchases_of(organization=request.organization), pk=pk)
-    summary = credit_summary(organization=request.organization, now=timezone.now())
-    context = {"purchase": purchase, "organization": request.organization, "summary": summary}
+    context = {
+        "purchase": purchase,
+        "receipt": receipt_of(organization=request.organization, purchase_id=purchase.pk),
+        "kind": charge_kind(purchase),
+        "organization": request.organization,
+        "summary": credit_summary(organization=request.organization, now=timezone.now()),
+    }
     return render(request, "credits/receipt.html", context)
 
 
 @require_GET
 @member_required
 def receipt_pdf(request, pk: int):
-    purchase = get_object_or_404(purchases_of(organization=request.organization), pk=pk)
-    if purchase.status not in (PurchaseStatus.SUCCEEDED, PurchaseStatus.REFUNDED):
-        raise Http404("Only a paid purchase has a receipt to download.")
-    response = HttpResponse(receipt_pdf_bytes(purchase), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{purchase.receipt_number}.pdf"'
+    found = receipt_of(organization=request.organization, purchase_id=pk)
+    if found is None:
+        raise Http404("Only a paid charge has a receipt to download.")
+    refunded = found.purchase.status == PurchaseStatus.REFUNDED
+    pdf = receipt_pdf_bytes(receipt=found, refunded=refunded)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{found.display_number}.pdf"'
     return response

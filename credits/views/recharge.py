@@ -18,7 +18,11 @@ from credits.money import (
     micros_to_cents_floor,
 )
 from credits.selectors.payments import payment_methods_of
-from credits.selectors.recharge import charges_needing_attention, recharge_plan_of
+from credits.selectors.recharge import (
+    charges_needing_attention,
+    recharge_plan_of,
+    refund_policy_accepted,
+)
 from credits.services import recharge_jobs
 from credits.services.recharge import (
     RechargeSettings,
@@ -75,6 +79,7 @@ def _page(request, form, plan, status=200):
         "preview": preview,
         "has_cards": len(form.fields["card"].choices) > 1,
         "attention": charges_needing_attention(organization=request.organization),
+        "policy_accepted": refund_policy_accepted(plan=plan),
     }
     return render(request, template, context, status=status)
 
@@ -90,6 +95,7 @@ def _save(request):
                 settings=_settings(form.cleaned_data),
                 user=request.user,
                 now=timezone.now(),
+                refund_policy_accepted=form.cleaned_data["accept_refund_policy"],
             )
         except CreditsError as error:
             form.add_error(None, error.message)

@@ -68,6 +68,7 @@ def _plan(organization, *, amount_cents=10_000, billing_date=date(2026, 1, 31), 
         ),
         user=None,
         now=START,
+        refund_policy_accepted=True,
     )
 
 

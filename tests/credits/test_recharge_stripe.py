@@ -23,6 +23,7 @@ def _plan(organization, card_number, stripe_server):
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 31)),
         user=None,
         now=START,
+        refund_policy_accepted=True,
     )
 
 
