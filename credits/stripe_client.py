@@ -112,11 +112,12 @@ def _stripe_errors() -> Iterator[None]:
         raise PaymentError(error.user_message or "The payment did not go through.") from error
 
 
-def _id(value) -> str | None:
-    """An expandable field: Stripe sends an id, localstripe sometimes the whole object."""
+def expandable_id(value) -> str | None:
+    """The id of an expandable field: Stripe sends an id, localstripe sometimes the whole
+    object. Used here and by the webhook handlers (one home)."""
     if value is None or isinstance(value, str):
         return value
-    return value["id"]
+    return value.get("id")
 
 
 def _plain(obj) -> dict:
@@ -129,7 +130,7 @@ def _card(obj) -> Card:
     card = obj["card"]
     return Card(
         id=obj["id"],
-        customer=_id(obj.get("customer")),
+        customer=expandable_id(obj.get("customer")),
         brand=card["brand"],
         last4=card["last4"],
         exp_month=int(card["exp_month"]),
@@ -148,8 +149,8 @@ def _setup_intent(obj) -> SetupIntent:
         id=obj["id"],
         status=obj["status"],
         client_secret=obj["client_secret"],
-        customer=_id(obj.get("customer")),
-        payment_method=_id(obj.get("payment_method")),
+        customer=expandable_id(obj.get("customer")),
+        payment_method=expandable_id(obj.get("payment_method")),
         error_message=_error_message(obj, "last_setup_error"),
     )
 
@@ -162,8 +163,8 @@ def _payment_intent(obj) -> PaymentIntent:
         client_secret=obj["client_secret"],
         amount_cents=int(obj["amount"]),
         currency=obj["currency"],
-        customer=_id(obj.get("customer")),
-        payment_method=_id(obj.get("payment_method")),
+        customer=expandable_id(obj.get("customer")),
+        payment_method=expandable_id(obj.get("payment_method")),
         metadata=dict(obj.get("metadata") or {}),
         error_message=_error_message(obj, "last_payment_error"),
     )

@@ -4,12 +4,22 @@ from decimal import Decimal
 
 from django import forms
 
+from credits.models.purchases import MAX_PURCHASE_CENTS, MIN_PURCHASE_CENTS
+from credits.money import cents_to_decimal
+
+_MIN_PURCHASE = cents_to_decimal(MIN_PURCHASE_CENTS)
+_MAX_PURCHASE = cents_to_decimal(MAX_PURCHASE_CENTS)
+
 
 class UsdField(forms.DecimalField):
     """Dollars and whole cents, as typed by a customer."""
 
     def __init__(
-        self, *, min_value: Decimal = Decimal("10"), max_value: Decimal = Decimal("100000"), **kwargs
+        self,
+        *,
+        min_value: Decimal = _MIN_PURCHASE,
+        max_value: Decimal = _MAX_PURCHASE,
+        **kwargs,
     ):
         super().__init__(
             max_digits=9,

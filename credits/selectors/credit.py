@@ -7,7 +7,6 @@ from django.db.models import Sum
 
 from accounts.models import Organization
 from credits.models import (
-    ApiModel,
     AutoRecharge,
     CommitmentPeriod,
     CreditAccount,
@@ -21,7 +20,7 @@ from credits.models import (
     Tier,
 )
 from credits.selectors.ledger import credit_account_of, spendable_lots
-from credits.selectors.limits import LimitRow, LimitSource, current_limits
+from credits.selectors.limits import LimitRow, LimitSource, current_limits, featured_model_slugs
 from credits.selectors.periods import PeriodBounds, period_bounds
 from credits.selectors.programs import active_program_grants
 from credits.selectors.recharge import charges_needing_attention, recharge_plan_of
@@ -131,7 +130,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         if not lasts_for_years:
             runs_out_on = (now + timedelta(days=days_left)).date()
     _tier, limits = current_limits(organization=organization, now=now)
-    featured = {m.slug for m in ApiModel.objects.filter(featured=True)}
+    featured = featured_model_slugs()
     return CreditSummary(
         balance_micros=account.balance_micros,
         paid_micros=sums[LotKind.PAID],

@@ -112,6 +112,13 @@ class LimitTable:
     columns: list[tuple[str, str]]
     rows: list[tuple[ApiModel, list[RateLimit | None]]]
     highlighted: str | None
+    # The Legacy column is shown (its policy still runs): the page explains it.
+    shows_legacy: bool = False
+
+
+def featured_model_slugs() -> set[str]:
+    """The models staff feature (ApiModel.featured): the ones previews and summaries list."""
+    return set(ApiModel.objects.filter(featured=True).values_list("slug", flat=True))
 
 
 def rate_limit_table(*, organization: Organization | None, now: datetime) -> LimitTable:
@@ -136,6 +143,7 @@ def rate_limit_table(*, organization: Organization | None, now: datetime) -> Lim
         columns=[(column.value, column.label) for column in columns],
         rows=[(model, [limits.get((model.pk, column)) for column in columns]) for model in models],
         highlighted=highlighted,
+        shows_legacy=LimitTier.LEGACY in columns,
     )
 
 
