@@ -73,6 +73,8 @@ class ProgramApplicationAdmin(AuditedAdmin):
         "info_request",
         "reject_reason",
         "submitted_at",
+        "submitted_by",
+        "applicant_organization",
         "reviewed_by",
         "reviewed_at",
         "organization",
@@ -154,12 +156,18 @@ class ProgramApplicationAdmin(AuditedAdmin):
                 reviewer=request.user,
                 # The grant runs until the start (00:00 UTC) of the chosen day.
                 ends_at=datetime.combine(data["ends_on"], time.min, tzinfo=UTC),
+                organization=data["organization"],
                 accept_url=token_link_template(request, "accounts:invitation"),
                 status_url=token_link_template(request, "credits:program_status"),
                 now=now,
             )
 
-        form = ProgramApproveForm(request.POST or None, today=now.date())
+        application = get_object_or_404(ProgramApplication, pk=application_id)
+        form = ProgramApproveForm(
+            request.POST or None,
+            today=now.date(),
+            applicant_organization=application.applicant_organization,
+        )
         return self._decide(request, application_id, title="Approve", form=form, decide=decide)
 
     def reject_view(self, request, application_id: int):
