@@ -23,7 +23,7 @@ def credit_account_create(*, organization: Organization) -> CreditAccount:
     must only read. `accounts` never imports `credits`, so `accounts.services.organization_create`
     calls this through the ORGANIZATION_CREATED_HOOKS setting (project wiring); the other places
     that make organizations (program approval, the Organization admin) call it directly, and
-    migration 0012 made one for every organization that existed before. Idempotent."""
+    migration 0015 made one for every organization that existed before. Idempotent."""
     account, _ = CreditAccount.objects.get_or_create(organization=organization)
     return account
 

@@ -95,7 +95,7 @@ def test_the_data_migration_makes_accounts_for_organizations_without_one():
     with_account = OrganizationFactory()
     without = [OrganizationFactory(), OrganizationFactory()]
     CreditAccount.objects.filter(organization__in=without).delete()
-    migration = importlib.import_module("credits.migrations.0012_credit_account_per_organization")
+    migration = importlib.import_module("credits.migrations.0015_credit_account_per_organization")
 
     migration.create_missing_accounts(apps, None)
     migration.create_missing_accounts(apps, None)  # again: nothing more

@@ -17,7 +17,7 @@ def create_missing_accounts(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("credits", "0011_receipts_billing_settings_alerts"),
+        ("credits", "0014_staff_operations"),
     ]
 
     operations = [
