@@ -2,8 +2,10 @@
 
 from base64 import b32encode
 from typing import cast
+from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -31,6 +33,20 @@ from accounts.permissions import member_required, owner_required
 from accounts.selectors import SESSION_KEY, user_memberships
 from accounts.throttling import throttle_posts
 from accounts.two_factor import totp_device_for, totp_verify
+
+
+class PortalLoginView(auth_views.LoginView):
+    """One login for everyone: customers go to their billing pages, staff (without a `next`)
+    to the two-factor step and from there to the admin, never to "Create an organization"."""
+
+    def get_default_redirect_url(self):
+        user = self.request.user
+        if user.is_staff:
+            # A password login never carries a verified second factor.
+            if settings.ADMIN_REQUIRE_OTP:
+                return f"{reverse('accounts:two_factor')}?{urlencode({'next': reverse('admin:index')})}"
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
 
 
 def _log_in(request, user) -> None:

@@ -1,20 +1,46 @@
 """Staff admin of the catalog: models with prices and limits, bonus schedule, tier thresholds."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from accounts.admin import AuditedAdmin
 from credits.models import (
     ApiModel,
     BonusRate,
     EnterpriseRateLimit,
+    LimitTier,
     RateLimit,
     TierThreshold,
 )
 
 
+class RateLimitFormSet(BaseInlineFormSet):
+    """A model needs a limit in every column of the table, or it drops out of the gateway's
+    answer for the organizations in the missing tier: refuse to save it without them."""
+
+    def clean(self):
+        super().clean()
+        kept = {
+            form.cleaned_data.get("tier")
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        }
+        missing = [label for value, label in LimitTier.choices if value not in kept]
+        if missing:
+            raise ValidationError(
+                f"Add a rate limit for every column of the table; missing: {', '.join(missing)}."
+            )
+
+
 class RateLimitInline(admin.TabularInline):
     model = RateLimit
+    formset = RateLimitFormSet
     extra = 0
+
+    def get_extra(self, request, obj=None, **kwargs):
+        # A new model starts with one empty row per column to fill in.
+        return len(LimitTier.choices) if obj is None else 0
 
 
 @admin.register(ApiModel)
@@ -28,8 +54,10 @@ class ApiModelAdmin(AuditedAdmin):
         "page_micros",
         "featured",
         "active",
+        "in_program",
     ]
-    list_editable = ["featured", "active"]
+    list_editable = ["featured", "active", "in_program"]
+    list_filter = ["kind", "active", "in_program"]
     search_fields = ["name", "slug"]
     inlines = [RateLimitInline]
 

@@ -1,11 +1,26 @@
 """The auto-recharge page form."""
 
+from datetime import date
 from decimal import Decimal
 from typing import cast
 
 from django import forms
 
 from credits.forms.fields import UsdField
+
+EARLIEST_BILLING_DATE = date(2020, 1, 1)
+LATEST_BILLING_DATE = date(2099, 12, 31)
+
+
+def _within_calendar(value: date) -> None:
+    # Bounded so the schedule's date arithmetic (a year on, the month's last day) stays
+    # inside the calendar: 9999-12-31 is a form error, not a crash. Earlier dates are kept
+    # for plans that began long ago; the service refuses a new one in the past. A field
+    # validator, so the live preview (which cleans the fields alone) checks it too.
+    if value < EARLIEST_BILLING_DATE:
+        raise forms.ValidationError(f"Choose a date from {EARLIEST_BILLING_DATE:%b %-d, %Y} on.")
+    if value > LATEST_BILLING_DATE:
+        raise forms.ValidationError(f"Choose a date up to {LATEST_BILLING_DATE:%b %-d, %Y}.")
 
 
 def _card_label(card) -> str:
@@ -43,6 +58,7 @@ class RechargeForm(forms.Form):
     billing_date = forms.DateField(
         label="Billing date",
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[_within_calendar],
         help_text=(
             "The first charge; later charges fall on the same day (the month's last day in shorter months)."
         ),

@@ -164,11 +164,14 @@ def test_documents_are_not_served_publicly_and_only_staff_download_them(client):
     client.force_login(MembershipFactory(role="owner").user)
     customer = client.get(url)
     client.force_login(UserFactory(is_staff=True))
+    staff_without_permission = client.get(url)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
     staff = client.get(url)
 
     assert anonymous.status_code == 302
     assert customer.status_code == 302
     assert customer["Location"].startswith("/admin/login/")
+    assert staff_without_permission.status_code == 403
     assert staff.status_code == 200
     assert b"".join(staff.streaming_content) == PDF
     assert staff["Content-Type"] == "application/pdf"
