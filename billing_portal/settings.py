@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "accounts",
     "credits",
+    # The project level: commands that use both apps (seed_demo).
+    "billing_portal.apps.BillingPortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +114,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "accounts.User"
+# Called with organization= in the transaction that creates an organization: the wiring
+# that lets credits keep one account per organization while accounts never imports credits.
+ORGANIZATION_CREATED_HOOKS = ["credits.services.ledger.credit_account_create"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

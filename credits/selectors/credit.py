@@ -7,7 +7,6 @@ from django.db.models import F, Max, Q, Sum
 
 from accounts.models import Organization
 from credits.models import (
-    ApiModel,
     AutoRecharge,
     CreditAccount,
     CreditLot,
@@ -20,11 +19,11 @@ from credits.models import (
     ProgramGrant,
     Tier,
 )
-from credits.selectors.ledger import spendable_lots
-from credits.selectors.limits import LimitRow, LimitSource, current_limits
+from credits.selectors.ledger import credit_account_of, spendable_lots
+from credits.selectors.limits import LimitRow, LimitSource, current_limits, featured_model_slugs
 from credits.selectors.periods import PeriodBounds, period_on, period_row_on
 from credits.selectors.programs import active_program_grants
-from credits.selectors.recharge import charges_needing_attention
+from credits.selectors.recharge import charges_needing_attention, recharge_plan_of
 from credits.selectors.tiers import TierHold, current_tier, next_tier_threshold, tier_hold
 
 
@@ -143,7 +142,7 @@ def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
 
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
-    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    account = credit_account_of(organization=organization)
     lots = list(spendable_lots(account=account, now=now))
     sums = dict.fromkeys(LotKind.values, 0)
     for lot in lots:
@@ -172,7 +171,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
             runs_out_on = (now + timedelta(days=days_left)).date()
     used_up = used_up_lots(account=account, now=now)
     _tier, limits = current_limits(organization=organization, now=now)
-    featured = {m.slug for m in ApiModel.objects.filter(featured=True)}
+    featured = featured_model_slugs()
     return CreditSummary(
         balance_micros=account.balance_micros,
         paid_micros=sums[LotKind.PAID],
@@ -201,7 +200,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         usage_last_30_days_micros=used,
         runs_out_on=runs_out_on,
         lasts_for_years=lasts_for_years,
-        plan=AutoRecharge.objects.filter(organization=organization).first(),
+        plan=recharge_plan_of(organization=organization),
         attention=charges_needing_attention(organization=organization),
         failed_overage=OverageCharge.objects.filter(
             organization=organization, status=OverageStatus.FAILED

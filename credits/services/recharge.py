@@ -10,11 +10,11 @@ from credits.exceptions import CreditsError, RefundPolicyNotAccepted
 from credits.models import (
     AutoRecharge,
     BillingPolicy,
-    CreditAccount,
     PeriodKind,
     RechargeStatus,
     Tier,
 )
+from credits.selectors.ledger import credit_account_of
 from credits.selectors.periods import (
     Schedule,
     charge_dates,
@@ -75,7 +75,7 @@ def preview_recharge(
     """What saving this plan would do: the periods it cuts, and the first charge's bonus,
     tier, limits and bonus expiry."""
     validate_amount(amount_cents)
-    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    account = credit_account_of(organization=organization)
     plan = AutoRecharge.objects.filter(organization=organization).first()
     today = now.date()
     charges = charge_dates(

@@ -13,8 +13,11 @@ from accounts.models import Organization
 from accounts.services import audit_record
 from credits.exceptions import CreditsError, InvalidUsageBatch
 from credits.models import ApiKey, ApiModel, EntryKind, ModelKind, UsageEvent
+from credits.models.catalog import ALL_QUANTITY_FIELDS, QUANTITY_FIELDS
 from credits.models.usage import hash_api_key
-from credits.money import price_micros
+
+# price_usage keeps its name here for the ingest; it is defined once, with the other pricing reads.
+from credits.selectors.pricing import price_usage
 from credits.selectors.programs import (
     organizations_with_program_grants,
     program_free_model_ids,
@@ -26,14 +29,6 @@ MAX_BATCH_EVENTS = 1_000
 # Far above any real call; keeps a typo from overflowing a 64-bit column in pricing.
 MAX_QUANTITY = 10**12
 API_KEY_PREFIX = "bpk_"
-# Which quantity fields a model kind is priced by; any other quantity is refused so a
-# mislabelled event is never silently recorded at zero cost.
-QUANTITY_FIELDS = {
-    ModelKind.LLM: ("input_tokens", "output_tokens"),
-    ModelKind.EMBEDDING: ("input_tokens",),
-    ModelKind.DOCUMENT: ("pages",),
-}
-ALL_QUANTITY_FIELDS = ("input_tokens", "output_tokens", "pages")
 EVENT_ID_MAX_LENGTH = 128
 # An event id needs one character that is neither a space nor an ASCII control character
 # (the same class the OpenAPI document states, so server and document agree).
@@ -261,16 +256,6 @@ def validate_usage_batch(*, payload: object, now: datetime | None = None) -> lis
         seen.add(usage.event_id)
         parsed.append(usage)
     return parsed
-
-
-def price_usage(*, api_model: ApiModel, input_tokens: int, output_tokens: int, pages: int) -> int:
-    """The catalog price of one call in micro-dollars. Input and output are rounded each on
-    its own (half-up, money.price_micros), as a statement lists them."""
-    return (
-        price_micros(input_tokens, api_model.input_micros_per_million)
-        + price_micros(output_tokens, api_model.output_micros_per_million)
-        + pages * api_model.page_micros
-    )
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Commitment schedules, and what links periods into a timeline (constraints that need the
-rebuilt timeline come in 0017)."""
+rebuilt timeline come in 0018)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('credits', '0014_staff_operations'),
+        ('credits', '0015_credit_account_per_organization'),
     ]
 
     operations = [
