@@ -30,7 +30,8 @@ def test_signup_makes_the_organization_with_its_empty_account():
     user = user_signup(email="ann@example.com", password="a-long-pass-123", organization_name="Ann's")
 
     account = CreditAccount.objects.get(organization__memberships__user=user)
-    assert (account.balance_micros, account.anchor_date, account.enterprise) == (0, None, False)
+    assert (account.balance_micros, account.enterprise) == (0, False)
+    assert not account.schedules.exists() and not account.periods.exists()
 
 
 def test_every_organization_made_through_the_service_has_one_account():
