@@ -31,7 +31,7 @@ from django.test.utils import setup_test_environment, teardown_test_environment 
 from accounts.models import Organization  # noqa: E402
 from credits.models import ApiKey, CreditAccount, LedgerEntry, UsageEvent  # noqa: E402
 from credits.services.ledger import adjust_credits  # noqa: E402
-from credits.services.usage import api_key_issue  # noqa: E402
+from credits.services.api_keys import api_key_issue  # noqa: E402
 
 # (model, units) cycled through the events: LLM and document usage both.
 MIX = [

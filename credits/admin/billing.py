@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -36,6 +37,7 @@ from credits.models import (
     UsageEvent,
 )
 from credits.money import decimal_dollars_to_micros, format_usd
+from credits.selectors.ingest import forget_ingest_cache
 from credits.selectors.periods import period_bounds
 from credits.selectors.tiers import current_tier
 from credits.services import ledger, refunds
@@ -216,6 +218,12 @@ class ApiModelAdmin(AuditedAdmin):
     list_editable = ["featured", "active"]
     search_fields = ["name", "slug"]
     inlines = [RateLimitInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The usage API prices from a cached catalog: this worker sees the new price at once,
+        # the others within INGEST_CACHE_SECONDS.
+        transaction.on_commit(forget_ingest_cache)
 
 
 @admin.register(BonusRate)

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from credits.models import ApiKey, OverageCharge, UsageEvent
-from credits.services.usage import api_key_issue, api_key_revoke
+from credits.services.api_keys import api_key_issue, api_key_revoke
 
 
 @admin.register(ApiKey)

@@ -49,7 +49,7 @@ from credits.models.stripe_state import (
     StripeCustomer,
     StripeEvent,
 )
-from credits.models.usage import ApiKey, UsageEvent
+from credits.models.usage import ApiKey, UsageEvent, UsageRollup
 
 __all__ = [
     "TIER_LIMIT_COLUMN",
@@ -99,4 +99,5 @@ __all__ = [
     "Tier",
     "TierThreshold",
     "UsageEvent",
+    "UsageRollup",
 ]

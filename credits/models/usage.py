@@ -71,6 +71,16 @@ class UsageEvent(models.Model):
     api_key = models.ForeignKey(
         ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The batch entry that debited this call (where its cost began, when it spans two lots).
+    # Null for free or zero-cost calls, and for calls recorded before batch entries existed
+    # (their entries carry the event id as reference).
+    ledger_entry = models.ForeignKey(
+        "credits.LedgerEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="usage_events",
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
@@ -83,3 +93,35 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} ({self.api_model_id}, {self.cost_micros} µ$)"
+
+
+class UsageRollup(models.Model):
+    """Usage of one organization and model on one UTC day: the sum of its usage events.
+
+    Upserted in the same transaction as the events it adds (under the organization's account
+    lock), so it always equals them; pages and forecasts read these rows, never the events,
+    and cost as much at a million events as at ten. `check_ledger` recomputes them."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField()
+    api_model = models.ForeignKey("credits.ApiModel", on_delete=models.PROTECT, related_name="+")
+    # Every recorded call, free ones included.
+    calls = models.PositiveBigIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    pages = models.PositiveBigIntegerField(default=0)
+    cost_micros = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["organization", "day", "api_model"]
+        constraints = [
+            # The upsert's conflict target; its index also serves "this organization's days".
+            models.UniqueConstraint(
+                fields=["organization", "day", "api_model"], name="usage_rollup_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day} {self.api_model_id}: {self.calls} calls"

@@ -26,6 +26,7 @@ from credits.selectors.periods import PeriodBounds, period_bounds
 from credits.selectors.programs import active_program_grants
 from credits.selectors.recharge import charges_needing_attention
 from credits.selectors.tiers import current_tier, next_tier_threshold
+from credits.selectors.usage import UsageForecast, usage_forecast
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,7 @@ class CreditSummary:
     tier: TierProgress
     limits: list[LimitRow]
     limits_source_legacy: bool
-    usage_last_30_days_micros: int
-    # None when there is no recent usage or nothing left to spend.
-    runs_out_on: date | None
-    lasts_for_years: bool
+    forecast: UsageForecast
     grants: list[ProgramGrant]
     plan: AutoRecharge | None
     attention: list
@@ -115,21 +113,6 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         or 0
     )
     bonus_expiries = [lot.expires_at for lot in lots if lot.kind == LotKind.BONUS]
-    since = now - timedelta(days=30)
-    used = -(
-        LedgerEntry.objects.filter(
-            account=account, kind=EntryKind.USAGE, created_at__gte=since
-        ).aggregate(total=Sum("amount_micros"))["total"]
-        or 0
-    )
-    runs_out_on = None
-    lasts_for_years = False
-    if used > 0 and account.balance_micros > 0:
-        # At the last 30 days' average daily rate; past ten years a date means nothing.
-        days_left = account.balance_micros * 30 // used
-        lasts_for_years = days_left > 3650
-        if not lasts_for_years:
-            runs_out_on = (now + timedelta(days=days_left)).date()
     tier, limits = current_limits(organization=organization, now=now)
     featured = {m.slug for m in ApiModel.objects.filter(featured=True)}
     return CreditSummary(
@@ -153,9 +136,9 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         tier=_tier_progress(account=account, today=now.date()),
         limits=[row for row in limits if row.model_slug in featured],
         limits_source_legacy=any(row.source == LimitSource.LEGACY for row in limits),
-        usage_last_30_days_micros=used,
-        runs_out_on=runs_out_on,
-        lasts_for_years=lasts_for_years,
+        forecast=usage_forecast(
+            organization=organization, balance_micros=account.balance_micros, today=now.date()
+        ),
         plan=AutoRecharge.objects.filter(organization=organization).first(),
         attention=charges_needing_attention(organization=organization),
         failed_overage=OverageCharge.objects.filter(

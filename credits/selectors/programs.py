@@ -1,5 +1,6 @@
 """Program reads: which grants cover an organization and which models they make free."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
@@ -31,11 +32,38 @@ def active_program_grants(*, organization: Organization, at: datetime) -> list[P
     )
 
 
-def organizations_with_program_grants(*, organization_ids: set[int]) -> set[int]:
-    """Which of these organizations hold any program grant at all (past, present or future)."""
-    return set(
-        ProgramGrant.objects.filter(organization_id__in=organization_ids).values_list(
-            "organization_id", flat=True
+@dataclass(frozen=True)
+class ProgramCoverage:
+    """One program grant's dates and models, to decide many events without a query each."""
+
+    starts_at: datetime
+    ends_at: datetime
+    revoked_at: datetime | None
+    model_ids: frozenset[int]
+
+    def covers(self, *, api_model_id: int, at: datetime) -> bool:
+        return (
+            api_model_id in self.model_ids
+            and self.starts_at <= at < self.ends_at
+            and (self.revoked_at is None or self.revoked_at > at)
         )
+
+
+def program_coverage(*, organization_ids: set[int]) -> dict[int, list[ProgramCoverage]]:
+    """Every program grant (past, present or future) of these organizations with its models,
+    in one query; organizations without a grant are absent."""
+    rows = ProgramGrant.objects.filter(organization_id__in=organization_ids).values_list(
+        "pk", "organization_id", "starts_at", "ends_at", "revoked_at", "api_models__id"
     )
+    grants: dict[int, tuple[int, datetime, datetime, datetime | None, set[int]]] = {}
+    for pk, organization_id, starts_at, ends_at, revoked_at, model_id in rows:
+        grant = grants.setdefault(pk, (organization_id, starts_at, ends_at, revoked_at, set()))
+        if model_id is not None:
+            grant[4].add(model_id)
+    coverage: dict[int, list[ProgramCoverage]] = {}
+    for organization_id, starts_at, ends_at, revoked_at, model_ids in grants.values():
+        coverage.setdefault(organization_id, []).append(
+            ProgramCoverage(starts_at, ends_at, revoked_at, frozenset(model_ids))
+        )
+    return coverage
 

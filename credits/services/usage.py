@@ -1,29 +1,26 @@
-"""Usage from the API platform: API keys, validating a batch, pricing and debiting it once."""
+"""Usage ingest: validating a batch from the API platform, pricing it, recording its events,
+debiting it once per lot and model, and keeping the daily rollups (API keys: api_keys.py)."""
 
-import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, Value, When
 
 from accounts.models import Organization
-from accounts.services import audit_record
-from credits.exceptions import CreditsError, InvalidUsageBatch
-from credits.models import ApiKey, ApiModel, EntryKind, ModelKind, UsageEvent
-from credits.models.usage import hash_api_key
+from credits.exceptions import InvalidUsageBatch
+from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
 from credits.money import price_micros
-from credits.selectors.programs import (
-    organizations_with_program_grants,
-    program_free_model_ids,
-)
+from credits.selectors.ingest import cached_catalog
+from credits.selectors.programs import program_coverage
 from credits.services import ledger
 
 MAX_BATCH_EVENTS = 1_000
 # Far above any real call; keeps a typo from overflowing a 64-bit column in pricing.
 MAX_QUANTITY = 10**12
-API_KEY_PREFIX = "bpk_"
 # Which quantity fields a model kind is priced by; any other quantity is refused so a
 # mislabelled event is never silently recorded at zero cost.
 QUANTITY_FIELDS = {
@@ -32,33 +29,6 @@ QUANTITY_FIELDS = {
     ModelKind.DOCUMENT: ("pages",),
 }
 ALL_QUANTITY_FIELDS = ("input_tokens", "output_tokens", "pages")
-
-
-@transaction.atomic
-def api_key_issue(*, api_key: ApiKey, created_by, now: datetime) -> str:
-    """Give a new (unsaved) key its secret and save it; returns the raw key, never stored."""
-    if api_key.pk is not None:
-        raise CreditsError("An API key's secret is issued once.", code="api_key_exists")
-    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    api_key.prefix = raw_key[: len(API_KEY_PREFIX) + 6]
-    api_key.key_hash = hash_api_key(raw_key)
-    api_key.created_by = created_by
-    api_key.created_at = now
-    api_key.full_clean()
-    api_key.save()
-    audit_record(actor=created_by, action="api_key_issue", obj=api_key, after={"prefix": api_key.prefix}, now=now)
-    return raw_key
-
-
-@transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, now: datetime, revoked_by=None) -> ApiKey:
-    """Stop a key from working from now on; a revoked key stays revoked."""
-    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
-    if api_key.revoked_at is None:
-        api_key.revoked_at = now
-        api_key.save(update_fields=["revoked_at"])
-        audit_record(actor=revoked_by, action="api_key_revoke", obj=api_key, after={"revoked_at": now.isoformat()}, now=now)
-    return api_key
 
 
 @dataclass(frozen=True)
@@ -185,8 +155,8 @@ def validate_usage_batch(*, payload: object) -> list[UsageInput]:
             field="events",
             code="batch_size",
         )
-    # Two queries for the whole batch, whatever its size.
-    models = {model.slug: model for model in ApiModel.objects.all()}
+    # One query for the whole batch, whatever its size (the catalog is cached in-process).
+    models = cached_catalog()
     # Filtered before the set (a list or object sent as the id is unhashable) and to the
     # 64-bit range (no such id exists, and SQLite raises OverflowError when asked).
     wanted = [e.get("organization") for e in events if isinstance(e, Mapping)]
@@ -221,6 +191,7 @@ def price_usage(*, api_model: ApiModel, input_tokens: int, output_tokens: int, p
     )
 
 
+
 @dataclass(frozen=True)
 class UsageBatchResult:
     accepted: list[str]
@@ -229,48 +200,117 @@ class UsageBatchResult:
     balances: dict[int, int]
 
 
-def _usage_rows(
-    *, events: list[UsageInput], batch: uuid.UUID, api_key: ApiKey | None, now: datetime
-) -> list[UsageEvent]:
-    # Most organizations hold no program grant: one query finds those that do, and only
-    # their events ask which models were free at the event's time.
-    granted = organizations_with_program_grants(
-        organization_ids={usage.organization_id for usage in events}
-    )
-    free_models: dict[tuple[int, datetime], set[int]] = {}
-    rows = []
+def _price_and_cover(events: list[UsageInput]) -> list[tuple[int, bool]]:
+    """(cost in micro-dollars, free) per event. Program grants are read once for the batch
+    (one query, usually empty) and decided here per event, without a query each."""
+    coverage = program_coverage(organization_ids={usage.organization_id for usage in events})
+    priced = []
     for usage in events:
-        key = (usage.organization_id, usage.occurred_at)
-        if usage.organization_id not in granted:
-            free_models[key] = set()
-        elif key not in free_models:
-            free_models[key] = program_free_model_ids(
-                organization=Organization(pk=usage.organization_id), at=usage.occurred_at
-            )
-        free = usage.api_model.pk in free_models[key]
+        grants = coverage.get(usage.organization_id, ())
+        free = any(
+            grant.covers(api_model_id=usage.api_model.pk, at=usage.occurred_at) for grant in grants
+        )
         cost = 0 if free else price_usage(
             api_model=usage.api_model,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             pages=usage.pages,
         )
-        rows.append(
-            UsageEvent(
-                event_id=usage.event_id,
-                organization_id=usage.organization_id,
-                api_model=usage.api_model,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                pages=usage.pages,
-                occurred_at=usage.occurred_at,
-                recorded_at=now,
-                cost_micros=cost,
-                free=free,
-                batch=batch,
-                api_key=api_key,
-            )
+        priced.append((cost, free))
+    return priced
+
+
+_EVENT_COLUMNS = (
+    "event_id", "organization_id", "api_model_id", "input_tokens", "output_tokens", "pages",
+    "occurred_at", "recorded_at", "cost_micros", "free", "batch", "api_key_id",
+)
+
+
+def _insert_new_events(
+    *,
+    events: list[UsageInput],
+    priced: list[tuple[int, bool]],
+    batch: uuid.UUID,
+    api_key: ApiKey | None,
+    now: datetime,
+) -> dict[str, int]:
+    """Insert the events in one statement, skipping ids already recorded; returns the primary
+    key of each event this statement really inserted, by event id.
+
+    `INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING` on PostgreSQL and SQLite
+    (3.35+) alike: the unique index decides, even against a concurrent batch for another
+    organization carrying the same id, and no second read is needed to learn what was new."""
+    ops = connection.ops
+    recorded_at = ops.adapt_datetimefield_value(now)
+    batch_value = UsageEvent._meta.get_field("batch").get_db_prep_value(batch, connection)
+    api_key_id = api_key.pk if api_key is not None else None
+    rows: list[object] = []
+    for usage, (cost, free) in zip(events, priced, strict=True):
+        rows += (
+            usage.event_id, usage.organization_id, usage.api_model.pk, usage.input_tokens,
+            usage.output_tokens, usage.pages, ops.adapt_datetimefield_value(usage.occurred_at),
+            recorded_at, cost, free, batch_value, api_key_id,
         )
-    return rows
+    table = ops.quote_name(UsageEvent._meta.db_table)
+    placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) VALUES "
+        + ", ".join([placeholders] * len(events))
+        + " ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, rows)
+        return {event_id: pk for pk, event_id in cursor.fetchall()}
+
+
+def _link_events_to_entries(*, event_pks_by_entry: dict[int, list[int]]) -> None:
+    """Point each debited event at its entry: one UPDATE with a branch per entry, not per event."""
+    if not event_pks_by_entry:
+        return
+    every = [pk for pks in event_pks_by_entry.values() for pk in pks]
+    UsageEvent.objects.filter(pk__in=every).update(
+        ledger_entry_id=Case(
+            *[When(pk__in=pks, then=Value(entry)) for entry, pks in event_pks_by_entry.items()]
+        )
+    )
+
+
+def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
+    """Add the new events to their (organization, UTC day, model) rollups in one statement.
+
+    Runs under the organizations' account locks, so two batches never add to one rollup at
+    once; `ON CONFLICT ... DO UPDATE` adds to a row that exists and creates one that does not."""
+    sums: dict[tuple[int, date, int], list[int]] = {}
+    for usage, cost in new_events:
+        day = usage.occurred_at.astimezone(dt_timezone.utc).date()
+        row = sums.setdefault((usage.organization_id, day, usage.api_model.pk), [0, 0, 0, 0, 0])
+        row[0] += 1
+        row[1] += usage.input_tokens
+        row[2] += usage.output_tokens
+        row[3] += usage.pages
+        row[4] += cost
+    if not sums:
+        return
+    ops = connection.ops
+    table = ops.quote_name(UsageRollup._meta.db_table)
+    added = ("calls", "input_tokens", "output_tokens", "pages", "cost_micros")
+    params: list[object] = []
+    for (organization_id, day, api_model_id), values in sums.items():
+        params += (organization_id, ops.adapt_datefield_value(day), api_model_id, *values)
+    sql = (
+        f"INSERT INTO {table} (organization_id, day, api_model_id, {', '.join(added)}) VALUES "
+        + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(sums))
+        + " ON CONFLICT (organization_id, day, api_model_id) DO UPDATE SET "
+        + ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in added)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def usage_committed(*, organization_ids: list[int], now: datetime) -> None:
+    """What follows a committed usage batch, outside its transaction and its locks: the one
+    place to call post-usage reactions from (low-balance and budget alerts, issue #15).
+    Nothing reacts yet."""
 
 
 @transaction.atomic
@@ -279,37 +319,46 @@ def record_usage_batch(
 ) -> UsageBatchResult:
     """Record and debit a validated batch; events whose id was recorded before are skipped.
 
-    One transaction, one lock per organization taken in primary-key order (so two batches
-    naming the same organizations never deadlock). The unique event_id index decides which
-    batch owns an event: rows are inserted skipping conflicts, and only the rows this batch
-    really inserted (found again by its batch token) are debited. That holds even when two
-    batches for different organizations carry the same event id."""
+    One transaction: the organizations' accounts locked in one statement (in organization
+    order, so batches never deadlock), the events inserted skipping known ids, one ledger
+    entry per lot and model for the new ones (SPEC "Money": usage is kept per call and
+    debited per batch), each event linked to its entry, and the daily rollups upserted.
+    About ten statements whatever the number of events or organizations; none per event."""
     organization_ids = sorted({usage.organization_id for usage in events})
-    accounts = {
-        pk: ledger.lock_account(organization=Organization(pk=pk)) for pk in organization_ids
-    }
+    accounts = ledger.lock_accounts(organization_ids=organization_ids)
     batch = uuid.uuid4()
-    UsageEvent.objects.bulk_create(
-        _usage_rows(events=events, batch=batch, api_key=api_key, now=now),
-        ignore_conflicts=True,
-        batch_size=MAX_BATCH_EVENTS,
-    )
-    inserted = {
-        row.event_id: row
-        for row in UsageEvent.objects.filter(batch=batch).only(
-            "event_id", "organization_id", "cost_micros"
-        )
-    }
-    draws: dict[int, list[tuple[int, dict]]] = {pk: [] for pk in organization_ids}
-    for usage in events:
-        row = inserted.get(usage.event_id)
-        # A zero cost (free, or zero units) is recorded as an event but moves no money.
-        if row is not None and row.cost_micros > 0:
-            draws[usage.organization_id].append(
-                (row.cost_micros, {"reference": usage.event_id, "memo": usage.api_model.name})
+    priced = _price_and_cover(events)
+    inserted = _insert_new_events(events=events, priced=priced, batch=batch, api_key=api_key, now=now)
+    new = [
+        (usage, cost)
+        for usage, (cost, _free) in zip(events, priced, strict=True)
+        if usage.event_id in inserted
+    ]
+    charged_on = ledger.draw_usage_batch(
+        accounts=accounts,
+        charges=[
+            ledger.UsageCharge(
+                organization_id=usage.organization_id,
+                api_model=usage.api_model,
+                cost_micros=cost,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                pages=usage.pages,
             )
-    for pk, account in accounts.items():
-        ledger.draw_many(account=account, draws=draws[pk], kind=EntryKind.USAGE, now=now)
+            for usage, cost in new
+        ],
+        reference=str(batch),
+        now=now,
+    )
+    event_pks_by_entry: dict[int, list[int]] = {}
+    for (usage, _cost), entry in zip(new, charged_on, strict=True):
+        if entry is not None:
+            event_pks_by_entry.setdefault(entry.pk, []).append(inserted[usage.event_id])
+    _link_events_to_entries(event_pks_by_entry=event_pks_by_entry)
+    _upsert_rollups(new_events=new)
+    if new:
+        debited = sorted({usage.organization_id for usage, _cost in new})
+        transaction.on_commit(lambda: usage_committed(organization_ids=debited, now=now))
     return UsageBatchResult(
         accepted=[usage.event_id for usage in events if usage.event_id in inserted],
         duplicates=[usage.event_id for usage in events if usage.event_id not in inserted],

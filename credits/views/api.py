@@ -14,7 +14,7 @@ from credits.exceptions import InvalidUsageBatch
 from credits.money import micros_to_plain
 from credits.openapi import DOCUMENT
 from credits.selectors.limits import current_limits
-from credits.selectors.usage import api_key_for
+from credits.selectors.ingest import cached_api_key
 from credits.services import usage as usage_service
 
 
@@ -23,13 +23,14 @@ def _error(status: int, code: str, message: str, **details) -> JsonResponse:
 
 
 def api_key_required(view: Callable) -> Callable:
-    """401 unless the request carries an active key as `Authorization: Bearer <key>`."""
+    """401 unless the request carries an active key as `Authorization: Bearer <key>`
+    (cached in-process: a revoked key stops within INGEST_CACHE_SECONDS everywhere)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         token = token.strip()
-        api_key = api_key_for(raw_key=token) if scheme.lower() == "bearer" and token else None
+        api_key = cached_api_key(raw_key=token) if scheme.lower() == "bearer" and token else None
         if api_key is None:
             response = _error(401, "unauthorized", "Send an active API key as 'Authorization: Bearer <key>'.")
             response["WWW-Authenticate"] = 'Bearer realm="billing-api"'

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
 from credits.services import ledger
+from tests.credits.scenarios import record_usage
 from tests.factories import paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +27,10 @@ def test_new_organization_sees_empty_states(owner_client):
 
 def test_credit_page_shows_parts_tier_progress_limits_and_forecast(owner_client, owner):
     now = timezone.now()
-    paid_purchase(owner.organization, 50_000, now - timedelta(days=1))
-    ledger.debit_usage(organization=owner.organization, cost_micros=30_000_000, now=now)
+    paid_purchase(owner.organization, 50_000, now - timedelta(days=3))
+    # $10 of Document Parse (1,000 pages) on each of three days.
+    for day in range(3):
+        record_usage(owner.organization, [("document-parse", {"pages": 1_000})], at=now - timedelta(days=day))
 
     page = owner_client.get(reverse("credits:credit")).content.decode()
 
@@ -37,7 +40,8 @@ def test_credit_page_shows_parts_tier_progress_limits_and_forecast(owner_client,
     assert '<span id="current-tier">Build</span>' in page
     assert "$4,500.00 more this period for Scale" in page
     assert "Solar Pro 2</strong>: 50 req/s" in page
-    assert "balance lasts until about" in page
+    # $495 left at $10 a day over three days: about 49 days.
+    assert "balance lasts <strong>about 49 days</strong>, until about" in page
 
 
 def _fill_ledger(account, count):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from credits.models import EntryKind
+from credits.services import ledger
 from credits.services.usage import record_usage_batch, validate_usage_batch
 from tests.credits.scenarios import event, grant
 from tests.factories import MembershipFactory, OrganizationFactory
@@ -70,8 +71,11 @@ def test_usage_page_shows_chart_table_and_ledger(member_client):
         ("solar-pro-2", 1, 150_000),
         ("document-parse", 1, 120_000),
     ]
-    assert response.context["ledger_page"].paginator.count == 4
+    # The grant, then one entry per model for the batch.
+    assert response.context["ledger_page"].paginator.count == 3
     assert "Staff adjustment" in body
+    assert "Solar Pro 2 usage, 2 calls" in body
+    assert "Document Parse usage, 1 call" in body
 
 
 def test_free_usage_shows_in_the_table_but_not_the_chart(member_client):
@@ -111,7 +115,8 @@ def test_ledger_filters_by_kind_and_paginates(member_client):
     organization = member_client.organization
     now = timezone.now()
     grant(organization, amount_micros=1_000_000, now=now)
-    record([event(f"e{n}", organization) for n in range(30)])
+    for n in range(30):
+        record([event(f"e{n}", organization)])
 
     usage_only = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE})
     second_page = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE, "page": 2})
@@ -158,9 +163,11 @@ def test_csv_export_streams_only_own_rows(member_client):
     assert f"ledger-{mine.pk}-" in response["Content-Disposition"]
     rows = _csv(response)
     assert rows[0][:5] == ["created_at", "kind", "lot", "amount_usd", "amount_micros"]
-    assert sorted(row[7] for row in rows[1:]) == ["mine-1", "mine-2"]
-    amounts = {row[7]: (row[3], row[4]) for row in rows[1:]}
-    assert amounts == {"mine-1": ("-0.000150", "-150"), "mine-2": ("-0.000006", "-6")}
+    assert rows[0][9:12] == ["description", "model", "calls"]
+    # mine-1 and mine-2 in one entry of the batch: 150 + 6 micro-dollars.
+    assert [(row[3], row[4], row[9], row[10], row[11]) for row in rows[1:]] == [
+        ("-0.000156", "-156", "Solar Pro 2 usage, 2 calls", "solar-pro-2", "2")
+    ]
 
 
 def test_csv_export_applies_the_filters(member_client):
@@ -175,11 +182,13 @@ def test_csv_export_applies_the_filters(member_client):
 
 def test_csv_neutralizes_spreadsheet_formulas(member_client):
     organization = member_client.organization
-    record([event("=HYPERLINK(1)", organization)])
+    ledger.adjust_credits(
+        organization=organization, amount_micros=5, reason="=HYPERLINK(1)", created_by=None, now=timezone.now()
+    )
 
     rows = _csv(member_client.get(reverse("credits:usage_ledger_csv")))
 
-    assert rows[1][7] == "'=HYPERLINK(1)"
+    assert rows[1][8] == "'=HYPERLINK(1)"
 
 
 def test_every_input_of_the_filter_form_has_a_label(member_client):
