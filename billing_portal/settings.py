@@ -83,10 +83,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttling counters; production points CACHE_URL at Redis so all workers share them.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-# How long a worker may keep using the API keys and the model catalog it read (seconds): the
-# bound on how long a revoked key or a changed price can still be used by other workers
-# (credits/selectors/ingest.py). 0 reads them on every request.
-INGEST_CACHE_SECONDS = env.float("INGEST_CACHE_SECONDS", default=5.0)
+# How long a worker may keep using the API keys, catalog, rate limits, thresholds and policy
+# it read (seconds): the bound on how long a revoked key or a changed price can still be used
+# by other workers (credits/selectors/process_cache.py). 0 reads them on every request.
+PROCESS_CACHE_SECONDS = env.float("PROCESS_CACHE_SECONDS", default=5.0)
 # bench/ only: serves /bench/bare/, a logged-in view that loads nothing but the session and
 # the user, as the yardstick the benchmarks compare pages against. Never on in production.
 BENCH_VIEWS = env.bool("BENCH_VIEWS", default=False)

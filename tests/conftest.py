@@ -86,15 +86,15 @@ def _fresh_cache():
     # Throttle counters must not leak from one test into the next.
     from django.core.cache import cache
 
-    from credits.selectors.ingest import forget_ingest_cache
+    from credits.selectors.process_cache import forget_process_cache
 
     # The in-process key and catalog cache too: transactional tests reseed the catalog
     # with new primary keys.
-    forget_ingest_cache()
+    forget_process_cache()
     cache.clear()
     yield
     cache.clear()
-    forget_ingest_cache()
+    forget_process_cache()
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ from credits.models import (
     UsageEvent,
 )
 from credits.money import decimal_dollars_to_micros, format_usd
-from credits.selectors.ingest import forget_ingest_cache
+from credits.selectors.process_cache import forget_process_cache
 from credits.selectors.periods import period_bounds
 from credits.selectors.tiers import current_tier
 from credits.services import ledger, refunds
@@ -212,18 +212,25 @@ class RateLimitInline(admin.TabularInline):
     extra = 0
 
 
+class ForgetsProcessCacheAdmin(AuditedAdmin):
+    """Staff data that pages and the usage API read from the in-process cache: this worker
+    sees a change at once, the others within PROCESS_CACHE_SECONDS."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(forget_process_cache)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        transaction.on_commit(forget_process_cache)
+
+
 @admin.register(ApiModel)
-class ApiModelAdmin(AuditedAdmin):
+class ApiModelAdmin(ForgetsProcessCacheAdmin):
     list_display = ["name", "slug", "kind", "input_micros_per_million", "output_micros_per_million", "page_micros", "featured", "active"]
     list_editable = ["featured", "active"]
     search_fields = ["name", "slug"]
     inlines = [RateLimitInline]
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # The usage API prices from a cached catalog: this worker sees the new price at once,
-        # the others within INGEST_CACHE_SECONDS.
-        transaction.on_commit(forget_ingest_cache)
 
 
 @admin.register(BonusRate)
@@ -232,7 +239,7 @@ class BonusRateAdmin(AuditedAdmin):
 
 
 @admin.register(TierThreshold)
-class TierThresholdAdmin(AuditedAdmin):
+class TierThresholdAdmin(ForgetsProcessCacheAdmin):
     list_display = ["tier", "period", "min_amount_cents"]
 
 
@@ -243,7 +250,7 @@ class EnterpriseRateLimitAdmin(AuditedAdmin):
 
 
 @admin.register(BillingPolicy)
-class BillingPolicyAdmin(AuditedAdmin):
+class BillingPolicyAdmin(ForgetsProcessCacheAdmin):
     list_display = ["__str__", "legacy_created_before", "legacy_until", "overage_threshold_cents", "refund_policy_version"]
 
     def has_add_permission(self, request):

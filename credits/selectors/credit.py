@@ -1,29 +1,23 @@
 """Billing > Credit: everything the page shows, in a fixed number of queries."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-
-from django.db.models import Sum
+from datetime import date, datetime
 
 from accounts.models import Organization
 from credits.models import (
-    ApiModel,
     AutoRecharge,
     CommitmentPeriod,
     CreditAccount,
-    CreditLot,
-    EntryKind,
-    LedgerEntry,
     LotKind,
     OverageCharge,
     OverageStatus,
-    ProgramGrant,
     Tier,
 )
-from credits.selectors.ledger import spendable_lots
+from credits.selectors.ledger import usage_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds, period_bounds
-from credits.selectors.programs import active_program_grants
+from credits.selectors.process_cache import cached_catalog
+from credits.selectors.programs import ActiveProgram, active_programs
 from credits.selectors.recharge import charges_needing_attention
 from credits.selectors.tiers import current_tier, next_tier_threshold
 from credits.selectors.usage import UsageForecast, usage_forecast
@@ -65,14 +59,13 @@ class CreditSummary:
     limits: list[LimitRow]
     limits_source_legacy: bool
     forecast: UsageForecast
-    grants: list[ProgramGrant]
+    grants: list[ActiveProgram]
     plan: AutoRecharge | None
     attention: list
     failed_overage: OverageCharge | None
 
 
-def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
-    tier = current_tier(account=account, today=today)
+def _tier_progress(*, account: CreditAccount, tier: str, today: date) -> TierProgress:
     kind = account.period_kind
     if account.anchor_date is None:
         bounds, purchased = None, 0
@@ -102,19 +95,18 @@ def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
     account, _ = CreditAccount.objects.get_or_create(organization=organization)
-    lots = list(spendable_lots(account=account, now=now))
+    # One read for the spendable lots (in spend order) and the overage lot.
+    own = usage_lots(account_ids=[account.pk], now=now)[account.pk]
+    lots = own.spendable
     sums = {kind: 0 for kind in LotKind.values}
     for lot in lots:
         sums[lot.kind] += lot.remaining_micros
-    owed = (
-        CreditLot.objects.filter(account=account, kind=LotKind.OVERAGE)
-        .values_list("remaining_micros", flat=True)
-        .first()
-        or 0
-    )
+    owed = own.overage.remaining_micros if own.overage else 0
     bonus_expiries = [lot.expires_at for lot in lots if lot.kind == LotKind.BONUS]
-    tier, limits = current_limits(organization=organization, now=now)
-    featured = {m.slug for m in ApiModel.objects.filter(featured=True)}
+    tier = current_tier(account=account, today=now.date())
+    tier, limits = current_limits(organization=organization, now=now, tier=tier)
+    featured = {slug for slug, model in cached_catalog().items() if model.featured}
+    plan = AutoRecharge.objects.filter(organization=organization).first()
     return CreditSummary(
         balance_micros=account.balance_micros,
         paid_micros=sums[LotKind.PAID],
@@ -133,14 +125,15 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
             )
             for index, lot in enumerate(lots)
         ],
-        tier=_tier_progress(account=account, today=now.date()),
+        tier=_tier_progress(account=account, tier=tier, today=now.date()),
         limits=[row for row in limits if row.model_slug in featured],
         limits_source_legacy=any(row.source == LimitSource.LEGACY for row in limits),
         forecast=usage_forecast(
             organization=organization, balance_micros=account.balance_micros, today=now.date()
         ),
-        plan=AutoRecharge.objects.filter(organization=organization).first(),
-        attention=charges_needing_attention(organization=organization),
+        plan=plan,
+        # Recharge charges belong to a plan: without one there is nothing to ask about.
+        attention=charges_needing_attention(organization=organization) if plan else [],
         failed_overage=OverageCharge.objects.filter(
             organization=organization, status=OverageStatus.FAILED
         )
@@ -148,6 +141,6 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         .first()
         if account.balance_micros < 0
         else None,
-        grants=active_program_grants(organization=organization, at=now),
+        grants=active_programs(organization=organization, at=now),
     )
 

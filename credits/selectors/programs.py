@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from accounts.models import Organization
 from credits.models import ApiModel, ProgramGrant
+from credits.selectors.process_cache import cached_catalog
 
 
 def program_free_model_ids(*, organization: Organization, at: datetime) -> set[int]:
@@ -67,3 +68,31 @@ def program_coverage(*, organization_ids: set[int]) -> dict[int, list[ProgramCov
         )
     return coverage
 
+
+
+@dataclass(frozen=True)
+class ActiveProgram:
+    ends_at: datetime
+    model_names: list[str]
+
+
+def active_programs(*, organization: Organization, at: datetime) -> list[ActiveProgram]:
+    """What the credit page says of the organization's program grants covering `at` (soonest
+    end first): one query on the grant-model links, model names from the cached catalog.
+    A grant covering no model makes nothing free and is left out."""
+    links = (
+        ProgramGrant.api_models.through.objects.filter(
+            programgrant__organization=organization,
+            programgrant__starts_at__lte=at,
+            programgrant__ends_at__gt=at,
+        )
+        .filter(Q(programgrant__revoked_at__isnull=True) | Q(programgrant__revoked_at__gt=at))
+        .order_by("programgrant__ends_at", "programgrant_id")
+        .values_list("programgrant_id", "programgrant__ends_at", "apimodel_id")
+    )
+    names = {model.pk: model.name for model in cached_catalog().values()}
+    programs: dict[int, ActiveProgram] = {}
+    for grant_id, ends_at, model_id in links:
+        program = programs.setdefault(grant_id, ActiveProgram(ends_at, []))
+        program.model_names.append(names.get(model_id, ""))
+    return list(programs.values())

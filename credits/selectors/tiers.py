@@ -13,6 +13,7 @@ from credits.models import (
     TierThreshold,
 )
 from credits.money import percent_of_cents
+from credits.selectors.process_cache import cached_tier_thresholds
 
 
 def tier_for_amount(*, kind: str, purchased_cents: int) -> str:
@@ -25,11 +26,15 @@ def tier_for_amount(*, kind: str, purchased_cents: int) -> str:
 
 
 def next_tier_threshold(*, kind: str, purchased_cents: int) -> TierThreshold | None:
-    """The first threshold not yet reached this period, if any."""
-    return (
-        TierThreshold.objects.filter(period=kind, min_amount_cents__gt=purchased_cents)
-        .order_by("min_amount_cents")
-        .first()
+    """The first threshold not yet reached this period, if any (for display: read from the
+    in-process cache, at most PROCESS_CACHE_SECONDS old)."""
+    return next(
+        (
+            threshold
+            for threshold in cached_tier_thresholds()
+            if threshold.period == kind and threshold.min_amount_cents > purchased_cents
+        ),
+        None,
     )
 
 

@@ -132,6 +132,7 @@ def usage_forecast(*, organization: Organization, balance_micros: int, today: da
         UsageRollup.objects.filter(
             organization=organization, day__gte=start, day__lte=today, cost_micros__gt=0
         )
+        .order_by()
         .values("day")
         .annotate(cost=Sum("cost_micros"))
         .values_list("day", "cost")

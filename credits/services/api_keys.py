@@ -9,7 +9,7 @@ from accounts.services import audit_record
 from credits.exceptions import CreditsError
 from credits.models import ApiKey
 from credits.models.usage import hash_api_key
-from credits.selectors.ingest import forget_ingest_cache
+from credits.selectors.process_cache import forget_process_cache
 
 API_KEY_PREFIX = "bpk_"
 
@@ -34,12 +34,12 @@ def api_key_issue(*, api_key: ApiKey, created_by, now: datetime) -> str:
 def api_key_revoke(*, api_key: ApiKey, now: datetime, revoked_by=None) -> ApiKey:
     """Stop a key from working from now on; a revoked key stays revoked.
 
-    This process forgets the key at once; other workers within INGEST_CACHE_SECONDS
-    (credits/selectors/ingest.py)."""
+    This process forgets the key at once; other workers within PROCESS_CACHE_SECONDS
+    (credits/selectors/process_cache.py)."""
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
     if api_key.revoked_at is None:
         api_key.revoked_at = now
         api_key.save(update_fields=["revoked_at"])
         audit_record(actor=revoked_by, action="api_key_revoke", obj=api_key, after={"revoked_at": now.isoformat()}, now=now)
-        transaction.on_commit(forget_ingest_cache)
+        transaction.on_commit(forget_process_cache)
     return api_key

@@ -14,7 +14,7 @@ from accounts.models import Organization
 from credits.exceptions import InvalidUsageBatch
 from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
 from credits.money import price_micros
-from credits.selectors.ingest import cached_catalog
+from credits.selectors.process_cache import cached_catalog
 from credits.selectors.programs import program_coverage
 from credits.services import ledger
 

@@ -14,7 +14,7 @@ from credits.exceptions import InvalidUsageBatch
 from credits.money import micros_to_plain
 from credits.openapi import DOCUMENT
 from credits.selectors.limits import current_limits
-from credits.selectors.ingest import cached_api_key
+from credits.selectors.process_cache import cached_api_key
 from credits.services import usage as usage_service
 
 
@@ -24,7 +24,7 @@ def _error(status: int, code: str, message: str, **details) -> JsonResponse:
 
 def api_key_required(view: Callable) -> Callable:
     """401 unless the request carries an active key as `Authorization: Bearer <key>`
-    (cached in-process: a revoked key stops within INGEST_CACHE_SECONDS everywhere)."""
+    (cached in-process: a revoked key stops within PROCESS_CACHE_SECONDS everywhere)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
