@@ -53,7 +53,11 @@ class UsageEvent(models.Model):
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="usage_events"
     )
-    api_model = models.ForeignKey("credits.ApiModel", on_delete=models.PROTECT, related_name="+")
+    # No index of its own (nothing reads events by model alone; pages read rollups): one
+    # index less to write per call. Deleting a model is refused by PROTECT after a scan.
+    api_model = models.ForeignKey(
+        "credits.ApiModel", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
     pages = models.PositiveBigIntegerField(default=0)
@@ -65,11 +69,12 @@ class UsageEvent(models.Model):
     cost_micros = models.PositiveBigIntegerField()
     # Covered by an education / public-interest program grant at occurred_at.
     free = models.BooleanField(default=False)
-    # The request that inserted the row: after an insert that skips conflicts, a batch
-    # re-reads its own rows by this token to learn which events were new.
-    batch = models.UUIDField(db_index=True, editable=False)
+    # The request that recorded the row; its ledger entries carry the same token as their
+    # reference. Not indexed: disputes go from an entry to its events by `ledger_entry`.
+    batch = models.UUIDField(editable=False)
+    # Not indexed either (keys are revoked, never deleted; PROTECT scans if ever asked).
     api_key = models.ForeignKey(
-        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     # The batch entry that debited this call (where its cost began, when it spans two lots).
     # Null for free or zero-cost calls, and for calls recorded before batch entries existed

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from datetime import timezone as dt_timezone
 
 from django.db import connection, transaction
-from django.db.models import Case, Value, When
 
 from accounts.models import Organization
 from credits.exceptions import InvalidUsageBatch
@@ -222,57 +221,88 @@ def _price_and_cover(events: list[UsageInput]) -> list[tuple[int, bool]]:
 
 _EVENT_COLUMNS = (
     "event_id", "organization_id", "api_model_id", "input_tokens", "output_tokens", "pages",
-    "occurred_at", "recorded_at", "cost_micros", "free", "batch", "api_key_id",
+    "occurred_at", "recorded_at", "cost_micros", "free", "batch", "api_key_id", "ledger_entry_id",
+)
+# PostgreSQL array types of those columns: a batch travels as 13 arrays (unnest), not as
+# 13,000 parameters the driver would have to splice into the statement text.
+_EVENT_ARRAY_TYPES = (
+    "text[]", "bigint[]", "bigint[]", "bigint[]", "bigint[]", "bigint[]",
+    "timestamptz[]", "timestamptz[]", "bigint[]", "boolean[]", "uuid[]", "bigint[]", "bigint[]",
 )
 
 
-def _insert_new_events(
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _known_event_ids(event_ids: list[str]) -> set[str]:
+    """Which of these event ids were recorded before (one indexed lookup)."""
+    if _on_postgresql():
+        table = connection.ops.quote_name(UsageEvent._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT event_id FROM {table} WHERE event_id = ANY(%s)", [event_ids])
+            return {row[0] for row in cursor.fetchall()}
+    return set(UsageEvent.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
+
+
+class _EventRecordedMeanwhile(Exception):
+    """A concurrent batch (of another organization, so not behind our locks) inserted one of
+    our event ids after we looked: this attempt is rolled back and made again."""
+
+
+def _insert_events(
     *,
     events: list[UsageInput],
     priced: list[tuple[int, bool]],
+    entries: list,
     batch: uuid.UUID,
     api_key: ApiKey | None,
     now: datetime,
-) -> dict[str, int]:
-    """Insert the events in one statement, skipping ids already recorded; returns the primary
-    key of each event this statement really inserted, by event id.
-
-    `INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING` on PostgreSQL and SQLite
-    (3.35+) alike: the unique index decides, even against a concurrent batch for another
-    organization carrying the same id, and no second read is needed to learn what was new."""
-    ops = connection.ops
-    recorded_at = ops.adapt_datetimefield_value(now)
-    batch_value = UsageEvent._meta.get_field("batch").get_db_prep_value(batch, connection)
+) -> int:
+    """Insert the events, each pointing at its entry, in one statement that skips ids already
+    recorded (`ON CONFLICT (event_id) DO NOTHING RETURNING`: the unique index decides, even
+    against a concurrent batch); returns how many rows it really inserted."""
     api_key_id = api_key.pk if api_key is not None else None
-    rows: list[object] = []
-    for usage, (cost, free) in zip(events, priced, strict=True):
-        rows += (
-            usage.event_id, usage.organization_id, usage.api_model.pk, usage.input_tokens,
-            usage.output_tokens, usage.pages, ops.adapt_datetimefield_value(usage.occurred_at),
-            recorded_at, cost, free, batch_value, api_key_id,
+    columns = [
+        [usage.event_id for usage in events],
+        [usage.organization_id for usage in events],
+        [usage.api_model.pk for usage in events],
+        [usage.input_tokens for usage in events],
+        [usage.output_tokens for usage in events],
+        [usage.pages for usage in events],
+        [usage.occurred_at for usage in events],
+        [now] * len(events),
+        [cost for cost, _free in priced],
+        [free for _cost, free in priced],
+        [batch] * len(events),
+        [api_key_id] * len(events),
+        [entry.pk if entry is not None else None for entry in entries],
+    ]
+    table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    names = ", ".join(_EVENT_COLUMNS)
+    if _on_postgresql():
+        arrays = ", ".join(f"%s::{kind}" for kind in _EVENT_ARRAY_TYPES)
+        sql = (
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id"
         )
-    table = ops.quote_name(UsageEvent._meta.db_table)
-    placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) VALUES "
-        + ", ".join([placeholders] * len(events))
-        + " ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id"
-    )
+        params: list[object] = columns
+    else:
+        # SQLite (3.35+) has the same upsert and RETURNING; no arrays, so one row of values
+        # per event, adapted as Django would.
+        ops = connection.ops
+        columns[6] = [ops.adapt_datetimefield_value(moment) for moment in columns[6]]
+        columns[7] = [ops.adapt_datetimefield_value(now)] * len(events)
+        columns[10] = [batch.hex] * len(events)
+        row = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+        sql = (
+            f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(events))} "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+        )
+        params = [value for values in zip(*columns, strict=True) for value in values]
     with connection.cursor() as cursor:
-        cursor.execute(sql, rows)
-        return {event_id: pk for pk, event_id in cursor.fetchall()}
-
-
-def _link_events_to_entries(*, event_pks_by_entry: dict[int, list[int]]) -> None:
-    """Point each debited event at its entry: one UPDATE with a branch per entry, not per event."""
-    if not event_pks_by_entry:
-        return
-    every = [pk for pks in event_pks_by_entry.values() for pk in pks]
-    UsageEvent.objects.filter(pk__in=every).update(
-        ledger_entry_id=Case(
-            *[When(pk__in=pks, then=Value(entry)) for entry, pks in event_pks_by_entry.items()]
-        )
-    )
+        cursor.execute(sql, params)
+        return len(cursor.fetchall())
 
 
 def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
@@ -313,54 +343,66 @@ def usage_committed(*, organization_ids: list[int], now: datetime) -> None:
     Nothing reacts yet."""
 
 
-@transaction.atomic
 def record_usage_batch(
     *, events: list[UsageInput], api_key: ApiKey | None, now: datetime
 ) -> UsageBatchResult:
     """Record and debit a validated batch; events whose id was recorded before are skipped.
 
     One transaction: the organizations' accounts locked in one statement (in organization
-    order, so batches never deadlock), the events inserted skipping known ids, one ledger
-    entry per lot and model for the new ones (SPEC "Money": usage is kept per call and
-    debited per batch), each event linked to its entry, and the daily rollups upserted.
-    About ten statements whatever the number of events or organizations; none per event."""
+    order, so batches never deadlock); the ids already recorded looked up; one ledger entry
+    per lot and model for the new calls (SPEC "Money": usage is kept per call and debited per
+    batch); the events inserted pointing at their entries; the daily rollups upserted. Ten
+    statements at most, whatever the number of events or organizations; none per event.
+
+    Our locks keep out batches of the same organizations, but not a batch of another
+    organization carrying the same event id: if one inserts such an id between our lookup
+    and our insert, the insert skips it, the counts disagree, and the attempt is rolled back
+    and made again (the id is then known). The unique index is what decides, always."""
+    for _attempt in range(4):
+        try:
+            with transaction.atomic():
+                result = _record_once(events=events, api_key=api_key, now=now)
+        except _EventRecordedMeanwhile:
+            continue
+        if result.accepted:
+            debited = sorted({usage.organization_id for usage in events})
+            transaction.on_commit(lambda: usage_committed(organization_ids=debited, now=now))
+        return result
+    raise RuntimeError("Usage batch kept losing races for its event ids; retry the request.")
+
+
+def _record_once(*, events: list[UsageInput], api_key: ApiKey | None, now: datetime) -> UsageBatchResult:
     organization_ids = sorted({usage.organization_id for usage in events})
     accounts = ledger.lock_accounts(organization_ids=organization_ids)
-    batch = uuid.uuid4()
-    priced = _price_and_cover(events)
-    inserted = _insert_new_events(events=events, priced=priced, batch=batch, api_key=api_key, now=now)
-    new = [
-        (usage, cost)
-        for usage, (cost, _free) in zip(events, priced, strict=True)
-        if usage.event_id in inserted
-    ]
-    charged_on = ledger.draw_usage_batch(
-        accounts=accounts,
-        charges=[
-            ledger.UsageCharge(
-                organization_id=usage.organization_id,
-                api_model=usage.api_model,
-                cost_micros=cost,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                pages=usage.pages,
-            )
-            for usage, cost in new
-        ],
-        reference=str(batch),
-        now=now,
-    )
-    event_pks_by_entry: dict[int, list[int]] = {}
-    for (usage, _cost), entry in zip(new, charged_on, strict=True):
-        if entry is not None:
-            event_pks_by_entry.setdefault(entry.pk, []).append(inserted[usage.event_id])
-    _link_events_to_entries(event_pks_by_entry=event_pks_by_entry)
-    _upsert_rollups(new_events=new)
+    known = _known_event_ids([usage.event_id for usage in events])
+    new = [usage for usage in events if usage.event_id not in known]
     if new:
-        debited = sorted({usage.organization_id for usage, _cost in new})
-        transaction.on_commit(lambda: usage_committed(organization_ids=debited, now=now))
+        batch = uuid.uuid4()
+        priced = _price_and_cover(new)
+        entries = ledger.draw_usage_batch(
+            accounts=accounts,
+            charges=[
+                ledger.UsageCharge(
+                    organization_id=usage.organization_id,
+                    api_model=usage.api_model,
+                    cost_micros=cost,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    pages=usage.pages,
+                )
+                for usage, (cost, _free) in zip(new, priced, strict=True)
+            ],
+            reference=str(batch),
+            now=now,
+        )
+        inserted = _insert_events(
+            events=new, priced=priced, entries=entries, batch=batch, api_key=api_key, now=now
+        )
+        if inserted != len(new):
+            raise _EventRecordedMeanwhile
+        _upsert_rollups(new_events=[(usage, cost) for usage, (cost, _free) in zip(new, priced, strict=True)])
     return UsageBatchResult(
-        accepted=[usage.event_id for usage in events if usage.event_id in inserted],
-        duplicates=[usage.event_id for usage in events if usage.event_id not in inserted],
+        accepted=[usage.event_id for usage in new],
+        duplicates=[usage.event_id for usage in events if usage.event_id in known],
         balances={pk: account.balance_micros for pk, account in accounts.items()},
     )

@@ -124,3 +124,33 @@ def test_six_batches_racing_over_three_lots_lose_nothing():
     assert not UsageEvent.objects.filter(ledger_entry__isnull=True).exists()
     assert ledger_invariant_violations() == []
     assert usage_rollup_violations() == []
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_same_event_ids_racing_for_two_organizations_are_recorded_once(attempt):
+    """Two batches of different organizations (so not serialized by one lock) carry the same
+    ids: the unique index gives each id to one of them, and the other's debit for it is
+    rolled back and redone, so nothing is charged twice or lost."""
+    from credits.services.usage import record_usage_batch, validate_usage_batch
+    from tests.reliability.books import race
+
+    now = timezone.now()
+    first, second = OrganizationFactory(), OrganizationFactory()
+    batches = [
+        validate_usage_batch(payload={"events": [event(f"same-{n}", organization, at=now) for n in range(300)]})
+        for organization in (first, second)
+    ]
+
+    results = race(*[
+        (lambda events=events: record_usage_batch(events=events, api_key=None, now=now)) for events in batches
+    ])
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert sorted(results[0].accepted + results[1].accepted) == sorted(f"same-{n}" for n in range(300))
+    assert UsageEvent.objects.count() == 300
+    for organization in (first, second):
+        owned = UsageEvent.objects.filter(organization=organization).count()
+        assert CreditAccount.objects.get(organization=organization).balance_micros == -150 * owned
+    assert sum(LedgerEntry.objects.filter(kind=EntryKind.USAGE).values_list("calls", flat=True)) == 300
+    assert ledger_invariant_violations() == []
+    assert usage_rollup_violations() == []
