@@ -1,5 +1,6 @@
 """What nearly every request reads and only staff change, cached in this process: API keys,
-the model catalog, the rate-limit table, tier thresholds and the billing policy.
+the model catalog, the rate-limit table, tier thresholds, the billing policy, which
+organizations exist and which hold program grants.
 
 The bound, documented in README "Usage at scale": a revoked key, a changed price, limit,
 threshold or policy date reaches every worker at most `PROCESS_CACHE_SECONDS` (5 s by
@@ -16,7 +17,8 @@ from typing import TypeVar
 
 from django.conf import settings
 
-from credits.models import ApiKey, ApiModel, BillingPolicy, RateLimit, TierThreshold
+from accounts.models import Organization
+from credits.models import ApiKey, ApiModel, BillingPolicy, ProgramGrant, RateLimit, TierThreshold
 from credits.models.usage import hash_api_key
 
 # Bounded so a flood of distinct valid keys cannot grow the process: past this, start over.
@@ -85,6 +87,29 @@ def cached_tier_thresholds() -> list[TierThreshold]:
 
 def cached_billing_policy() -> BillingPolicy:
     return _table("policy", BillingPolicy.current)
+
+
+def cached_existing_organization_ids(*, wanted: set[int]) -> set[int]:
+    """Which of these organization ids exist. Only ids found are cached (an organization with
+    an account or usage cannot be deleted: PROTECT), so a new organization is seen at once."""
+    cached = _tables.get("organizations")
+    if not _fresh(cached):
+        cached = _tables["organizations"] = _Cached(set(), time.monotonic())
+    seen: set[int] = cached.value  # type: ignore[union-attr, assignment]
+    missing = wanted - seen
+    if missing:
+        seen.update(Organization.objects.filter(pk__in=missing).values_list("pk", flat=True))
+    return wanted & seen
+
+
+def cached_program_organization_ids() -> frozenset[int]:
+    """Organizations that hold any program grant (past, present or future). Usage of every
+    other organization is priced without asking about grants; a grant just approved applies
+    in every worker within PROCESS_CACHE_SECONDS (at once in the approving process)."""
+    return _table(
+        "program_organizations",
+        lambda: frozenset(ProgramGrant.objects.values_list("organization_id", flat=True).distinct()),
+    )
 
 
 def forget_process_cache() -> None:

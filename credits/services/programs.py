@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from accounts.models import Membership, Organization, Role, User
 from accounts.services import audit_record, invitation_create
 from credits.exceptions import ProgramError
+from credits.selectors.process_cache import forget_process_cache
 from credits.models import (
     ApiModel,
     ApplicationStatus,
@@ -215,6 +216,8 @@ def program_approve(
     grant.full_clean()
     grant.save()
     grant.api_models.set(models)
+    # Usage is priced against a cached list of organizations holding grants.
+    transaction.on_commit(forget_process_cache)
     application.status = ApplicationStatus.APPROVED
     application.organization = organization
     application.grant = grant

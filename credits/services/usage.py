@@ -1,6 +1,7 @@
 """Usage ingest: validating a batch from the API platform, pricing it, recording its events,
 debiting it once per lot and model, and keeping the daily rollups (API keys: api_keys.py)."""
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,11 +10,14 @@ from datetime import timezone as dt_timezone
 
 from django.db import connection, transaction
 
-from accounts.models import Organization
 from credits.exceptions import InvalidUsageBatch
 from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
 from credits.money import price_micros
-from credits.selectors.process_cache import cached_catalog
+from credits.selectors.process_cache import (
+    cached_catalog,
+    cached_existing_organization_ids,
+    cached_program_organization_ids,
+)
 from credits.selectors.programs import program_coverage
 from credits.services import ledger
 
@@ -154,15 +158,14 @@ def validate_usage_batch(*, payload: object) -> list[UsageInput]:
             field="events",
             code="batch_size",
         )
-    # One query for the whole batch, whatever its size (the catalog is cached in-process).
+    # At most one query for the whole batch, whatever its size (the catalog and the
+    # organizations already seen are cached in-process).
     models = cached_catalog()
     # Filtered before the set (a list or object sent as the id is unhashable) and to the
     # 64-bit range (no such id exists, and SQLite raises OverflowError when asked).
     wanted = [e.get("organization") for e in events if isinstance(e, Mapping)]
     wanted_ids = {value for value in wanted if _is_integer(value) and 0 < value < 2**63}
-    organization_ids = set(
-        Organization.objects.filter(pk__in=wanted_ids).values_list("pk", flat=True)
-    )
+    organization_ids = cached_existing_organization_ids(wanted=wanted_ids)
     parsed = []
     seen: set[str] = set()
     for index, event in enumerate(events):
@@ -202,7 +205,9 @@ class UsageBatchResult:
 def _price_and_cover(events: list[UsageInput]) -> list[tuple[int, bool]]:
     """(cost in micro-dollars, free) per event. Program grants are read once for the batch
     (one query, usually empty) and decided here per event, without a query each."""
-    coverage = program_coverage(organization_ids={usage.organization_id for usage in events})
+    with_programs = cached_program_organization_ids()
+    wanted = {usage.organization_id for usage in events} & with_programs
+    coverage = program_coverage(organization_ids=wanted) if wanted else {}
     priced = []
     for usage in events:
         grants = coverage.get(usage.organization_id, ())
@@ -223,11 +228,12 @@ _EVENT_COLUMNS = (
     "event_id", "organization_id", "api_model_id", "input_tokens", "output_tokens", "pages",
     "occurred_at", "recorded_at", "cost_micros", "free", "batch", "api_key_id", "ledger_entry_id",
 )
-# PostgreSQL array types of those columns: a batch travels as 13 arrays (unnest), not as
-# 13,000 parameters the driver would have to splice into the statement text.
-_EVENT_ARRAY_TYPES = (
-    "text[]", "bigint[]", "bigint[]", "bigint[]", "bigint[]", "bigint[]",
-    "timestamptz[]", "timestamptz[]", "bigint[]", "boolean[]", "uuid[]", "bigint[]", "bigint[]",
+# PostgreSQL types of those columns: a batch travels as one JSON parameter read back with
+# jsonb_to_recordset, not as 13,000 parameters the driver would splice into the statement
+# text one by one (json.dumps is C; the driver's quoting is Python).
+_EVENT_TYPES = (
+    "text", "bigint", "bigint", "bigint", "bigint", "bigint",
+    "timestamptz", "timestamptz", "bigint", "boolean", "uuid", "bigint", "bigint",
 )
 
 
@@ -281,12 +287,17 @@ def _insert_events(
     table = connection.ops.quote_name(UsageEvent._meta.db_table)
     names = ", ".join(_EVENT_COLUMNS)
     if _on_postgresql():
-        arrays = ", ".join(f"%s::{kind}" for kind in _EVENT_ARRAY_TYPES)
+        columns[6] = [moment.isoformat() for moment in columns[6]]
+        columns[7] = [now.isoformat()] * len(events)
+        columns[10] = [str(batch)] * len(events)
+        record = ", ".join(f"{name} {kind}" for name, kind in zip(_EVENT_COLUMNS, _EVENT_TYPES, strict=True))
         sql = (
-            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb) "
+            f"AS r({record}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
         )
-        params: list[object] = columns
+        params: list[object] = [
+            json.dumps([dict(zip(_EVENT_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)])
+        ]
     else:
         # SQLite (3.35+) has the same upsert and RETURNING; no arrays, so one row of values
         # per event, adapted as Django would.
