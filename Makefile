@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run test venv clean
+.PHONY: run test venv clean bench bench-ingest bench-single bench-credit bench-usage-page
 
 venv: $(VENV)/.installed
 
@@ -47,6 +47,23 @@ run: venv
 
 test: venv
 	$(PY) -m pytest
+
+# Benchmarks (bench/, never part of the suite): each recreates its PostgreSQL database
+# (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/billing_usage_bench),
+# starts gunicorn with one worker per core and prints its ratio.
+bench: bench-ingest bench-single bench-credit bench-usage-page
+
+bench-ingest: venv
+	$(PY) bench/usage_ingest.py
+
+bench-single: venv
+	$(PY) bench/single_event.py
+
+bench-credit: venv
+	$(PY) bench/credit_page.py
+
+bench-usage-page: venv
+	$(PY) bench/usage_page.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

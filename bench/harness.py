@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/billing_usage_bench"
 CORES = os.cpu_count() or 1
+# Per-request headers (session cookies) the load plans pick from; set before the clients fork.
+COOKIES: list[dict[str, str]] = []
 # gthread: each worker also serves other requests while one waits for its commit to reach
 # the disk; the same server config measures both sides of every ratio.
 THREADS = 4
