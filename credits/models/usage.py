@@ -48,10 +48,12 @@ class UsageEvent(models.Model):
     """One priced call of the API; the platform's event id makes a repeated report a no-op."""
 
     # Idempotency: a unique index, so two batches carrying the same event racing each other
-    # can only ever insert it once (INSERT ... ON CONFLICT DO NOTHING).
-    event_id = models.CharField(max_length=128, unique=True)
+    # can only ever insert it once (INSERT ... ON CONFLICT DO NOTHING). Declared as a
+    # constraint (Meta), not unique=True, so PostgreSQL gets no second LIKE index to write.
+    event_id = models.CharField(max_length=128)
+    # Indexed by (organization, occurred_at) below, which also serves lookups by organization.
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="usage_events"
+        "accounts.Organization", on_delete=models.PROTECT, related_name="usage_events", db_index=False
     )
     # No index of its own (nothing reads events by model alone; pages read rollups): one
     # index less to write per call. Deleting a model is refused by PROTECT after a scan.
@@ -91,6 +93,7 @@ class UsageEvent(models.Model):
         ordering = ["-occurred_at", "-pk"]
         indexes = [models.Index(fields=["organization", "occurred_at"])]
         constraints = [
+            models.UniqueConstraint(fields=["event_id"], name="usage_event_id_unique"),
             models.CheckConstraint(
                 condition=models.Q(free=False) | models.Q(cost_micros=0), name="free_usage_costs_nothing"
             ),
