@@ -1,10 +1,12 @@
-# The two commands: `make run` (the demo site on SQLite) and `make test` (the whole suite).
+# The commands: `make run` (the demo site on SQLite), `make test` (the whole suite),
+# `make lint` (ruff and mypy, as CI runs them first) and `make serve` (the production shape
+# on PostgreSQL and Redis: README, Deployment).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run test venv clean bench bench-ingest bench-single bench-credit bench-usage-page
+.PHONY: run serve test lint venv clean bench bench-ingest bench-single bench-credit bench-usage-page
 
 venv: $(VENV)/.installed
 
@@ -45,8 +47,19 @@ run: venv
 	  DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT); \
 	fi
 
+# Settings from the environment and .env; gunicorn on PORT (default 8000), one Celery worker
+# and beat, all stopped by Ctrl-C.
+serve: venv
+	@# 130 is honcho's answer to Ctrl-C: a normal stop, not an error.
+	$(PY) -m billing_portal.serve || [ $$? -eq 130 ]
+
 test: venv
 	$(PY) -m pytest
+
+# Both must be clean: CI fails on a new finding. Config in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # Benchmarks (bench/, never part of the suite): each recreates its PostgreSQL database
 # (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/billing_usage_bench),

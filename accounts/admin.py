@@ -25,7 +25,9 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         before = audit_snapshot(obj)
-        audit_record(actor=request.user, action="delete", obj=obj, before=before, organization=_organization_of(obj))
+        audit_record(
+            actor=request.user, action="delete", obj=obj, before=before, organization=_organization_of(obj)
+        )
         super().delete_model(request, obj)
 
     def save_formset(self, request, form, formset, change):
@@ -45,7 +47,9 @@ class AuditedAdmin(admin.ModelAdmin):
                 organization=_organization_of(instance),
             )
         for instance in formset.deleted_objects:
-            audit_record(actor=request.user, action="delete", obj=instance, organization=_organization_of(instance))
+            audit_record(
+                actor=request.user, action="delete", obj=instance, organization=_organization_of(instance)
+            )
 
 
 def _organization_of(obj) -> Organization | None:

@@ -1,6 +1,7 @@
 """Users, organizations, memberships with roles, and invitations."""
 
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -8,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create_user(self, email: str, password: str | None, **extra):
@@ -33,13 +34,15 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A person who signs in with an email address; there is no username."""
 
-    username = None
+    # No username: people sign in with their email (USERNAME_FIELD); the stubs type it as str.
+    username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # Our manager (email instead of username); the stubs expect auth's own UserManager type.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         constraints = [

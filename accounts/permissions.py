@@ -10,18 +10,22 @@ from django.shortcuts import redirect
 from accounts.models import Role
 from accounts.selectors import current_membership
 
-_DENIED = {
+_DENIED: dict[str | None, str] = {
     Role.BILLING: "Only the organization's owners and billing members can do this.",
     Role.OWNER: "Only the organization's owners can do this.",
 }
 
 
+# The roles that pass for each lowest role a view asks for (None: any member).
+_ALLOWED: dict[str | None, set[str]] = {
+    None: set(Role.values),
+    Role.BILLING: {Role.OWNER, Role.BILLING},
+    Role.OWNER: {Role.OWNER},
+}
+
+
 def _organization_view(view: Callable, lowest_role: str | None) -> Callable:
-    allowed = {
-        None: set(Role.values),
-        Role.BILLING: {Role.OWNER, Role.BILLING},
-        Role.OWNER: {Role.OWNER},
-    }[lowest_role]
+    allowed = _ALLOWED[lowest_role]
 
     @login_required
     @wraps(view)

@@ -11,13 +11,16 @@ def user_memberships(request: HttpRequest) -> list[Membership]:
     """The signed-in user's memberships, read once per request."""
     if not request.user.is_authenticated:
         return []
-    if not hasattr(request, "_memberships"):
-        request._memberships = list(
+    cached: list[Membership] | None = getattr(request, "_memberships", None)
+    if cached is None:
+        cached = list(
             Membership.objects.filter(user=request.user)
             .select_related("organization")
             .order_by("organization__name", "pk")
         )
-    return request._memberships
+        # Cached on the request object: it lives exactly as long as the request.
+        setattr(request, "_memberships", cached)  # noqa: B010
+    return cached
 
 
 def current_membership(request: HttpRequest) -> Membership | None:

@@ -45,7 +45,10 @@ def throttle_posts(
                     return render(
                         request,
                         "429.html",
-                        {"message": f"Too many attempts. Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again."},
+                        {
+                            "message": f"Too many attempts. Please wait {minutes} "
+                            f"minute{'s' if minutes > 1 else ''} and try again."
+                        },
                         status=429,
                     )
             return view(request, *args, **kwargs)

@@ -21,7 +21,11 @@ def totp_verify(*, request, token: str) -> TOTPDevice:
     """Check a code; the first good code confirms a new device. Marks the session verified."""
     device = totp_device_for(user=request.user)
     if not device.verify_token(token.strip().replace(" ", "")):
-        raise AccountError("That code is not right. Wait a few seconds (each wrong code adds a delay), check your authenticator's clock and try again.", code="otp_invalid")
+        raise AccountError(
+            "That code is not right. Wait a few seconds (each wrong code adds a delay), "
+            "check your authenticator's clock and try again.",
+            code="otp_invalid",
+        )
     if not device.confirmed:
         device.confirmed = True
         device.save(update_fields=["confirmed"])

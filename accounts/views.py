@@ -1,7 +1,9 @@
 """Account pages: signup, members and invitations, organization switching."""
 
 from base64 import b32encode
+from typing import cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -96,7 +98,7 @@ def members(request):
         .order_by("user__email"),
         "invitations": organization.invitations.filter(accepted_at__isnull=True),
         "invite_form": InvitationForm(),
-        "role_choices": RoleForm.base_fields["role"].choices,
+        "role_choices": cast(forms.ChoiceField, RoleForm.base_fields["role"]).choices,
     }
     return render(request, "accounts/members.html", context)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import harness  # noqa: E402
+from bench import harness
 
 COOKIE: dict[str, str] = {}
 
@@ -37,17 +37,34 @@ def seed(now: datetime):
 
     organization = Organization.objects.create(name="Bench credit", created_at=now - timedelta(days=40))
     purchase = purchases.purchase_create(
-        organization=organization, amount_cents=60_000, key="bench-credit-1", created_by=None,
-        refund_policy_version="bench", refund_policy_accepted_at=now, now=now - timedelta(days=3),
+        organization=organization,
+        amount_cents=60_000,
+        key="bench-credit-1",
+        created_by=None,
+        refund_policy_version="bench",
+        refund_policy_accepted_at=now,
+        now=now - timedelta(days=3),
     )
     purchases.record_purchase(purchase_id=purchase.pk, now=now - timedelta(days=3))
-    ledger.adjust_credits(organization=organization, amount_micros=20_000_000, reason="bench grant",
-                          created_by=None, now=now, expires_at=now + timedelta(days=90))
+    ledger.adjust_credits(
+        organization=organization,
+        amount_micros=20_000_000,
+        reason="bench grant",
+        created_by=None,
+        now=now,
+        expires_at=now + timedelta(days=90),
+    )
     for day in range(30):
         at = now - timedelta(days=day)
         events = [
-            {"event_id": f"credit-{day}-{n}", "organization": organization.pk, "model": "solar-pro-2",
-             "occurred_at": at.isoformat(), "input_tokens": 20_000, "output_tokens": 2_000}
+            {
+                "event_id": f"credit-{day}-{n}",
+                "organization": organization.pk,
+                "model": "solar-pro-2",
+                "occurred_at": at.isoformat(),
+                "input_tokens": 20_000,
+                "output_tokens": 2_000,
+            }
             for n in range(200)
         ]
         record_usage_batch(events=validate_usage_batch(payload={"events": events}), api_key=None, now=at)
@@ -80,9 +97,10 @@ def main() -> None:
     harness.report(
         "/billing/credit/ vs a bare logged-in view",
         [
-            f"bare view, {options.clients} clients: {bare_before.per_second:,.0f} then {bare_after.per_second:,.0f} "
-            f"req/s (p50 {bare_before.p50_ms:.1f} ms)",
-            f"/billing/credit/, {options.clients} clients: {page.per_second:,.0f} req/s (p50 {page.p50_ms:.1f} ms); "
+            f"bare view, {options.clients} clients: {bare_before.per_second:,.0f} then "
+            f"{bare_after.per_second:,.0f} req/s (p50 {bare_before.p50_ms:.1f} ms)",
+            f"/billing/credit/, {options.clients} clients: {page.per_second:,.0f} req/s "
+            f"(p50 {page.p50_ms:.1f} ms); "
             f"errors: {page.errors}",
             f"ratio: {page.per_second / bare_rate:.2f}x (target >= 0.5x)",
         ],

@@ -40,7 +40,14 @@ def database_url() -> str:
 
 def _psql_args(url: str) -> tuple[list[str], str]:
     parts = urlsplit(url)
-    args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "postgres"]
+    args = [
+        "-h",
+        parts.hostname or "127.0.0.1",
+        "-p",
+        str(parts.port or 5432),
+        "-U",
+        parts.username or "postgres",
+    ]
     return args, parts.path.lstrip("/")
 
 
@@ -89,11 +96,23 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [
-                str(Path(PYTHON).parent / "gunicorn"), "billing_portal.wsgi",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", str(CORES),
-                "--worker-class", "gthread", "--threads", str(THREADS), "--log-level", "warning",
+                str(Path(PYTHON).parent / "gunicorn"),
+                "billing_portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(CORES),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(THREADS),
+                "--log-level",
+                "warning",
             ],
-            cwd=ROOT, env=server_env(url), stdout=self.log, stderr=self.log,
+            cwd=ROOT,
+            env=server_env(url),
+            stdout=self.log,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -162,7 +181,9 @@ def _client(args) -> tuple[int, list[float], int]:
     return n, latencies, errors
 
 
-def load(port: int, plan: Plan, *, clients: int, seconds: float, ok=(200,), limit: int | None = None) -> LoadResult:
+def load(
+    port: int, plan: Plan, *, clients: int, seconds: float, ok=(200,), limit: int | None = None
+) -> LoadResult:
     """`clients` processes sending requests back to back for `seconds` (or `limit` each)."""
     context = multiprocessing.get_context("fork")
     started = time.perf_counter()
@@ -177,17 +198,38 @@ def pgbench_hot_row_tps(url: str, *, clients: int, seconds: int) -> float:
     """PostgreSQL's own one-hot-row update rate: every transaction updates the same row."""
     args, name = _psql_args(url)
     subprocess.run(
-        ["psql", *args, "-d", name, "-q", "-c",
-         "DROP TABLE IF EXISTS bench_hot_row; CREATE TABLE bench_hot_row (id int PRIMARY KEY, n bigint);"
-         " INSERT INTO bench_hot_row VALUES (1, 0);"],
+        [
+            "psql",
+            *args,
+            "-d",
+            name,
+            "-q",
+            "-c",
+            "DROP TABLE IF EXISTS bench_hot_row; CREATE TABLE bench_hot_row (id int PRIMARY KEY, n bigint);"
+            " INSERT INTO bench_hot_row VALUES (1, 0);",
+        ],
         check=True,
     )
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write("UPDATE bench_hot_row SET n = n + 1 WHERE id = 1;\n")
     output = subprocess.run(
-        ["pgbench", *args, "-n", "-c", str(clients), "-j", str(min(clients, CORES)), "-T", str(seconds),
-         "-f", script.name, name],
-        check=True, capture_output=True, text=True,
+        [
+            "pgbench",
+            *args,
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, CORES)),
+            "-T",
+            str(seconds),
+            "-f",
+            script.name,
+            name,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     for line in output.splitlines():
         if line.startswith("tps = "):
@@ -202,7 +244,9 @@ def logged_in_cookie(organization) -> str:
 
     from accounts.models import Membership, Role, User
 
-    user = User.objects.create_user(email=f"bench-{organization.pk}-{time.monotonic_ns()}@example.com", password="x" * 12)
+    user = User.objects.create_user(
+        email=f"bench-{organization.pk}-{time.monotonic_ns()}@example.com", password="x" * 12
+    )
     Membership.objects.create(user=user, organization=organization, role=Role.OWNER)
     client = Client()
     client.force_login(user)

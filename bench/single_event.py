@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import harness  # noqa: E402
+from bench import harness
 
 ORGANIZATIONS: list[int] = []
 HEADERS: dict[str, str] = {}
@@ -26,14 +26,20 @@ RUN = {"tag": ""}
 
 def post_event(client: int, n: int):
     organization = random.Random(client * 1_000_003 + n).choice(ORGANIZATIONS)
-    body = harness.json_body({"events": [{
-        "event_id": f"{RUN['tag']}-{client}-{n}",
-        "organization": organization,
-        "model": "solar-pro-2",
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "input_tokens": 1_000,
-        "output_tokens": 250,
-    }]})
+    body = harness.json_body(
+        {
+            "events": [
+                {
+                    "event_id": f"{RUN['tag']}-{client}-{n}",
+                    "organization": organization,
+                    "model": "solar-pro-2",
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                    "input_tokens": 1_000,
+                    "output_tokens": 250,
+                }
+            ]
+        }
+    )
     return "POST", "/api/v1/usage/", body, HEADERS
 
 
@@ -58,9 +64,13 @@ def main() -> None:
     from credits.services.ledger import adjust_credits
 
     now = datetime.now(UTC)
-    organizations = [Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(options.organizations)]
+    organizations = [
+        Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(options.organizations)
+    ]
     for organization in organizations:
-        adjust_credits(organization=organization, amount_micros=50_000_000, reason="bench", created_by=None, now=now)
+        adjust_credits(
+            organization=organization, amount_micros=50_000_000, reason="bench", created_by=None, now=now
+        )
     ORGANIZATIONS.extend(o.pk for o in organizations)
     raw_key = api_key_issue(api_key=ApiKey(name="bench"), created_by=None, now=now)
     HEADERS.update({"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"})
@@ -72,7 +82,9 @@ def main() -> None:
         harness.load(server.port, bare, clients=options.clients, seconds=2)
         RUN["tag"] = "run"
         bare_before = harness.load(server.port, bare, clients=options.clients, seconds=options.seconds)
-        posts = harness.load(server.port, post_event, clients=options.clients, seconds=options.seconds, ok=(201,))
+        posts = harness.load(
+            server.port, post_event, clients=options.clients, seconds=options.seconds, ok=(201,)
+        )
         bare_after = harness.load(server.port, bare, clients=options.clients, seconds=options.seconds)
     bare_rate = (bare_before.per_second + bare_after.per_second) / 2
     problems = ledger_invariant_violations() + usage_rollup_violations()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import harness  # noqa: E402
+from bench import harness
 
 MIX = [
     ("solar-pro-2", {"input_tokens": 1_200, "output_tokens": 300}),
@@ -34,13 +34,15 @@ def _batch(tag: str, organization_ids: list[int], start: datetime) -> bytes:
     events = []
     for n in range(BATCH):
         model, units = MIX[n % len(MIX)]
-        events.append({
-            "event_id": f"{tag}-{n}",
-            "organization": organization_ids[n % len(organization_ids)],
-            "model": model,
-            "occurred_at": (start + timedelta(milliseconds=n)).isoformat(),
-            **units,
-        })
+        events.append(
+            {
+                "event_id": f"{tag}-{n}",
+                "organization": organization_ids[n % len(organization_ids)],
+                "model": model,
+                "occurred_at": (start + timedelta(milliseconds=n)).isoformat(),
+                **units,
+            }
+        )
     return harness.json_body({"events": events})
 
 
@@ -66,9 +68,13 @@ def main() -> None:
     from credits.services.ledger import adjust_credits
 
     now = datetime.now(UTC)
-    organizations = [Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(options.organizations)]
+    organizations = [
+        Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(options.organizations)
+    ]
     for organization in organizations:
-        adjust_credits(organization=organization, amount_micros=5_000_000, reason="bench", created_by=None, now=now)
+        adjust_credits(
+            organization=organization, amount_micros=5_000_000, reason="bench", created_by=None, now=now
+        )
     raw_key = api_key_issue(api_key=ApiKey(name="bench"), created_by=None, now=now)
     HEADERS.update({"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"})
     ids = [o.pk for o in organizations]
@@ -82,7 +88,12 @@ def main() -> None:
         for _ in range(2):  # each worker's imports, connection and caches; the second is all replays
             harness.request(server.port, "POST", "/api/v1/usage/", warm, HEADERS)
         result = harness.load(
-            server.port, post_batch, clients=options.clients, seconds=options.seconds, ok=(201,), limit=options.batches
+            server.port,
+            post_batch,
+            clients=options.clients,
+            seconds=options.seconds,
+            ok=(201,),
+            limit=options.batches,
         )
     tps = harness.pgbench_hot_row_tps(url, clients=options.clients, seconds=10)
     events = result.requests * BATCH
@@ -98,7 +109,11 @@ def main() -> None:
             f"pgbench one-hot-row update, {options.clients} clients: {tps:,.0f} tps",
             f"ratio: {events_per_second / tps:.1f}x (target >= 3x)",
             f"books: {stored:,} events stored; "
-            + ("ledger and rollups consistent" if not problems else f"{len(problems)} problems: {problems[:3]}"),
+            + (
+                "ledger and rollups consistent"
+                if not problems
+                else f"{len(problems)} problems: {problems[:3]}"
+            ),
         ],
     )
     if result.errors or problems or stored != events + BATCH:

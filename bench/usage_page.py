@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import harness  # noqa: E402
+from bench import harness
 
 EVENTS_SQL = """
 INSERT INTO credits_ledgerentry
@@ -35,9 +35,11 @@ INSERT INTO credits_usageevent
     (event_id, organization_id, api_model_id, input_tokens, output_tokens, pages, occurred_at,
      recorded_at, cost_micros, free, batch, api_key_id, ledger_entry_id)
 SELECT 'gen-' || g, %(organization)s, %(model)s, 1000, 200, 0,
-       %(now)s - interval '10 days' + (g / 1000 + 1) * %(step)s * interval '1 second' - (g %% 1000) * interval '1 ms',
+       %(now)s - interval '10 days' + (g / 1000 + 1) * %(step)s * interval '1 second'
+           - (g %% 1000) * interval '1 ms',
        %(now)s, 270, false, md5((g / 1000 + 1)::text)::uuid,
-       NULL, (SELECT min(id) FROM credits_ledgerentry WHERE account_id = %(account)s AND kind = 'usage') + g / 1000
+       NULL,
+       (SELECT min(id) FROM credits_ledgerentry WHERE account_id = %(account)s AND kind = 'usage') + g / 1000
 FROM generate_series(0, %(events)s - 1) AS g;
 
 INSERT INTO credits_usagerollup
@@ -47,8 +49,10 @@ SELECT organization_id, (occurred_at AT TIME ZONE 'UTC')::date, api_model_id, co
 FROM credits_usageevent WHERE organization_id = %(organization)s
 GROUP BY 1, 2, 3;
 
-UPDATE credits_creditlot SET remaining_micros = remaining_micros - 270000 * %(batches)s WHERE id = %(lot)s;
-UPDATE credits_creditaccount SET balance_micros = balance_micros - 270000 * %(batches)s WHERE id = %(account)s;
+UPDATE credits_creditlot SET remaining_micros = remaining_micros - 270000 * %(batches)s
+WHERE id = %(lot)s;
+UPDATE credits_creditaccount SET balance_micros = balance_micros - 270000 * %(batches)s
+WHERE id = %(account)s;
 ANALYZE;
 """
 
@@ -77,25 +81,43 @@ def main() -> None:
     now = datetime.now(UTC)
     small, big = (Organization.objects.create(name=name, created_at=now) for name in ("Small", "Big"))
     for organization in (small, big):
-        adjust_credits(organization=organization, amount_micros=1_000_000_000, reason="bench", created_by=None, now=now)
+        adjust_credits(
+            organization=organization, amount_micros=1_000_000_000, reason="bench", created_by=None, now=now
+        )
     for n in range(10):  # one event a day for ten days, each its own batch
         at = now - timedelta(days=n)
-        event = {"event_id": f"small-{n}", "organization": small.pk, "model": "solar-pro-2",
-                 "occurred_at": at.isoformat(), "input_tokens": 1_000, "output_tokens": 200}
+        event = {
+            "event_id": f"small-{n}",
+            "organization": small.pk,
+            "model": "solar-pro-2",
+            "occurred_at": at.isoformat(),
+            "input_tokens": 1_000,
+            "output_tokens": 200,
+        }
         record_usage_batch(events=validate_usage_batch(payload={"events": [event]}), api_key=None, now=at)
     account = CreditAccount.objects.get(organization=big)
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(EVENTS_SQL, {
-            "account": account.pk, "lot": CreditLot.objects.get(account=account).pk,
-            "balance": account.balance_micros, "now": now, "model": ApiModel.objects.get(slug="solar-pro-2").pk,
-            "organization": big.pk, "events": options.events, "batches": options.events // 1_000,
-            "step": 864_000 / (options.events // 1_000),
-        })
+        cursor.execute(
+            EVENTS_SQL,
+            {
+                "account": account.pk,
+                "lot": CreditLot.objects.get(account=account).pk,
+                "balance": account.balance_micros,
+                "now": now,
+                "model": ApiModel.objects.get(slug="solar-pro-2").pk,
+                "organization": big.pk,
+                "events": options.events,
+                "batches": options.events // 1_000,
+                "step": 864_000 / (options.events // 1_000),
+            },
+        )
     generated = time.perf_counter() - started
     problems = ledger_invariant_violations() + usage_rollup_violations()
     count = UsageEvent.objects.filter(organization=big).count()
-    harness.COOKIES.extend([{"Cookie": harness.logged_in_cookie(small)}, {"Cookie": harness.logged_in_cookie(big)}])
+    harness.COOKIES.extend(
+        [{"Cookie": harness.logged_in_cookie(small)}, {"Cookie": harness.logged_in_cookie(big)}]
+    )
 
     with harness.Server(url) as server:
         harness.load(server.port, page, clients=1, seconds=30, limit=20)
@@ -105,7 +127,8 @@ def main() -> None:
     harness.report(
         f"/billing/usage/ p50 with {count:,} events vs 10",
         [
-            f"generated {count:,} events, their batch entries and rollups in SQL in {generated:.0f} s; books: "
+            f"generated {count:,} events, their batch entries and rollups in SQL in {generated:.0f} s; "
+            "books: "
             + ("ledger and rollups consistent" if not problems else f"{len(problems)} problems"),
             f"p50 with 10 events: {small_ms:.1f} ms; with {count:,} events: {big_ms:.1f} ms "
             f"({options.requests} requests each, alternating; errors: {result.errors})",

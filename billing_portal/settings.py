@@ -5,6 +5,8 @@ from pathlib import Path
 import environ
 from django.utils.csp import CSP
 
+from billing_portal.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env(
@@ -42,6 +44,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line logged while a request runs carries its id, and the line for the
+    # request itself is written when everything below has answered.
+    "billing_portal.logs.RequestLogMiddleware",
+    # Before host checks, the HTTPS redirect, sessions and CSP: see billing_portal/health.py.
+    "billing_portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -79,6 +86,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Money paths lock rows; on PostgreSQL every request is not wrapped, services open
 # their own atomic blocks.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # An unreachable server fails /readyz and requests in seconds, not after the OS's
+    # TCP timeout. `?connect_timeout=N` in DATABASE_URL overrides it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttling counters; production points CACHE_URL at Redis so all workers share them.
@@ -114,6 +125,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# `make serve` (production) sets STATICFILES_BACKEND to whitenoise's compressed manifest
+# storage: hashed names that whitenoise serves with a one-year immutable Cache-Control. The
+# default needs no collectstatic, for `make run` and the tests.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -144,6 +158,8 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@example.com")
+# The portal's address as customers reach it: links in e-mails (billing history, receipts).
+PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Who hears about Enterprise inquiries and program applications (comma-separated in the env).
 STAFF_NOTIFICATION_EMAILS = env.list(
     "STAFF_NOTIFICATION_EMAILS", default=["billing-staff@example.com"]
@@ -178,10 +194,24 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
+# The queue the worker reads and beat sends to; a separate name lets two deployments (or a
+# test) share one Redis without taking each other's jobs.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
+# The worker logs through LOGGING (billing_portal/celery.py), not Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Beat remembers when each entry last ran in this file (one per beat process).
+CELERY_BEAT_SCHEDULE_FILENAME = env(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
+)
 # Every job is idempotent and claims its work with row locks, so running each minute (and
-# overlapping with cron or a second beat) is safe.
+# overlapping with cron or a second beat) is safe. The interval is an env var so a test can
+# see beat fire within seconds.
 CELERY_BEAT_SCHEDULE = {
-    "billing-jobs-every-minute": {"task": "credits.run_billing_jobs", "schedule": 60.0},
+    "billing-jobs-every-minute": {
+        "task": "credits.run_billing_jobs",
+        "schedule": env.float("BILLING_JOBS_INTERVAL_SECONDS", default=60.0),
+    },
 }
 
 
@@ -207,9 +237,8 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# One line per request and per job run, with the request id; LOG_FORMAT=json for a log
+# shipper, key=value text otherwise. Secrets and card numbers are masked (billing_portal/logs.py).
+LOGGING = logging_config(
+    log_format=env("LOG_FORMAT", default="text"), level=env("LOG_LEVEL", default="INFO")
+)

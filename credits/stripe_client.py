@@ -11,10 +11,15 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import stripe
 from django.conf import settings
+from stripe._base_address import BaseAddresses
+from stripe.params import PaymentIntentCreateParams, SetupIntentCreateParams
 
+# The SDK's request TypedDicts (v16) list only `allowed_payment_method_types`; the API still takes
+# `payment_method_types`, which localstripe needs (see payment_intent_create). Hence the casts.
 from credits.exceptions import (
     AuthenticationRequired,
     CardDeclined,
@@ -64,7 +69,7 @@ class PaymentIntent:
 
 def _client() -> stripe.StripeClient:
     # Built per call from settings so tests (and `make run`) can point it at localstripe.
-    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    base: BaseAddresses | None = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY, base_addresses=base, max_network_retries=2
     )
@@ -175,9 +180,8 @@ def customer_set_default_payment_method(*, customer: str, payment_method: str) -
 
 def setup_intent_create(*, customer: str) -> SetupIntent:
     with _stripe_errors():
-        intent = _client().v1.setup_intents.create(
-            params={"customer": customer, "usage": "off_session", "payment_method_types": ["card"]}
-        )
+        params = {"customer": customer, "usage": "off_session", "payment_method_types": ["card"]}
+        intent = _client().v1.setup_intents.create(params=cast(SetupIntentCreateParams, params))
     return _setup_intent(intent)
 
 
@@ -227,7 +231,7 @@ def payment_intent_create_and_confirm(
     `authentication_required` while localstripe answers `requires_action`; both become
     AuthenticationRequired.
     """
-    params = {
+    params: dict[str, Any] = {
         "amount": amount_cents,
         "currency": CURRENCY,
         "customer": customer,
@@ -243,7 +247,7 @@ def payment_intent_create_and_confirm(
     with _stripe_errors():
         intent = _payment_intent(
             _client().v1.payment_intents.create(
-                params=params, options={"idempotency_key": idempotency_key}
+                params=cast(PaymentIntentCreateParams, params), options={"idempotency_key": idempotency_key}
             )
         )
     if off_session and intent.status == "requires_action":

@@ -21,21 +21,28 @@ ORGANIZATION_PAGES = [
     "credits:refunds",
     "accounts:members",
     "credits:auto_recharge",
+    "credits:billing_history",
+    "credits:billing_history_csv",
 ]
 
 # Actions a plain member may not take (owners or billing members only).
 BILLING_ACTIONS: list[tuple[str, dict]] = [
     ("accounts:invite", {"email": "x@example.com", "role": "member"}),
-    ("credits:auto_recharge", {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-01", "save": "1"}),
+    (
+        "credits:auto_recharge",
+        {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-01", "save": "1"},
+    ),
     ("credits:auto_recharge_terminate", {}),
     ("credits:request_refund", {"purchase": 1, "reason": "x"}),
     ("credits:buy", {"amount": "500", "payment_method": 1, "token": "t", "accept_refund_policy": "on"}),
     ("credits:card_add_finish", {"setup_intent": "seti_1"}),
     ("credits:payment_contact", {"method": "invoice", "message": "x"}),
+    ("credits:billing_settings", {"legal_name": "x", "address": "x", "country": "x", "save_details": "1"}),
+    ("credits:billing_settings", {"alerts-low_balance_mode": "off", "save_alerts": "1"}),
 ]
 
 # Pages only owners and billing members may even open (they start a payment or a card).
-BILLING_PAGES = ["credits:buy", "credits:card_add"]
+BILLING_PAGES = ["credits:buy", "credits:card_add", "credits:billing_settings"]
 
 
 def _foreign_object_urls(foreign) -> list[tuple[str, str]]:

@@ -8,9 +8,10 @@ money and account tables must not change.
 """
 
 import json
-from urllib.parse import quote
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from urllib.parse import quote
 
 import pytest
 from django.contrib.messages import constants as message_levels
@@ -20,13 +21,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import BaseForm
 from django.urls import reverse
 from django.utils import timezone
-from hypothesis import HealthCheck, assume, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, assume, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.models import Invitation, Membership, Organization, Role, User
 from credits.models import (
+    AlertSettings,
     ApiKey,
     AutoRecharge,
+    BillingDetails,
     CreditLot,
     EnterpriseInquiry,
     LedgerEntry,
@@ -50,6 +54,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 WATCHED = [
+    BillingDetails,
+    AlertSettings,
     LedgerEntry,
     CreditLot,
     Purchase,
@@ -237,6 +243,19 @@ def _not_id(value: str, pk: int) -> str:
     return "-" + value if value.strip().lstrip("+0") == str(pk) else value
 
 
+def _not_threshold(value: str) -> str:
+    """The value, unless it is a fine alert threshold ($0.01 to $1,000,000 in cents, so
+    "9.99" is one): then made negative."""
+    try:
+        amount = Decimal(value)
+        cents = amount.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return value
+    if cents == amount and Decimal("0.01") <= amount <= 1_000_000:
+        return "-" + value
+    return value
+
+
 def _url(name: str, *args) -> Callable[[dict], str]:
     return lambda world: reverse(name, args=args)
 
@@ -370,6 +389,39 @@ FORM_TARGETS = [
         lambda v, w: {"confirm": v},
     ),
     FormTarget(
+        "billing-details",
+        _url("credits:billing_settings"),
+        lambda v, w: {
+            "legal_name": _invalid_text(v, 200), "address": v, "country": v, "tax_id": v,
+            "billing_email": v, "save_details": "1",
+        },
+    ),
+    FormTarget(
+        "billing-alerts",
+        _url("credits:billing_settings"),
+        lambda v, w: {
+            "alerts-low_balance_mode": v + "\x00" if v in ("off", "amount", "days") else v,
+            "alerts-low_balance_threshold": v, "alerts-low_balance_days": v, "alerts-budget": v,
+            "save_alerts": "1",
+        },
+    ),
+    FormTarget(
+        "billing-alerts-amounts",
+        _url("credits:billing_settings"),
+        # Every amount refused: a threshold or budget of NaN, 10**30, -1, 0, "1.001"...
+        lambda v, w: {
+            "alerts-low_balance_mode": "amount", "alerts-low_balance_threshold": _not_threshold(v),
+            "alerts-budget": "", "save_alerts": "1",
+        },
+    ),
+    FormTarget(
+        "billing-history-page",
+        _url("credits:billing_history"),
+        lambda v, w: {"page": v},
+        method="get",
+        form_page=False,
+    ),
+    FormTarget(
         "enterprise-contact",
         _url("credits:enterprise_contact"),
         lambda v, w: {"company": v, "contact_name": v, "email": v, "expected_volume": v, "message": v},
@@ -391,7 +443,7 @@ def test_forms_refuse_hostile_input(client, world, target):
         client.logout()
 
     @EXAMPLES
-    @given(value=bad_amount if target.name in ("buy", "auto-recharge") else hostile)
+    @given(value=bad_amount if target.name in ("buy", "auto-recharge", "billing-alerts-amounts") else hostile)
     def check(value):
         cache.clear()
         before = _counts()
@@ -449,7 +501,7 @@ def test_program_apply_refuses_hostile_input(client, world, value, document):
         "intended_use": "Reading support.",
     }
     # Once with every field hostile, once with only the document wrong.
-    for data in ({key: value for key in fields}, fields):
+    for data in (dict.fromkeys(fields, value), fields):
         upload = SimpleUploadedFile(name, content, content_type=content_type)
         response = client.post(reverse("credits:program_apply"), {**data, "document": upload})
         assert_refused(response, before)
@@ -512,7 +564,11 @@ def test_usage_api_refuses_hostile_batches(client, world, api_key, field, value,
         assert response.status_code == 400, response.content[:300]
         assert "code" in response.json()["error"]
         # Without a key, or a hostile one: 401 before anything is read.
-        for headers in ({}, {"Authorization": "Bearer ' OR 1=1 --"}, {"Authorization": "Basic " + "x" * 1000}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer ' OR 1=1 --"},
+            {"Authorization": "Basic " + "x" * 1000},
+        ):
             response = client.post(url, json.dumps(batch), content_type="application/json", headers=headers)
             assert response.status_code == 401
     assert _counts() == before

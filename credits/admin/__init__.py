@@ -1,3 +1,13 @@
 """Staff admin for credits, one module per topic (Django imports this package)."""
 
-from credits.admin import billing, programs, usage  # noqa: F401  (registration side effects)
+from credits.admin import (  # noqa: F401  (registration side effects)
+    catalog,
+    ledger,
+    policy,
+    programs,
+    purchases,
+    receipts,
+    refunds,
+    stripe_state,
+    usage,
+)

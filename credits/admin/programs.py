@@ -1,6 +1,6 @@
 """Staff admin for credits: Enterprise inquiries, program applications and grants."""
 
-from datetime import datetime, time, timezone as dt_timezone
+from datetime import UTC, datetime, time
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -12,14 +12,14 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin import AuditedAdmin
 from credits.exceptions import ProgramError
-from credits.forms import ProgramApproveForm, ProgramInfoRequestForm, ProgramRejectForm
+from credits.forms.staff import ProgramApproveForm, ProgramInfoRequestForm, ProgramRejectForm
 from credits.models import (
     EnterpriseInquiry,
     ProgramApplication,
     ProgramDocument,
     ProgramGrant,
 )
-from credits.services import programs
+from credits.services import program_applications, program_grants
 from credits.views.programs import status_url
 
 
@@ -40,7 +40,7 @@ class ProgramDocumentInline(admin.TabularInline):
     model = ProgramDocument
     extra = 0
     can_delete = False
-    fields = ["original_name", "content_type", "size_bytes", "uploaded_at", "download"]
+    fields = ("original_name", "content_type", "size_bytes", "uploaded_at", "download")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -78,7 +78,7 @@ class ProgramApplicationAdmin(AuditedAdmin):
         "organization",
         "grant",
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
 
     def has_add_permission(self, request):
         return False
@@ -88,7 +88,7 @@ class ProgramApplicationAdmin(AuditedAdmin):
 
     @admin.display(description="Review")
     def review_actions(self, application: ProgramApplication) -> str:
-        if application.status not in programs.OPEN_STATUSES:
+        if application.status not in program_applications.OPEN_STATUSES:
             return "Decided."
         return format_html_join(
             " ",
@@ -149,11 +149,11 @@ class ProgramApplicationAdmin(AuditedAdmin):
         now = timezone.now()
 
         def decide(application, data):
-            programs.program_approve(
+            program_grants.program_approve(
                 application=application,
                 reviewer=request.user,
                 # The grant runs until the start (00:00 UTC) of the chosen day.
-                ends_at=datetime.combine(data["ends_on"], time.min, tzinfo=dt_timezone.utc),
+                ends_at=datetime.combine(data["ends_on"], time.min, tzinfo=UTC),
                 accept_url=request.build_absolute_uri(
                     reverse("accounts:invitation", args=["TOKEN"])
                 ).replace("TOKEN", "{token}"),
@@ -166,7 +166,7 @@ class ProgramApplicationAdmin(AuditedAdmin):
 
     def reject_view(self, request, application_id: int):
         def decide(application, data):
-            programs.program_reject(
+            program_applications.program_reject(
                 application=application,
                 reviewer=request.user,
                 reason=data["reason"],
@@ -179,7 +179,7 @@ class ProgramApplicationAdmin(AuditedAdmin):
 
     def request_info_view(self, request, application_id: int):
         def decide(application, data):
-            programs.program_request_info(
+            program_applications.program_request_info(
                 application=application,
                 reviewer=request.user,
                 message=data["message"],

@@ -1,5 +1,12 @@
 """Credits models, one module per topic."""
 
+from credits.models.billing_settings import (
+    AlertKind,
+    AlertSent,
+    AlertSettings,
+    BillingDetails,
+    LowBalanceMode,
+)
 from credits.models.catalog import (
     TIER_LIMIT_COLUMN,
     TIER_RANK,
@@ -13,6 +20,7 @@ from credits.models.catalog import (
     Tier,
     TierThreshold,
 )
+from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
 from credits.models.ledger import (
     CreditAccount,
     CreditLot,
@@ -24,7 +32,6 @@ from credits.models.ledger import (
 from credits.models.notices import BonusExpiryNotice
 from credits.models.overage import OverageCharge, OverageStatus, OverageTrigger
 from credits.models.periods import CommitmentPeriod
-from credits.models.inquiries import EnterpriseInquiry, ExpectedVolume
 from credits.models.programs import (
     ApplicationStatus,
     InstitutionKind,
@@ -33,7 +40,13 @@ from credits.models.programs import (
     ProgramGrant,
 )
 from credits.models.purchases import Purchase, PurchaseSource, PurchaseStatus
-from credits.models.refunds import RefundRequest, RefundStatus
+from credits.models.receipts import (
+    BillingKind,
+    HistoryStatus,
+    Receipt,
+    ReceiptSequence,
+    format_receipt_number,
+)
 from credits.models.recharge import (
     AutoRecharge,
     ChargeKind,
@@ -41,6 +54,7 @@ from credits.models.recharge import (
     RechargeCharge,
     RechargeStatus,
 )
+from credits.models.refunds import RefundRequest, RefundStatus
 from credits.models.stripe_state import (
     PaymentAttempt,
     PaymentContactMethod,
@@ -54,10 +68,15 @@ from credits.models.usage import ApiKey, UsageEvent, UsageRollup
 __all__ = [
     "TIER_LIMIT_COLUMN",
     "TIER_RANK",
+    "AlertKind",
+    "AlertSent",
+    "AlertSettings",
     "ApiKey",
     "ApiModel",
-    "AutoRecharge",
     "ApplicationStatus",
+    "AutoRecharge",
+    "BillingDetails",
+    "BillingKind",
     "BillingPolicy",
     "BonusExpiryNotice",
     "BonusRate",
@@ -70,18 +89,20 @@ __all__ = [
     "EnterpriseRateLimit",
     "EntryKind",
     "ExpectedVolume",
+    "HistoryStatus",
     "InstitutionKind",
     "LedgerEntry",
     "LimitTier",
     "LotKind",
-    "PaymentAttempt",
-    "PaymentContactMethod",
-    "PaymentContactRequest",
-    "PaymentMethod",
+    "LowBalanceMode",
     "ModelKind",
     "OverageCharge",
     "OverageStatus",
     "OverageTrigger",
+    "PaymentAttempt",
+    "PaymentContactMethod",
+    "PaymentContactRequest",
+    "PaymentMethod",
     "PeriodKind",
     "ProgramApplication",
     "ProgramDocument",
@@ -90,6 +111,8 @@ __all__ = [
     "PurchaseSource",
     "PurchaseStatus",
     "RateLimit",
+    "Receipt",
+    "ReceiptSequence",
     "RechargeCharge",
     "RechargeStatus",
     "RefundRequest",
@@ -100,4 +123,5 @@ __all__ = [
     "TierThreshold",
     "UsageEvent",
     "UsageRollup",
+    "format_receipt_number",
 ]

@@ -94,6 +94,9 @@ class EnterpriseRateLimit(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.api_model} for {self.organization}: {self.requests_per_second} rps"
+
 
 class BonusRate(models.Model):
     """From this purchase size up, a purchase earns this bonus (the largest matching row wins)."""
@@ -150,6 +153,12 @@ class BillingPolicy(models.Model):
     overage_threshold_cents = models.PositiveBigIntegerField(default=10_000)
     # Stored with every purchase's acceptance; bump it when the refund policy text changes.
     refund_policy_version = models.CharField(max_length=32, default="2025-11-01")
+    # The seller named on receipts (copied onto each receipt when it is issued).
+    seller_name = models.CharField(max_length=200, default="AI API Platform Inc.")
+    seller_address = models.TextField(
+        max_length=500, default="548 Market Street, Suite 100\nSan Francisco, CA 94104\nUnited States"
+    )
+    seller_tax_id = models.CharField(max_length=64, blank=True, default="EIN 00-0000000")
 
     class Meta:
         verbose_name_plural = "billing policy"

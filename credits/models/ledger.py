@@ -145,15 +145,6 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount_micros:+d} µ$"
 
-    @property
-    def description(self) -> str:
-        """The statement line: "Solar Pro 2 usage, 1,000 calls" for a batch usage entry."""
-        if self.api_model_id is None:
-            return self.get_kind_display()
-        if self.calls == 0:
-            return f"{self.api_model.name} usage, rest of a call begun on another lot"
-        return f"{self.api_model.name} usage, {self.calls:,} call{'' if self.calls == 1 else 's'}"
-
     def save(self, *args, **kwargs):
         # Append-only: a stored entry is history. Corrections are new reversing entries.
         if self.pk is not None:
@@ -162,3 +153,13 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Ledger entries are append-only.")
+
+    @property
+    def description(self) -> str:
+        """The statement line: "Solar Pro 2 usage, 1,000 calls" for a batch usage entry."""
+        api_model = self.api_model if self.api_model_id is not None else None
+        if api_model is None:
+            return self.get_kind_display()
+        if self.calls == 0:
+            return f"{api_model.name} usage, rest of a call begun on another lot"
+        return f"{api_model.name} usage, {self.calls:,} call{'' if self.calls == 1 else 's'}"

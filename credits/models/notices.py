@@ -14,3 +14,6 @@ class BonusExpiryNotice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["lot", "days_before"], name="bonus_notice_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"Bonus expiry notice, {self.days_before} days before, lot {self.lot_id}"

@@ -31,4 +31,5 @@ class CommitmentPeriod(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.starts_on} – {self.ends_on} ({self.get_tier_earned_display()})"
+        # An en dash is the typographic range sign staff read in admin, not a typo.
+        return f"{self.starts_on} – {self.ends_on} ({self.get_tier_earned_display()})"  # noqa: RUF001

@@ -64,4 +64,9 @@ class Purchase(models.Model):
 
     @property
     def receipt_number(self) -> str:
-        return f"R-{self.pk:08d}" if self.pk else "R-pending"
+        """The receipt's gapless number once paid; before that (or for a charge that never
+        succeeded) a reference to the purchase row, which is not a receipt number."""
+        receipt = getattr(self, "receipt", None) if self.pk else None
+        if receipt is not None:
+            return receipt.display_number
+        return f"P-{self.pk:08d}" if self.pk else "P-pending"

@@ -36,6 +36,13 @@ class AutoRecharge(models.Model):
     max_threshold_recharges = models.PositiveSmallIntegerField(default=3)
     max_threshold_cents = models.PositiveBigIntegerField(default=0)
     last_result = models.CharField(max_length=500, blank=True)
+    # The refund policy accepted for the charges this plan makes (copied onto each of
+    # them); a new policy version must be accepted again at the next edit.
+    refund_policy_version = models.CharField(max_length=32, blank=True)
+    refund_policy_accepted_at = models.DateTimeField(null=True, blank=True)
+    refund_policy_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -98,11 +98,13 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     # One read for the spendable lots (in spend order) and the overage lot.
     own = usage_lots(account_ids=[account.pk], now=now)[account.pk]
     lots = own.spendable
-    sums = {kind: 0 for kind in LotKind.values}
+    sums = dict.fromkeys(LotKind.values, 0)
     for lot in lots:
         sums[lot.kind] += lot.remaining_micros
     owed = own.overage.remaining_micros if own.overage else 0
-    bonus_expiries = [lot.expires_at for lot in lots if lot.kind == LotKind.BONUS]
+    bonus_expiries = [
+        lot.expires_at for lot in lots if lot.kind == LotKind.BONUS and lot.expires_at is not None
+    ]
     tier = current_tier(account=account, today=now.date())
     tier, limits = current_limits(organization=organization, now=now, tier=tier)
     featured = {slug for slug, model in cached_catalog().items() if model.featured}

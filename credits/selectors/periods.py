@@ -2,8 +2,7 @@
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time
 
 from credits.models import PeriodKind
 
@@ -35,7 +34,7 @@ class PeriodBounds:
     @property
     def ends_at(self) -> datetime:
         """The moment the period ends (midnight UTC starting its end day)."""
-        return datetime.combine(self.ends_on, time.min, tzinfo=dt_timezone.utc)
+        return datetime.combine(self.ends_on, time.min, tzinfo=UTC)
 
 
 def period_bounds(*, anchor: date, kind: str, on: date) -> PeriodBounds:

@@ -13,7 +13,6 @@ under the GIL), so threaded workers share it safely.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from django.conf import settings
 
@@ -24,7 +23,6 @@ from credits.models.usage import hash_api_key
 # Bounded so a flood of distinct valid keys cannot grow the process: past this, start over.
 MAX_CACHED_KEYS = 1_000
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ def _fresh(cached: _Cached | None) -> bool:
     return cached is not None and time.monotonic() - cached.stored_at < settings.PROCESS_CACHE_SECONDS
 
 
-def _table(name: str, read: Callable[[], T]) -> T:
+def _table[T](name: str, read: Callable[[], T]) -> T:
     cached = _tables.get(name)
     if _fresh(cached):
         return cached.value  # type: ignore[union-attr, return-value]

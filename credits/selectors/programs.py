@@ -1,26 +1,14 @@
 """Program reads: which grants cover an organization and which models they make free."""
 
+import calendar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Q
 
 from accounts.models import Organization
-from credits.models import ApiModel, ProgramGrant
+from credits.models import ProgramGrant
 from credits.selectors.process_cache import cached_catalog
-
-
-def program_free_model_ids(*, organization: Organization, at: datetime) -> set[int]:
-    """Models whose usage at `at` is free for the organization under a program grant."""
-    return set(
-        ApiModel.objects.filter(
-            program_grants__organization=organization,
-            program_grants__starts_at__lte=at,
-            program_grants__ends_at__gt=at,
-        )
-        .filter(Q(program_grants__revoked_at__isnull=True) | Q(program_grants__revoked_at__gt=at))
-        .values_list("pk", flat=True)
-    )
 
 
 def active_program_grants(*, organization: Organization, at: datetime) -> list[ProgramGrant]:
@@ -96,3 +84,10 @@ def active_programs(*, organization: Organization, at: datetime) -> list[ActiveP
         program = programs.setdefault(grant_id, ActiveProgram(ends_at, []))
         program.model_names.append(names.get(model_id, ""))
     return list(programs.values())
+
+
+def one_year_after[When: (date, datetime)](moment: When) -> When:
+    """The same date and time a year later; 29 February becomes 28 February."""
+    year = moment.year + 1
+    day = min(moment.day, calendar.monthrange(year, moment.month)[1])
+    return moment.replace(year=year, day=day)

@@ -1,7 +1,7 @@
 """Auto-recharge reads."""
 
 from accounts.models import Organization
-from credits.models import ChargeStatus, RechargeCharge
+from credits.models import AutoRecharge, BillingPolicy, ChargeStatus, RechargeCharge, RechargeStatus
 
 
 def charges_needing_attention(*, organization: Organization) -> list[RechargeCharge]:
@@ -13,3 +13,10 @@ def charges_needing_attention(*, organization: Organization) -> list[RechargeCha
             purchase__granted_at__isnull=True,
         ).order_by("-created_at")[:3]
     )
+
+
+def refund_policy_accepted(*, plan: AutoRecharge | None) -> bool:
+    """Whether the plan's acceptance covers today's refund policy (else saving asks again)."""
+    if plan is None or plan.status == RechargeStatus.TERMINATED:
+        return False
+    return plan.refund_policy_version == BillingPolicy.current().refund_policy_version

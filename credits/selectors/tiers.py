@@ -18,7 +18,7 @@ from credits.selectors.process_cache import cached_tier_thresholds
 
 def tier_for_amount(*, kind: str, purchased_cents: int) -> str:
     """The tier that purchases of `purchased_cents` in one period of `kind` earn."""
-    earned = Tier.NONE
+    earned: str = Tier.NONE
     for threshold in TierThreshold.objects.filter(period=kind).order_by("min_amount_cents"):
         if purchased_cents >= threshold.min_amount_cents:
             earned = threshold.tier
@@ -63,7 +63,7 @@ def current_tier(*, account: CreditAccount, today: date) -> str:
     """Enterprise if staff said so, else the best tier still held on `today`."""
     if account.enterprise:
         return Tier.ENTERPRISE
-    tier = Tier.NONE
+    tier: str = Tier.NONE
     held = CommitmentPeriod.objects.filter(
         account=account, starts_on__lte=today, tier_held_until__gt=today
     ).values_list("tier_earned", flat=True)

@@ -1,8 +1,7 @@
 """Usage reads: history, daily rollups, the rate of use and its forecast, UTC days."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
@@ -22,7 +21,7 @@ def has_usage_history(*, organization: Organization) -> bool:
 
 def day_start(day: date) -> datetime:
     """Midnight UTC starting `day`: the portal's days are UTC days."""
-    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,7 @@ def usage_rollup_violations() -> list[str]:
         (row["organization_id"], row["day"], row["api_model_id"]): (
             row["n"], row["i"], row["o"], row["p"], row["c"]
         )
-        for row in UsageEvent.objects.annotate(day=TruncDate("occurred_at", tzinfo=dt_timezone.utc))
+        for row in UsageEvent.objects.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
         .values("organization_id", "day", "api_model_id")
         .annotate(
             n=Count("pk"), i=Sum("input_tokens"), o=Sum("output_tokens"), p=Sum("pages"), c=Sum("cost_micros")
@@ -175,6 +174,7 @@ def usage_rollup_violations() -> list[str]:
             organization_id, day, model_id = key
             problems.append(
                 f"usage rollup of organization {organization_id}, model {model_id}, {day}: "
-                f"stored {dict(zip(fields, have, strict=True))} != events {dict(zip(fields, want, strict=True))}"
+                f"stored {dict(zip(fields, have, strict=True))} "
+                f"!= events {dict(zip(fields, want, strict=True))}"
             )
     return problems

@@ -26,7 +26,9 @@ def api_key_issue(*, api_key: ApiKey, created_by, now: datetime) -> str:
     api_key.created_at = now
     api_key.full_clean()
     api_key.save()
-    audit_record(actor=created_by, action="api_key_issue", obj=api_key, after={"prefix": api_key.prefix}, now=now)
+    audit_record(
+        actor=created_by, action="api_key_issue", obj=api_key, after={"prefix": api_key.prefix}, now=now
+    )
     return raw_key
 
 
@@ -40,6 +42,12 @@ def api_key_revoke(*, api_key: ApiKey, now: datetime, revoked_by=None) -> ApiKey
     if api_key.revoked_at is None:
         api_key.revoked_at = now
         api_key.save(update_fields=["revoked_at"])
-        audit_record(actor=revoked_by, action="api_key_revoke", obj=api_key, after={"revoked_at": now.isoformat()}, now=now)
+        audit_record(
+            actor=revoked_by,
+            action="api_key_revoke",
+            obj=api_key,
+            after={"revoked_at": now.isoformat()},
+            now=now,
+        )
         transaction.on_commit(forget_process_cache)
     return api_key

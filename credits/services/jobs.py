@@ -4,7 +4,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from credits.services import ledger, overage, programs, recharge_jobs, reminders
+from credits.services import alerts, ledger, overage, program_reminders, receipts, recharge_jobs, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +14,10 @@ JOBS: dict[str, Callable[..., object]] = {
     "recharges": recharge_jobs.run_recharges,
     "overage_charges": overage.charge_due_overages,
     "bonus_expiry_reminders": reminders.send_bonus_expiry_reminders,
-    "program_grant_reminders": programs.remind_grant_endings,
+    "program_grant_reminders": program_reminders.remind_grant_endings,
+    # After the money jobs, so balances and receipts are as they left them.
+    "balance_alerts": alerts.check_all_alerts,
+    "receipt_emails": receipts.send_unsent_receipts,
 }
 
 

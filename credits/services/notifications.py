@@ -32,7 +32,16 @@ def notify_organization(
     recipients = organization_emails(organization=organization, roles=roles)
     if not recipients:
         return
-    body = render_to_string(template, {"organization": organization, **context})
+    # portal_url: e-mails link back to the portal (billing history, receipts, settings).
+    body = render_to_string(
+        template, {"organization": organization, "portal_url": settings.PORTAL_URL, **context}
+    )
     transaction.on_commit(
         lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
     )
+
+
+def send_on_commit(*, subject: str, template: str, context: dict, to: list[str]) -> None:
+    """Queue one email to these addresses (people outside any organization, or staff), sent on commit."""
+    body = render_to_string(template, context)
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to))

@@ -107,7 +107,11 @@ def _due(
         period_starts_on=previous.starts_on,
     ).exists()
     if not already and _balance_at(account, day_start(current.starts_on)) < 0:
-        return OverageTrigger.PERIOD_END, previous, f"overage-{organization.pk}-{previous.starts_on}-period-end"
+        return (
+            OverageTrigger.PERIOD_END,
+            previous,
+            f"overage-{organization.pk}-{previous.starts_on}-period-end",
+        )
     return None
 
 
@@ -197,7 +201,8 @@ def _mail_failure(charge: OverageCharge) -> None:
     )
     if owners:
         body = render_to_string(
-            "credits/email/overage_failed.txt", {"organization": organization, "charge": charge}
+            "credits/email/overage_failed.txt",
+            {"organization": organization, "charge": charge, "portal_url": settings.PORTAL_URL},
         )
         send_mail(
             f"Payment of your negative balance failed ({organization.name})",

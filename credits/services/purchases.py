@@ -29,6 +29,8 @@ from credits.selectors.tiers import (
     tier_for_amount,
 )
 from credits.services import ledger
+from credits.services.alerts import check_alerts
+from credits.services.receipts import issue_receipt
 
 MIN_PURCHASE_CENTS = 1_000
 MAX_PURCHASE_CENTS = 10_000_000
@@ -184,7 +186,7 @@ def _record_period_purchase(
             "kind": bounds.kind,
             "ends_on": bounds.ends_on,
             "tier_held_until": next_period_bounds(
-                anchor=account.anchor_date, bounds=bounds
+                anchor=account.anchor_date or today, bounds=bounds
             ).ends_on,
         },
     )
@@ -249,6 +251,12 @@ def record_purchase(
     if card_brand:
         purchase.card_brand, purchase.card_last4 = card_brand, card_last4
     purchase.save()
+    # In this transaction, so the receipt number is taken only if the grant commits.
+    issue_receipt(purchase=purchase, now=now)
+    # A balance back up re-arms the low-balance alert (and a days-left alert may change).
+    transaction.on_commit(
+        lambda: check_alerts(organization_ids=[purchase.organization_id], now=now), robust=True
+    )
     return purchase
 
 

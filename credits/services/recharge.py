@@ -6,8 +6,8 @@ from datetime import date, datetime
 from django.db import transaction
 
 from accounts.models import Organization
-from credits.exceptions import CreditsError
-from credits.models import AutoRecharge, PeriodKind, RechargeStatus, Tier
+from credits.exceptions import CreditsError, RefundPolicyNotAccepted
+from credits.models import AutoRecharge, BillingPolicy, PeriodKind, RechargeStatus, Tier
 from credits.selectors.periods import period_bounds
 from credits.selectors.tiers import tier_for_amount
 from credits.services import ledger
@@ -108,14 +108,20 @@ def _validate(settings: RechargeSettings) -> None:
 
 @transaction.atomic
 def recharge_save(
-    *, organization: Organization, settings: RechargeSettings, user, now: datetime
+    *,
+    organization: Organization,
+    settings: RechargeSettings,
+    user,
+    now: datetime,
+    refund_policy_accepted: bool,
 ) -> AutoRecharge:
     """Start a plan, or change one; a change applies from the next charge."""
     _validate(settings)
     account = ledger.lock_account(organization=organization)
     plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
     starting = plan is None or plan.status == RechargeStatus.TERMINATED
-    if (starting or settings.billing_date != plan.billing_date) and settings.billing_date < now.date():
+    moved = plan is None or settings.billing_date != plan.billing_date
+    if (starting or moved) and settings.billing_date < now.date():
         raise CreditsError("The billing date cannot be in the past.", code="date_in_past")
     if plan is None:
         plan = AutoRecharge(organization=organization, created_by=user, created_at=now)
@@ -126,6 +132,9 @@ def recharge_save(
     )
     for field, value in vars(settings).items():
         setattr(plan, field, value)
+    _accept_refund_policy(
+        plan, accepted=refund_policy_accepted, starting=starting, user=user, now=now
+    )
     plan.status = RechargeStatus.ACTIVE
     plan.terminated_at = None
     plan.updated_at = now
@@ -143,6 +152,24 @@ def recharge_save(
     account.anchor_date = settings.billing_date
     account.save(update_fields=["period_kind", "anchor_date"])
     return plan
+
+
+def _accept_refund_policy(
+    plan: AutoRecharge, *, accepted: bool, starting: bool, user, now: datetime
+) -> None:
+    """Like a purchase, a plan's charges need the refund policy accepted: on start, and
+    again at the first edit after the policy's version changed."""
+    version = BillingPolicy.current().refund_policy_version
+    if accepted:
+        plan.refund_policy_version = version
+        plan.refund_policy_accepted_at = now
+        plan.refund_policy_accepted_by = user if user is not None and user.pk else None
+    elif starting or plan.refund_policy_version != version:
+        raise RefundPolicyNotAccepted(
+            "The refund policy changed since this plan was set up; please accept it to save."
+            if plan.refund_policy_version and not starting
+            else "Please accept the refund policy: it applies to every charge auto-recharge makes."
+        )
 
 
 @transaction.atomic

@@ -74,14 +74,17 @@ def _latest_due_day(plan: AutoRecharge, today: date) -> date:
     return max(plan.next_charge_on, current)
 
 
-def _new_charge(*, plan: AutoRecharge, kind: str, due_on: date, sequence: int, now: datetime) -> RechargeCharge:
+def _new_charge(
+    *, plan: AutoRecharge, kind: str, due_on: date, sequence: int, now: datetime
+) -> RechargeCharge:
     purchase = purchase_create(
         organization=plan.organization,
         amount_cents=plan.amount_cents,
         key=f"recharge:{plan.pk}:{kind}:{due_on.isoformat()}:{sequence}",
         created_by=plan.created_by,
-        refund_policy_version="auto-recharge",
-        refund_policy_accepted_at=plan.created_at,
+        # The acceptance the plan was saved with travels onto each of its charges.
+        refund_policy_version=plan.refund_policy_version,
+        refund_policy_accepted_at=plan.refund_policy_accepted_at,
         now=now,
         source=PurchaseSource.AUTO_RECHARGE,
     )
@@ -148,12 +151,13 @@ def schedule_threshold_charges(*, now: datetime) -> int:
                 anchor=account.anchor_date or now.date(), kind=plan.frequency, on=now.date()
             )
             earlier = list(
-                RechargeCharge.objects.filter(
-                    plan=plan, kind=ChargeKind.THRESHOLD, due_on=period.starts_on
-                )
+                RechargeCharge.objects.filter(plan=plan, kind=ChargeKind.THRESHOLD, due_on=period.starts_on)
             )
             # One top-up in flight at a time, and never past the caps of the period.
-            if any(c.status in (ChargeStatus.PENDING, ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION) for c in earlier):
+            if any(
+                c.status in (ChargeStatus.PENDING, ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION)
+                for c in earlier
+            ):
                 continue
             if len(earlier) >= plan.max_threshold_recharges:
                 continue
@@ -257,17 +261,25 @@ def _retry_soon(charge: RechargeCharge, message: str, now: datetime) -> ChargeOu
 def _record_failure(charge: RechargeCharge, outcome: ChargeOutcome, now: datetime) -> None:
     plan = charge.plan
     needs_action = outcome.status == "requires_action"
-    message = outcome.message or ("The bank asked for authentication." if needs_action else "The payment failed.")
+    message = outcome.message or (
+        "The bank asked for authentication." if needs_action else "The payment failed."
+    )
     retries_done = charge.attempts - 1
     charge.last_error = message[:500]
     if retries_done < len(RETRY_AFTER_DAYS):
         charge.status = ChargeStatus.REQUIRES_ACTION if needs_action else ChargeStatus.FAILED
         charge.next_attempt_at = charge.created_at + timedelta(days=RETRY_AFTER_DAYS[retries_done])
-        plan.last_result = f"Payment of {format_usd(cents_to_micros(charge.amount_cents))} failed: {message} We retry on {charge.next_attempt_at:%b %-d, %Y}."
+        plan.last_result = (
+            f"Payment of {format_usd(cents_to_micros(charge.amount_cents))} failed: {message} "
+            f"We retry on {charge.next_attempt_at:%b %-d, %Y}."
+        )
     else:
         charge.status = ChargeStatus.GAVE_UP
         plan.status = RechargeStatus.PAUSED
-        plan.last_result = f"Payment of {format_usd(cents_to_micros(charge.amount_cents))} failed {charge.attempts} times: {message} Auto-recharge is paused; update your card and save the plan to resume."
+        plan.last_result = (
+            f"Payment of {format_usd(cents_to_micros(charge.amount_cents))} failed {charge.attempts} "
+            f"times: {message} Auto-recharge is paused; update your card and save the plan to resume."
+        )
         purchase_mark_failed(purchase_id=charge.purchase_id, message=message)
     if needs_action and charge.status == ChargeStatus.REQUIRES_ACTION:
         # Authentication needs the customer; the page offers it and the retry stays scheduled.
@@ -344,7 +356,8 @@ def charge_confirm_after_authentication(
             raise CreditsError("No such payment.", code="not_found")
         if charge.status != ChargeStatus.REQUIRES_ACTION:
             return charge
-        outcome = retrieve_outcome(intent_id=charge.purchase.stripe_payment_intent_id)
+        # A charge waiting for authentication was sent to Stripe, so its intent id is set.
+        outcome = retrieve_outcome(intent_id=charge.purchase.stripe_payment_intent_id or "")
         if outcome.status != "succeeded":
             raise CreditsError(
                 "The bank has not confirmed this payment. Try again, or update your card.",

@@ -43,7 +43,8 @@ def purchases_refundability(*, organization: Organization) -> list[Refundability
         )
     }
     rows = []
-    for purchase in Purchase.objects.filter(organization=organization).order_by("-created_at"):
+    charges = Purchase.objects.filter(organization=organization).select_related("receipt")
+    for purchase in charges.order_by("-created_at"):
         open_request = requests.get(purchase.pk)
         if purchase.status == PurchaseStatus.REFUNDED:
             refundable, why = False, "Already refunded."

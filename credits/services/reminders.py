@@ -26,7 +26,8 @@ def send_bonus_expiry_reminders(*, now: datetime) -> int:
         )
         for lot in due:
             # A smaller reminder already sent (1 day) makes the bigger one (7 days) moot.
-            if days == 7 and lot.expires_at <= now + timedelta(days=1):
+            # (expires_at is set: the query above filtered on it.)
+            if days == 7 and lot.expires_at is not None and lot.expires_at <= now + timedelta(days=1):
                 continue
             sent += _send_one(lot=lot, days=days, now=now)
     return sent

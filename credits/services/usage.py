@@ -5,8 +5,9 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any, TypeGuard
 
 from django.db import connection, transaction
 
@@ -20,6 +21,7 @@ from credits.selectors.process_cache import (
 )
 from credits.selectors.programs import program_coverage
 from credits.services import ledger
+from credits.services.alerts import check_alerts
 
 MAX_BATCH_EVENTS = 1_000
 # Far above any real call; keeps a typo from overflowing a 64-bit column in pricing.
@@ -47,7 +49,7 @@ class UsageInput:
     occurred_at: datetime
 
 
-def _is_integer(value: object) -> bool:
+def _is_integer(value: object) -> TypeGuard[int]:
     # JSON true is a Python bool, which is an int subclass; 1.0 is a float. Neither counts.
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -95,7 +97,8 @@ def _parse_event(
             index=index,
             event=event,
         )
-    api_model = models.get(event.get("model")) if isinstance(event.get("model"), str) else None
+    model_slug = event.get("model")
+    api_model = models.get(model_slug) if isinstance(model_slug, str) else None
     if api_model is None:
         raise _event_error(
             "model must be the slug of a model in the catalog.", field="model", index=index, event=event
@@ -269,7 +272,7 @@ def _insert_events(
     recorded (`ON CONFLICT (event_id) DO NOTHING RETURNING`: the unique index decides, even
     against a concurrent batch); returns how many rows it really inserted."""
     api_key_id = api_key.pk if api_key is not None else None
-    columns = [
+    columns: list[list[Any]] = [
         [usage.event_id for usage in events],
         [usage.organization_id for usage in events],
         [usage.api_model.pk for usage in events],
@@ -295,9 +298,8 @@ def _insert_events(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb) "
             f"AS r({record}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
         )
-        params: list[object] = [
-            json.dumps([dict(zip(_EVENT_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)])
-        ]
+        rows = [dict(zip(_EVENT_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)]
+        params: list[Any] = [json.dumps(rows)]
     else:
         # SQLite (3.35+) has the same upsert and RETURNING; no arrays, so one row of values
         # per event, adapted as Django would.
@@ -323,7 +325,7 @@ def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
     once; `ON CONFLICT ... DO UPDATE` adds to a row that exists and creates one that does not."""
     sums: dict[tuple[int, date, int], list[int]] = {}
     for usage, cost in new_events:
-        day = usage.occurred_at.astimezone(dt_timezone.utc).date()
+        day = usage.occurred_at.astimezone(UTC).date()
         row = sums.setdefault((usage.organization_id, day, usage.api_model.pk), [0, 0, 0, 0, 0])
         row[0] += 1
         row[1] += usage.input_tokens
@@ -335,7 +337,7 @@ def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
     ops = connection.ops
     table = ops.quote_name(UsageRollup._meta.db_table)
     added = ("calls", "input_tokens", "output_tokens", "pages", "cost_micros")
-    params: list[object] = []
+    params: list[Any] = []
     for (organization_id, day, api_model_id), values in sums.items():
         params += (organization_id, ops.adapt_datefield_value(day), api_model_id, *values)
     sql = (
@@ -350,8 +352,9 @@ def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
 
 def usage_committed(*, organization_ids: list[int], now: datetime) -> None:
     """What follows a committed usage batch, outside its transaction and its locks: the one
-    place to call post-usage reactions from (low-balance and budget alerts, issue #15).
-    Nothing reacts yet."""
+    place to call post-usage reactions from. Alerts are checked once per batch and
+    organization (never per call)."""
+    check_alerts(organization_ids=organization_ids, now=now)
 
 
 def record_usage_batch(
@@ -375,9 +378,11 @@ def record_usage_batch(
                 result = _record_once(events=events, api_key=api_key, now=now)
         except _EventRecordedMeanwhile:
             continue
-        if result.accepted:
-            debited = sorted({usage.organization_id for usage in events})
-            transaction.on_commit(lambda: usage_committed(organization_ids=debited, now=now))
+        # Robust: a failing alert must not turn an accepted batch into a 500.
+        transaction.on_commit(
+            partial(usage_committed, organization_ids=sorted({u.organization_id for u in events}), now=now),
+            robust=True,
+        )
         return result
     raise RuntimeError("Usage batch kept losing races for its event ids; retry the request.")
 

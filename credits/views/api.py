@@ -35,7 +35,8 @@ def api_key_required(view: Callable) -> Callable:
             response = _error(401, "unauthorized", "Send an active API key as 'Authorization: Bearer <key>'.")
             response["WWW-Authenticate"] = 'Bearer realm="billing-api"'
             return response
-        request.api_key = api_key
+        # The view reads which key reported the usage from the request, as it does the user.
+        setattr(request, "api_key", api_key)  # noqa: B010
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -49,7 +50,9 @@ def _json_body(request: HttpRequest) -> object:
     try:
         return json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidUsageBatch(f"The body is not valid JSON: {error}", field="body", code="invalid_json") from error
+        raise InvalidUsageBatch(
+            f"The body is not valid JSON: {error}", field="body", code="invalid_json"
+        ) from error
 
 
 @csrf_exempt

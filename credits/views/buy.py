@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import billing_required
 from credits.exceptions import CreditsError
-from credits.forms import AmountForm, BuyForm
+from credits.forms.buy import AmountForm, BuyForm
 from credits.models import BillingPolicy
 from credits.money import cents_to_decimal
 from credits.selectors.payments import payment_methods_of, purchases_of
@@ -95,7 +95,9 @@ def buy_confirm(request, pk: int):
     """The page posts here after Stripe.js finished 3-D Secure; Stripe is asked, not the page."""
     purchase = get_object_or_404(purchases_of(organization=request.organization), pk=pk)
     try:
-        result = purchase_confirm(organization=request.organization, purchase_id=purchase.pk, now=timezone.now())
+        result = purchase_confirm(
+            organization=request.organization, purchase_id=purchase.pk, now=timezone.now()
+        )
     except CreditsError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('credits:buy')}?amount={cents_to_decimal(purchase.amount_cents)}")

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import billing_required, member_required
 from credits.exceptions import CreditsError
-from credits.forms import PaymentContactForm
+from credits.forms.cards import PaymentContactForm
 from credits.selectors.payments import payment_methods_of
 from credits.services.cards import (
     card_make_default,

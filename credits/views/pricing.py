@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.selectors import current_membership
 from accounts.throttling import throttle_posts
 from credits.exceptions import InvalidEstimate
-from credits.forms import EnterpriseInquiryForm, EstimatorForm
+from credits.forms.pricing import EnterpriseInquiryForm, EstimatorForm
 from credits.models import TierThreshold
 from credits.selectors.limits import legacy_note
 from credits.selectors.pricing import estimator_models, estimator_prefill, pricing_tiers

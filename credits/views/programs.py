@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.throttling import throttle_posts
 from credits.exceptions import ProgramError
-from credits.forms import ProgramApplicationForm, ProgramDocumentForm
+from credits.forms.programs import ProgramApplicationForm, ProgramDocumentForm
 from credits.models import ApplicationStatus, ProgramApplication, ProgramDocument
-from credits.services.programs import program_add_document, program_apply
+from credits.services.program_applications import program_add_document, program_apply
 
 
 def status_url(request) -> str:

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import billing_required, member_required
 from credits.exceptions import CreditsError
-from credits.forms import RechargeForm
+from credits.forms.recharge import RechargeForm
 from credits.models import AutoRecharge, RechargeStatus
 from credits.money import (
     cents_to_decimal,
@@ -17,7 +17,7 @@ from credits.money import (
     micros_to_cents_floor,
 )
 from credits.selectors.payments import payment_methods_of
-from credits.selectors.recharge import charges_needing_attention
+from credits.selectors.recharge import charges_needing_attention, refund_policy_accepted
 from credits.services import recharge_jobs
 from credits.services.recharge import (
     RechargeSettings,
@@ -75,6 +75,7 @@ def _page(request, form, plan, status=200):
         "preview": preview,
         "has_cards": len(form.fields["card"].choices) > 1,
         "attention": charges_needing_attention(organization=request.organization),
+        "policy_accepted": refund_policy_accepted(plan=plan),
     }
     return render(request, template, context, status=status)
 
@@ -90,6 +91,7 @@ def _save(request):
                 settings=_settings(form.cleaned_data),
                 user=request.user,
                 now=timezone.now(),
+                refund_policy_accepted=form.cleaned_data["accept_refund_policy"],
             )
         except CreditsError as error:
             form.add_error(None, error.message)

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import billing_required, member_required
 from credits.exceptions import CreditsError
-from credits.forms import RefundRequestForm
+from credits.forms.refunds import RefundRequestForm
 from credits.models import RefundRequest
 from credits.services.refunds import RULE, purchases_refundability, refund_request
 
@@ -18,7 +18,9 @@ def refunds(request):
     context = {
         "rule": RULE,
         "rows": purchases_refundability(organization=request.organization),
-        "requests": RefundRequest.objects.filter(organization=request.organization).select_related("purchase"),
+        "requests": RefundRequest.objects.filter(organization=request.organization).select_related(
+            "purchase__receipt"
+        ),
     }
     return render(request, "credits/refunds.html", context)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import member_required
-from credits.forms import UsageFilterForm
+from credits.forms.usage import UsageFilterForm
 from credits.models import LedgerEntry
 from credits.money import micros_to_plain
 from credits.selectors.ledger import ledger_entries

@@ -25,12 +25,17 @@ def test_price_change_in_admin_is_audited_with_before_and_after(client, staff):
     data = {k: v for k, v in form.initial.items() if v is not None}
     data["input_micros_per_million"] = 200_000
     for i, limit in enumerate(model.rate_limits.order_by("pk")):
-        data.update({
-            f"rate_limits-{i}-id": limit.pk, f"rate_limits-{i}-api_model": model.pk,
-            f"rate_limits-{i}-tier": limit.tier,
-            f"rate_limits-{i}-requests_per_second": 99 if limit.tier == "tier1" else limit.requests_per_second,
-            f"rate_limits-{i}-pages_per_minute": limit.pages_per_minute or "",
-        })
+        data.update(
+            {
+                f"rate_limits-{i}-id": limit.pk,
+                f"rate_limits-{i}-api_model": model.pk,
+                f"rate_limits-{i}-tier": limit.tier,
+                f"rate_limits-{i}-requests_per_second": 99
+                if limit.tier == "tier1"
+                else limit.requests_per_second,
+                f"rate_limits-{i}-pages_per_minute": limit.pages_per_minute or "",
+            }
+        )
     count = model.rate_limits.count()
     data.update({"rate_limits-TOTAL_FORMS": count, "rate_limits-INITIAL_FORMS": count,
                  "rate_limits-MIN_NUM_FORMS": 0, "rate_limits-MAX_NUM_FORMS": 1000})
@@ -40,7 +45,10 @@ def test_price_change_in_admin_is_audited_with_before_and_after(client, staff):
     assert response.status_code == 302, response.content.decode()[:2000]
     price = AuditEntry.objects.get(object_type="credits.apimodel")
     assert (price.actor, price.action) == (staff, "change")
-    assert (price.before["input_micros_per_million"], price.after["input_micros_per_million"]) == (150_000, 200_000)
+    assert (price.before["input_micros_per_million"], price.after["input_micros_per_million"]) == (
+        150_000,
+        200_000,
+    )
     limit = AuditEntry.objects.get(object_type="credits.ratelimit")
     assert (limit.before["requests_per_second"], limit.after["requests_per_second"]) == (30, 99)
     assert RateLimit.objects.get(api_model=model, tier="tier1").requests_per_second == 99
@@ -60,12 +68,20 @@ def test_credit_adjustment_is_audited_and_entries_cannot_be_edited():
     staff = UserFactory(is_staff=True)
     organization = OrganizationFactory()
     ledger.adjust_credits(
-        organization=organization, amount_micros=5_000_000, reason="goodwill", created_by=staff,
+        organization=organization,
+        amount_micros=5_000_000,
+        reason="goodwill",
+        created_by=staff,
         now=datetime(2026, 3, 1, tzinfo=UTC),
     )
 
     entry = AuditEntry.objects.get()
-    assert (entry.actor, entry.action, entry.note, entry.organization) == (staff, "credit_adjustment", "goodwill", organization)
+    assert (entry.actor, entry.action, entry.note, entry.organization) == (
+        staff,
+        "credit_adjustment",
+        "goodwill",
+        organization,
+    )
     assert entry.after == {"balance_micros": 5_000_000, "amount_micros": 5_000_000}
     assert CreditAccount.objects.get(organization=organization).balance_micros == 5_000_000
     entry.note = "changed"

@@ -25,7 +25,11 @@ def refund_request(monkeypatch):
     owner = MembershipFactory()
     purchase = paid_purchase(owner.organization, 10_000, timezone.now())
     return refunds.refund_request(
-        organization=owner.organization, purchase_id=purchase.pk, reason="x", user=owner.user, now=timezone.now()
+        organization=owner.organization,
+        purchase_id=purchase.pk,
+        reason="x",
+        user=owner.user,
+        now=timezone.now(),
     )
 
 
@@ -43,7 +47,9 @@ def test_support_cannot_approve_refunds_or_adjust_or_edit_prices(client, refund_
 
     client.post(reverse("admin:credits_refundrequest_changelist"),
                 {"action": "approve_selected", "_selected_action": [refund_request.pk]})
-    client.post(reverse("admin:credits_creditaccount_adjust", args=[account.pk]), {"amount": "5", "reason": "x"})
+    client.post(
+        reverse("admin:credits_creditaccount_adjust", args=[account.pk]), {"amount": "5", "reason": "x"}
+    )
     rate = BonusRate.objects.get(min_amount_cents=10_000)
     price = client.post(reverse("admin:credits_bonusrate_change", args=[rate.pk]),
                         {"min_amount_cents": 10_000, "percent": "9"})
@@ -58,9 +64,14 @@ def test_finance_approves_refunds_and_adjusts_credits(client, refund_request):
     _staff(client, "finance")
     account = CreditAccount.objects.get(organization=refund_request.organization)
 
-    client.post(reverse("admin:credits_refundrequest_changelist"),
-                {"action": "approve_selected", "_selected_action": [refund_request.pk]})
-    client.post(reverse("admin:credits_creditaccount_adjust", args=[account.pk]), {"amount": "5", "reason": "goodwill"})
+    client.post(
+        reverse("admin:credits_refundrequest_changelist"),
+        {"action": "approve_selected", "_selected_action": [refund_request.pk]},
+    )
+    client.post(
+        reverse("admin:credits_creditaccount_adjust", args=[account.pk]),
+        {"amount": "5", "reason": "goodwill"},
+    )
 
     assert RefundRequest.objects.get().status == RefundStatus.REFUNDED
     assert LedgerEntry.objects.filter(kind="adjustment").count() == 1

@@ -11,7 +11,12 @@ pytestmark = pytest.mark.django_db
 def test_login_is_limited_per_account_with_a_clear_message(client):
     UserFactory(email="target@example.com")
     for _ in range(10):
-        assert client.post(reverse("accounts:login"), {"username": "target@example.com", "password": "guess"}).status_code == 200
+        assert (
+            client.post(
+                reverse("accounts:login"), {"username": "target@example.com", "password": "guess"}
+            ).status_code
+            == 200
+        )
 
     blocked = client.post(reverse("accounts:login"), {"username": "target@example.com", "password": PASSWORD})
 
@@ -24,7 +29,10 @@ def test_login_is_limited_per_ip_across_accounts(client):
     for i in range(20):
         client.post(reverse("accounts:login"), {"username": f"u{i}@example.com", "password": "x"})
 
-    assert client.post(reverse("accounts:login"), {"username": "new@example.com", "password": "x"}).status_code == 429
+    assert (
+        client.post(reverse("accounts:login"), {"username": "new@example.com", "password": "x"}).status_code
+        == 429
+    )
 
 
 def test_password_reset_is_limited_per_email(client):

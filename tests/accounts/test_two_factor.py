@@ -40,7 +40,9 @@ def test_staff_enrol_an_authenticator_then_reach_the_admin(client):
     assert 'id="totp-secret"' in page
     device = TOTPDevice.objects.get(user=staff, confirmed=False)
 
-    wrong = client.post(reverse("accounts:two_factor"), {"token": "000000" if _code(device) != "000000" else "111111"})
+    wrong = client.post(
+        reverse("accounts:two_factor"), {"token": "000000" if _code(device) != "000000" else "111111"}
+    )
     assert "That code is not right" in wrong.content.decode()
     assert client.get(reverse("admin:index")).status_code == 302
     device.refresh_from_db()

@@ -31,6 +31,7 @@ def test_start_edit_and_terminate_auto_recharge(page: Page, live_server):
     expect(page.locator("#preview-bonus")).to_have_text("$3.00 (3%)")
     expect(page.locator("#preview-tier")).to_have_text("Explore")
     assert AutoRecharge.objects.count() == 0
+    page.get_by_label("I agree to the refund policy for the charges this plan makes").check()
     page.get_by_role("button", name="Start auto-recharge").click()
 
     expect(page).to_have_url(re.compile(r"/billing/credit/$"))

@@ -22,7 +22,11 @@ def test_usage_chart_table_and_ledger_filter(page: Page, live_server):
     events = [
         event(f"e{n}", organization, model=model, at=now - timedelta(days=n % 12), **units)
         for n, (model, units) in enumerate(
-            [("solar-pro-2", {"input_tokens": 400_000, "output_tokens": 90_000}), ("document-parse", {"pages": 7})] * 12
+            [
+                ("solar-pro-2", {"input_tokens": 400_000, "output_tokens": 90_000}),
+                ("document-parse", {"pages": 7}),
+            ]
+            * 12
         )
     ]
     record_usage_batch(events=validate_usage_batch(payload={"events": events}), api_key=None, now=now)

@@ -10,6 +10,7 @@ from credits.models import ApiKey
 from credits.services.api_keys import api_key_issue
 from tests.factories import OrganizationFactory
 
+
 @pytest.fixture
 def private_media(settings, tmp_path):
     """Uploaded documents go to a throwaway MEDIA_ROOT."""

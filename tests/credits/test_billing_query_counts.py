@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +35,11 @@ PAGES = [
 
 def _record(organization, count: int, start: int) -> None:
     now = timezone.now()
-    models = [("solar-pro-2", {"input_tokens": 900}), ("document-parse", {"pages": 2}), ("solar-pro", {"input_tokens": 50})]
+    models = [
+        ("solar-pro-2", {"input_tokens": 900}),
+        ("document-parse", {"pages": 2}),
+        ("solar-pro", {"input_tokens": 50}),
+    ]
     for first in range(start, start + count, 1_000):
         events = [
             event(f"q{n}", organization, model=models[n % 3][0], at=now, **models[n % 3][1])
@@ -67,15 +72,20 @@ def _post_queries(client, api_key: str, organization, event_id: str) -> int:
 
 
 def test_billing_pages_and_a_single_post_are_flat_from_10_to_10_000_events(
-    owner_client, owner, api_key, client, settings
+    owner_client, owner, api_key, settings
 ):
     # Counted with the in-process cache warm, as a running worker has it: recording 10,000
     # events must not outlast the cache and add a catalog read to the second count.
     settings.PROCESS_CACHE_SECONDS = 3_600
     organization = owner.organization
+    # The gateway's own client: no browser session (owner_client is the same object as the
+    # `client` fixture and carries one).
+    client = Client()
     now = timezone.now()
     paid_purchase(organization, 50_000, now)
-    program = ProgramGrant.objects.create(organization=organization, starts_at=now, ends_at=now.replace(year=now.year + 1))
+    program = ProgramGrant.objects.create(
+        organization=organization, starts_at=now, ends_at=now.replace(year=now.year + 1)
+    )
     program.api_models.set(ApiModel.objects.filter(slug="solar-pro"))
     _record(organization, 10, 0)
     for name, query, _ in PAGES:  # warm the session and the in-process caches
@@ -90,7 +100,8 @@ def test_billing_pages_and_a_single_post_are_flat_from_10_to_10_000_events(
     post_many = _post_queries(client, api_key, organization, "single-2")
 
     assert many == few
-    assert {name: count for name, count in many.items() if count > dict((n, b) for n, _, b in PAGES)[name]} == {}
+    budgets = {name: budget for name, _, budget in PAGES}
+    assert {name: count for name, count in many.items() if count > budgets[name]} == {}
     assert post_many == post_few
     # Org check, account lock, program grants, event insert, lots, entry insert, lot update,
     # account update, event links, rollup upsert: ten statements, none per event.

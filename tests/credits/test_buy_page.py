@@ -12,7 +12,9 @@ def test_htmx_preview_shows_bonus_total_tier_limits_expiry_and_hint(owner_client
     response = owner_client.get(reverse("credits:buy"), {"amount": "500"}, HTTP_HX_REQUEST="true")
 
     page = response.content.decode()
-    assert page.lstrip().startswith('<section class="card" aria-labelledby="preview-heading" id="buy-preview"')
+    assert page.lstrip().startswith(
+        '<section class="card" aria-labelledby="preview-heading" id="buy-preview"'
+    )
     assert "<html" not in page
     assert '<dd id="preview-bonus">$25.00 (5%)</dd>' in page
     assert '<dd id="preview-total">$525.00</dd>' in page

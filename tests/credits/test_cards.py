@@ -70,10 +70,10 @@ def test_second_card_is_not_default_until_chosen(owner, stripe_server):
 
 def test_finishing_the_same_setup_twice_saves_one_card(owner, stripe_server):
     card = saved_card(owner.organization, localstripe.VISA, stripe_server)
-    setup_intent = [  # the SetupIntent the card came from
+    setup_intent = next(  # the SetupIntent the card came from
         i for i in stripe_server._call("GET", "/v1/setup_intents")["data"]
         if i["payment_method"] == card.stripe_id
-    ][0]
+    )
 
     again = card_setup_finish(
         organization=owner.organization, setup_intent_id=setup_intent["id"], now=timezone.now()
@@ -101,7 +101,7 @@ def test_declined_card_is_refused_when_saving_and_nothing_is_saved(owner, stripe
 def test_declined_card_cannot_be_attached_behind_our_back(owner, stripe_server):
     customer = stripe_customer_get_or_create(organization=owner.organization, now=timezone.now())
 
-    with pytest.raises(CardDeclined, match="Your card was declined."):
+    with pytest.raises(CardDeclined, match=r"Your card was declined\."):
         stripe_client.payment_method_attach(
             payment_method_id=stripe_server.card(localstripe.DECLINED), customer=customer.stripe_id
         )

@@ -202,7 +202,9 @@ def test_refund_policy_is_enforced_by_the_service_too(owner, stripe_server):
         ("", "Enter an amount between $10 and $100,000."),
     ],
 )
-def test_amounts_out_of_range_are_refused_with_a_clear_message(owner_client, owner, stripe_server, amount, message):
+def test_amounts_out_of_range_are_refused_with_a_clear_message(
+    owner_client, owner, stripe_server, amount, message
+):
     card = saved_card(owner.organization, localstripe.VISA, stripe_server)
 
     response = _buy(owner_client, card, amount=amount)
@@ -271,7 +273,7 @@ def test_concurrent_submits_of_one_form_charge_once(owner, stripe_server):
                 now=timezone.now(),
             )
             outcomes.append(result.outcome)
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()

@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
-from credits.services import ledger
 from tests.credits.scenarios import record_usage
 from tests.factories import paid_purchase
 

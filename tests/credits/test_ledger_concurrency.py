@@ -34,7 +34,7 @@ def test_eight_threads_drawing_at_once_lose_nothing():
                     now=timezone.now(),
                     reference=f"t{index}-{draw}",
                 )
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+        except BaseException as error:
             failures.append(error)
         finally:
             connection.close()

@@ -21,18 +21,32 @@ def _funded_organization(now):
     organization = OrganizationFactory()
     with transaction.atomic():
         account = ledger.lock_account(organization=organization)
-        ledger.grant_lot(account=account, kind=LotKind.PAID, amount_micros=700, entry_kind=EntryKind.PURCHASE, now=now)
         ledger.grant_lot(
-            account=account, kind=LotKind.BONUS, amount_micros=300, entry_kind=EntryKind.BONUS, now=now,
+            account=account, kind=LotKind.PAID, amount_micros=700, entry_kind=EntryKind.PURCHASE, now=now
+        )
+        ledger.grant_lot(
+            account=account,
+            kind=LotKind.BONUS,
+            amount_micros=300,
+            entry_kind=EntryKind.BONUS,
+            now=now,
             expires_at=now + timedelta(days=5),
         )
         ledger.grant_lot(
-            account=account, kind=LotKind.GRANT, amount_micros=250, entry_kind=EntryKind.GRANT, now=now,
+            account=account,
+            kind=LotKind.GRANT,
+            amount_micros=250,
+            entry_kind=EntryKind.GRANT,
+            now=now,
             expires_at=now + timedelta(days=50),
         )
         ledger.grant_lot(
-            account=account, kind=LotKind.BONUS, amount_micros=999, entry_kind=EntryKind.BONUS,
-            now=now - timedelta(days=40), expires_at=now - timedelta(days=1),
+            account=account,
+            kind=LotKind.BONUS,
+            amount_micros=999,
+            entry_kind=EntryKind.BONUS,
+            now=now - timedelta(days=40),
+            expires_at=now - timedelta(days=1),
         )
     return organization
 
@@ -48,7 +62,9 @@ def _lots(organization):
 
 class DrawUsageBatchMatchesDraw(TestCase):
     @settings(max_examples=25, deadline=None)
-    @given(st.lists(st.tuples(st.integers(min_value=0, max_value=600), st.booleans()), min_size=1, max_size=12))
+    @given(
+        st.lists(st.tuples(st.integers(min_value=0, max_value=600), st.booleans()), min_size=1, max_size=12)
+    )
     def test_same_lots_as_one_draw_at_a_time(self, calls):
         now = timezone.now()
         first, second = ApiModel.objects.order_by("pk")[:2]

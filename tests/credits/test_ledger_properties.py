@@ -24,8 +24,8 @@ from credits.models import (
     PurchaseStatus,
     UsageEvent,
 )
-from credits.selectors.usage import usage_rollup_violations
 from credits.money import cents_to_micros
+from credits.selectors.usage import usage_rollup_violations
 from credits.services import ledger
 from credits.services.purchases import reverse_purchase
 from credits.services.usage import record_usage_batch, validate_usage_batch
@@ -77,7 +77,8 @@ class LedgerMachine(RuleBasedStateMachine):
             event(f"m{self.batches}-{n}", self.organization, model="document-parse", pages=count, at=self.now)
             for n, count in enumerate(pages)
         ]
-        record_usage_batch(events=validate_usage_batch(payload={"events": events}), api_key=None, now=self.now)
+        batch = validate_usage_batch(payload={"events": events})
+        record_usage_batch(events=batch, api_key=None, now=self.now)
         # $0.01 a page of Document Parse.
         self.expected -= sum(pages) * 10_000
 

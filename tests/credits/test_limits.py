@@ -87,8 +87,14 @@ def test_a_tier_above_legacy_wins_during_the_legacy_window():
     _, rows = current_limits(organization=organization, now=now)
 
     by_slug = _by_slug(rows)
-    assert (by_slug["information-extract"].requests_per_second, by_slug["information-extract"].source) == (40, LimitSource.TIER)
-    assert (by_slug["solar-pro-2"].requests_per_second, by_slug["solar-pro-2"].source) == (100, LimitSource.LEGACY)
+    assert (by_slug["information-extract"].requests_per_second, by_slug["information-extract"].source) == (
+        40,
+        LimitSource.TIER,
+    )
+    assert (by_slug["solar-pro-2"].requests_per_second, by_slug["solar-pro-2"].source) == (
+        100,
+        LimitSource.LEGACY,
+    )
 
 
 def test_enterprise_uses_custom_limits_per_model():

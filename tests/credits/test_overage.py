@@ -1,8 +1,7 @@
 """Overage: a negative balance is charged (rounded up to the cent) at period end or past the
 threshold, exactly once; paid, it settles the debt as a purchase. The card call is patched."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -27,7 +26,7 @@ from tests.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
-JAN_1 = datetime(2026, 1, 1, 9, tzinfo=dt_timezone.utc)
+JAN_1 = datetime(2026, 1, 1, 9, tzinfo=UTC)
 
 
 class FakeCard:
@@ -117,10 +116,13 @@ def test_a_charge_is_made_once_however_often_the_job_runs(card, organization):
 def test_period_end_charges_the_debt_left_at_the_end(card, organization):
     spend(organization, 1_234_567, JAN_1 + timedelta(days=10))
 
-    charge = charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=dt_timezone.utc))
+    charge = charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=UTC))
 
     assert charge.trigger == OverageTrigger.PERIOD_END
-    assert (charge.period_starts_on.isoformat(), charge.period_ends_on.isoformat()) == ("2026-01-01", "2026-02-01")
+    assert (charge.period_starts_on.isoformat(), charge.period_ends_on.isoformat()) == (
+        "2026-01-01",
+        "2026-02-01",
+    )
     assert charge.amount_cents == 124
     assert balance(organization) == 5_433
     assert charge.key == f"overage-{organization.pk}-2026-01-01-period-end"
@@ -128,12 +130,12 @@ def test_period_end_charges_the_debt_left_at_the_end(card, organization):
 
 def test_period_end_is_charged_once_per_period(card, organization):
     spend(organization, 1_000_000, JAN_1 + timedelta(days=10))
-    charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=dt_timezone.utc))
+    charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=UTC))
     # New debt in February waits for February's end.
-    spend(organization, 2_000_000, datetime(2026, 2, 5, tzinfo=dt_timezone.utc))
+    spend(organization, 2_000_000, datetime(2026, 2, 5, tzinfo=UTC))
 
-    again = charge_overage(organization=organization, now=datetime(2026, 2, 6, tzinfo=dt_timezone.utc))
-    at_end = charge_overage(organization=organization, now=datetime(2026, 3, 1, 1, tzinfo=dt_timezone.utc))
+    again = charge_overage(organization=organization, now=datetime(2026, 2, 6, tzinfo=UTC))
+    at_end = charge_overage(organization=organization, now=datetime(2026, 3, 1, 1, tzinfo=UTC))
 
     assert again is None
     assert at_end.period_starts_on.isoformat() == "2026-02-01"
@@ -141,9 +143,9 @@ def test_period_end_is_charged_once_per_period(card, organization):
 
 
 def test_debt_that_began_in_the_new_period_is_not_due_yet(card, organization):
-    spend(organization, 1_000_000, datetime(2026, 2, 1, 10, tzinfo=dt_timezone.utc))
+    spend(organization, 1_000_000, datetime(2026, 2, 1, 10, tzinfo=UTC))
 
-    assert charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=dt_timezone.utc)) is None
+    assert charge_overage(organization=organization, now=datetime(2026, 2, 2, tzinfo=UTC)) is None
 
 
 def test_a_crash_mid_charge_is_retried_with_the_same_key(card, organization):
@@ -194,7 +196,9 @@ def test_a_declined_card_is_recorded_mailed_and_retried_a_day_later(
 
 def test_the_job_charges_only_organizations_in_debt(card, organization):
     solvent = OrganizationFactory(created_at=JAN_1)
-    ledger.adjust_credits(organization=solvent, amount_micros=1_000, reason="gift", created_by=None, now=JAN_1)
+    ledger.adjust_credits(
+        organization=solvent, amount_micros=1_000, reason="gift", created_by=None, now=JAN_1
+    )
     spend(organization, 200_000_000, JAN_1 + timedelta(days=1))
 
     charges = charge_due_overages(now=JAN_1 + timedelta(days=2))
@@ -244,7 +248,9 @@ def test_overage_with_a_declining_card_is_recorded_failed(organization, stripe_s
     assert balance(organization) == -150_000_000
 
 
-def test_webhook_granting_first_after_a_crash_is_not_charged_again_and_buys_no_tier(organization, monkeypatch):
+def test_webhook_granting_first_after_a_crash_is_not_charged_again_and_buys_no_tier(
+    organization, monkeypatch
+):
     from credits.selectors.tiers import current_tier
     from credits.services import purchases
 

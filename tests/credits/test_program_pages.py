@@ -15,7 +15,7 @@ from credits.models import (
     ProgramDocument,
     ProgramGrant,
 )
-from credits.services import programs
+from credits.services import program_applications
 from tests.factories import (
     MembershipFactory,
     ProgramApplicationFactory,
@@ -49,8 +49,8 @@ def _form(**overrides) -> dict:
 
 
 def _submitted_application() -> ProgramApplication:
-    return programs.program_apply(
-        **{k: v for k, v in _form().items()},
+    return program_applications.program_apply(
+        **_form(),
         status_url="http://testserver/programs/status/{token}/",
         now=timezone.now(),
     )
@@ -99,7 +99,7 @@ def test_a_renamed_executable_is_refused_with_a_clear_message(client):
 
 def test_an_oversize_file_is_refused_with_a_clear_message(client, monkeypatch):
     # A smaller limit keeps the test quick; the service test uploads the real 10 MB + 1 byte.
-    monkeypatch.setattr(programs, "MAX_DOCUMENT_BYTES", 1024 * 1024)
+    monkeypatch.setattr(program_applications, "MAX_DOCUMENT_BYTES", 1024 * 1024)
     big = SimpleUploadedFile("charity.pdf", PDF + b"0" * (1024 * 1024), content_type="application/pdf")
 
     response = client.post(APPLY, _form(document=big))
@@ -126,7 +126,7 @@ def test_an_unknown_status_token_is_404(client):
 
 def test_the_applicant_adds_a_document_when_asked(client):
     application = _submitted_application()
-    programs.program_request_info(
+    program_applications.program_request_info(
         application=application,
         reviewer=UserFactory(is_staff=True),
         message="Your registration number, please.",

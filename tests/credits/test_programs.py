@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounts.models import Invitation, Membership, Organization, Role
 from credits.exceptions import ProgramError
 from credits.models import ApplicationStatus, ProgramApplication, ProgramDocument, ProgramGrant
-from credits.services import programs
+from credits.selectors.programs import one_year_after
+from credits.services import program_applications, program_grants, program_reminders
 from tests.factories import (
     MembershipFactory,
     ProgramApplicationFactory,
@@ -47,7 +48,7 @@ def _apply(**overrides) -> ProgramApplication:
         "status_url": STATUS_URL,
         "now": NOW,
     }
-    return programs.program_apply(**{**fields, **overrides})
+    return program_applications.program_apply(**{**fields, **overrides})
 
 
 def test_apply_stores_the_application_and_its_proof_and_emails_both_sides(
@@ -115,7 +116,7 @@ def test_other_files_disguised_as_pdf_are_refused(content):
 
 
 def test_a_file_one_byte_over_ten_megabytes_is_refused():
-    too_big = PDF + b"0" * (programs.MAX_DOCUMENT_BYTES + 1 - len(PDF))
+    too_big = PDF + b"0" * (program_applications.MAX_DOCUMENT_BYTES + 1 - len(PDF))
 
     with pytest.raises(ProgramError) as caught:
         _apply(document=_upload(too_big))
@@ -125,13 +126,13 @@ def test_a_file_one_byte_over_ten_megabytes_is_refused():
 
 
 def test_a_file_of_exactly_ten_megabytes_is_accepted():
-    _apply(document=_upload(PDF + b"0" * (programs.MAX_DOCUMENT_BYTES - len(PDF))))
+    _apply(document=_upload(PDF + b"0" * (program_applications.MAX_DOCUMENT_BYTES - len(PDF))))
 
-    assert ProgramDocument.objects.get().size_bytes == programs.MAX_DOCUMENT_BYTES
+    assert ProgramDocument.objects.get().size_bytes == program_applications.MAX_DOCUMENT_BYTES
 
 
 def _approve(application, *, ends_at, reviewer=None, now=NOW):
-    return programs.program_approve(
+    return program_grants.program_approve(
         application=application,
         reviewer=reviewer or UserFactory(is_staff=True),
         ends_at=ends_at,
@@ -223,7 +224,7 @@ def test_approval_for_one_year_and_a_day_is_refused():
 def test_one_year_after_a_leap_day_is_the_28th_of_february():
     leap = datetime(2028, 2, 29, 12, tzinfo=UTC)
 
-    assert programs.one_year_after(leap) == datetime(2029, 2, 28, 12, tzinfo=UTC)
+    assert one_year_after(leap) == datetime(2029, 2, 28, 12, tzinfo=UTC)
 
 
 def test_approval_with_an_end_in_the_past_is_refused():
@@ -240,7 +241,7 @@ def test_a_decided_application_cannot_be_decided_again():
     with pytest.raises(ProgramError) as caught:
         _approve(application, ends_at=NOW + timedelta(days=30))
     with pytest.raises(ProgramError):
-        programs.program_reject(
+        program_applications.program_reject(
             application=application,
             reviewer=UserFactory(is_staff=True),
             reason="Too late",
@@ -256,7 +257,7 @@ def test_reject_stores_the_reason_and_emails_it(django_capture_on_commit_callbac
     application = ProgramApplicationFactory(contact_email="a@school.example")
 
     with django_capture_on_commit_callbacks(execute=True):
-        programs.program_reject(
+        program_applications.program_reject(
             application=application,
             reviewer=UserFactory(is_staff=True),
             reason="We could not confirm the school's registration.",
@@ -276,7 +277,7 @@ def test_reject_stores_the_reason_and_emails_it(django_capture_on_commit_callbac
 
 def test_reject_needs_a_reason():
     with pytest.raises(ProgramError) as caught:
-        programs.program_reject(
+        program_applications.program_reject(
             application=ProgramApplicationFactory(),
             reviewer=UserFactory(is_staff=True),
             reason="  ",
@@ -294,7 +295,7 @@ def test_request_info_then_the_applicant_adds_a_document(
     application = ProgramApplicationFactory(contact_email="a@school.example")
 
     with django_capture_on_commit_callbacks(execute=True):
-        programs.program_request_info(
+        program_applications.program_request_info(
             application=application,
             reviewer=UserFactory(is_staff=True),
             message="Please send the ministry's accreditation letter.",
@@ -308,7 +309,7 @@ def test_request_info_then_the_applicant_adds_a_document(
     assert application.status_token in mail.outbox[0].body
 
     with django_capture_on_commit_callbacks(execute=True):
-        programs.program_add_document(
+        program_applications.program_add_document(
             application=application, document=_upload(name="letter.pdf"), now=NOW
         )
 
@@ -320,7 +321,7 @@ def test_request_info_then_the_applicant_adds_a_document(
 
 def test_documents_cannot_be_added_unless_information_was_requested():
     with pytest.raises(ProgramError) as caught:
-        programs.program_add_document(
+        program_applications.program_add_document(
             application=ProgramApplicationFactory(), document=_upload(), now=NOW
         )
 
@@ -338,7 +339,7 @@ def test_reminders_go_out_30_and_7_days_before_the_end_once_each(
 
     def run(at):
         with django_capture_on_commit_callbacks(execute=True):
-            return programs.remind_grant_endings(now=at)
+            return program_reminders.remind_grant_endings(now=at)
 
     assert run(NOW + timedelta(days=59)) == 0  # 31 days left
     assert run(NOW + timedelta(days=60)) == 1  # 30 days left
@@ -361,9 +362,9 @@ def test_a_late_first_run_sends_only_the_7_day_reminder(django_capture_on_commit
     ProgramGrantFactory(organization=owner.organization, starts_at=NOW, ends_at=NOW + timedelta(days=5))
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = programs.remind_grant_endings(now=NOW)
+        first = program_reminders.remind_grant_endings(now=NOW)
     with django_capture_on_commit_callbacks(execute=True):
-        second = programs.remind_grant_endings(now=NOW + timedelta(hours=1))
+        second = program_reminders.remind_grant_endings(now=NOW + timedelta(hours=1))
 
     assert (first, second) == (1, 0)
     assert len(mail.outbox) == 1
@@ -378,7 +379,7 @@ def test_revoked_grants_get_no_reminder():
         revoked_at=NOW,
     )
 
-    assert programs.remind_grant_endings(now=NOW + timedelta(days=1)) == 0
+    assert program_reminders.remind_grant_endings(now=NOW + timedelta(days=1)) == 0
 
 
 def test_a_grant_whose_organization_has_no_owner_yet_reminds_the_applicant(
@@ -388,7 +389,7 @@ def test_a_grant_whose_organization_has_no_owner_yet_reminds_the_applicant(
     _approve(application, ends_at=NOW + timedelta(days=20))
 
     with django_capture_on_commit_callbacks(execute=True):
-        sent = programs.remind_grant_endings(now=NOW + timedelta(days=1))
+        sent = program_reminders.remind_grant_endings(now=NOW + timedelta(days=1))
 
     assert sent == 1
     assert mail.outbox[-1].to == ["new@college.example"]

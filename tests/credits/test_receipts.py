@@ -4,16 +4,19 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from credits.services.purchases import purchase_create
+from credits.services.purchases import purchase_create, record_purchase
 from tests.factories import MembershipFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
 
 
 def test_receipt_page_shows_amount_bonus_card_and_number(owner_client, owner):
-    purchase = paid_purchase(owner.organization, 50_000, timezone.now())
-    purchase.card_brand, purchase.card_last4 = "visa", "4242"
-    purchase.save()
+    now = timezone.now()
+    pending = purchase_create(
+        organization=owner.organization, amount_cents=50_000, key="card", created_by=None,
+        refund_policy_version="v", refund_policy_accepted_at=now, now=now,
+    )
+    purchase = record_purchase(purchase_id=pending.pk, now=now, card_brand="visa", card_last4="4242")
 
     page = owner_client.get(reverse("credits:receipt", args=[purchase.pk])).content.decode()
 

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import Role
+from credits.exceptions import PaymentProviderUnavailable
 from credits.models import (
     ChargeStatus,
     CreditAccount,
@@ -14,7 +15,6 @@ from credits.models import (
     RechargeCharge,
     RechargeStatus,
 )
-from credits.exceptions import PaymentProviderUnavailable
 from credits.services import ledger, recharge_jobs
 from credits.services.recharge import RechargeSettings, recharge_save
 from tests.factories import MembershipFactory
@@ -63,9 +63,12 @@ def organization():
 def _plan(organization, *, amount_cents=10_000, billing_date=date(2026, 1, 31), **extra):
     return recharge_save(
         organization=organization,
-        settings=RechargeSettings(amount_cents=amount_cents, frequency="monthly", billing_date=billing_date, **extra),
+        settings=RechargeSettings(
+            amount_cents=amount_cents, frequency="monthly", billing_date=billing_date, **extra
+        ),
         user=None,
         now=START,
+        refund_policy_accepted=True,
     )
 
 
@@ -100,7 +103,9 @@ def test_a_missed_month_is_charged_once_not_for_every_missed_day(organization, s
     assert RechargeCharge.objects.get().due_on == date(2026, 3, 31)
 
 
-def test_killed_between_charge_and_grant_grants_on_next_run_without_charging_again(organization, stripe, monkeypatch):
+def test_killed_between_charge_and_grant_grants_on_next_run_without_charging_again(
+    organization, stripe, monkeypatch
+):
     _plan(organization)
     real_grant = recharge_jobs._grant
 
@@ -195,7 +200,7 @@ def test_threshold_top_ups_respect_the_caps_while_usage_keeps_draining(organizat
         max_threshold_cents=25_000,
     )
     now = START
-    for step in range(30):
+    for _step in range(30):
         ledger.debit_usage(organization=organization, cost_micros=150_000_000, now=now)
         recharge_jobs.run_recharges(now=now)
         now += timedelta(minutes=10)

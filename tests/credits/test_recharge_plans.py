@@ -45,6 +45,7 @@ def test_start_sets_the_commitment_period_to_follow_the_plan():
         settings=RechargeSettings(amount_cents=120_000, frequency="yearly", billing_date=date(2026, 1, 31)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
 
     account = CreditAccount.objects.get(organization=organization)
@@ -55,13 +56,16 @@ def test_start_sets_the_commitment_period_to_follow_the_plan():
 def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
     organization = OrganizationFactory()
     settings = RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 25))
-    recharge_save(organization=organization, settings=settings, user=None, now=NOW)
+    recharge_save(
+        organization=organization, settings=settings, user=None, now=NOW, refund_policy_accepted=True
+    )
 
     plan = recharge_save(
         organization=organization,
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=date(2026, 1, 25)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
     assert (plan.amount_cents, plan.next_charge_on) == (50_000, date(2026, 1, 25))
 
@@ -70,6 +74,7 @@ def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
         settings=RechargeSettings(amount_cents=50_000, frequency="monthly", billing_date=date(2026, 2, 3)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
     assert plan.next_charge_on == date(2026, 2, 3)
 
@@ -77,21 +82,60 @@ def test_editing_the_date_moves_the_next_charge_and_other_edits_keep_it():
 @pytest.mark.parametrize(
     ("plan_settings", "code"),
     [
-        (RechargeSettings(amount_cents=999, frequency="monthly", billing_date=date(2026, 2, 1)), "invalid_amount"),
-        (RechargeSettings(amount_cents=10_000, frequency="weekly", billing_date=date(2026, 2, 1)), "invalid_frequency"),
-        (RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 19)), "date_in_past"),
-        (RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1),
-                          threshold_enabled=True, threshold_micros=0, max_threshold_cents=10_000), "invalid_threshold"),
-        (RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1),
-                          threshold_enabled=True, threshold_micros=5, max_threshold_recharges=11,
-                          max_threshold_cents=10_000), "invalid_cap"),
-        (RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1),
-                          threshold_enabled=True, threshold_micros=5, max_threshold_cents=9_999), "invalid_cap"),
+        (
+            RechargeSettings(amount_cents=999, frequency="monthly", billing_date=date(2026, 2, 1)),
+            "invalid_amount",
+        ),
+        (
+            RechargeSettings(amount_cents=10_000, frequency="weekly", billing_date=date(2026, 2, 1)),
+            "invalid_frequency",
+        ),
+        (
+            RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 19)),
+            "date_in_past",
+        ),
+        (
+            RechargeSettings(
+                amount_cents=10_000,
+                frequency="monthly",
+                billing_date=date(2026, 2, 1),
+                threshold_enabled=True,
+                threshold_micros=0,
+                max_threshold_cents=10_000,
+            ),
+            "invalid_threshold",
+        ),
+        (
+            RechargeSettings(
+                amount_cents=10_000,
+                frequency="monthly",
+                billing_date=date(2026, 2, 1),
+                threshold_enabled=True,
+                threshold_micros=5,
+                max_threshold_recharges=11,
+                max_threshold_cents=10_000,
+            ),
+            "invalid_cap",
+        ),
+        (
+            RechargeSettings(
+                amount_cents=10_000,
+                frequency="monthly",
+                billing_date=date(2026, 2, 1),
+                threshold_enabled=True,
+                threshold_micros=5,
+                max_threshold_cents=9_999,
+            ),
+            "invalid_cap",
+        ),
     ],
 )
 def test_bad_settings_are_refused_and_nothing_is_written(plan_settings, code):
     with pytest.raises(CreditsError) as error:
-        recharge_save(organization=OrganizationFactory(), settings=plan_settings, user=None, now=NOW)
+        recharge_save(
+            organization=OrganizationFactory(), settings=plan_settings, user=None, now=NOW,
+            refund_policy_accepted=True,
+        )
 
     assert error.value.code == code
     assert AutoRecharge.objects.count() == 0
@@ -105,6 +149,7 @@ def test_terminate_stops_the_plan_and_keeps_the_balance():
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 2, 1)),
         user=None,
         now=NOW,
+        refund_policy_accepted=True,
     )
 
     plan = recharge_terminate(organization=organization, now=NOW)
@@ -145,8 +190,11 @@ def test_page_preview_is_a_partial_for_htmx(owner_client):
 
 def test_start_edit_and_terminate_through_the_page(owner_client, owner):
     data = {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-31", "save": "1"}
-    assert owner_client.post(reverse("credits:auto_recharge"), data).status_code == 302
+    assert owner_client.post(reverse("credits:auto_recharge"), data).status_code == 400
+    accepted = {**data, "accept_refund_policy": "on"}
+    assert owner_client.post(reverse("credits:auto_recharge"), accepted).status_code == 302
 
+    # Editing under the same policy version does not ask again.
     owner_client.post(reverse("credits:auto_recharge"), {**data, "amount": "500"})
     plan = AutoRecharge.objects.get(organization=owner.organization)
     assert plan.amount_cents == 50_000

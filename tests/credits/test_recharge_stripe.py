@@ -23,6 +23,7 @@ def _plan(organization, card_number, stripe_server):
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 31)),
         user=None,
         now=START,
+        refund_policy_accepted=True,
     )
 
 
@@ -105,7 +106,7 @@ def test_two_workers_at_once_charge_each_due_plan_once(stripe_server):
         try:
             barrier.wait()
             recharge_jobs.run_recharges(now=START)
-        except Exception as error:  # noqa: BLE001 - asserted below
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()

@@ -51,7 +51,9 @@ def test_eligibility_before_and_after_the_first_usage(owner, purchase):
     assert not row.refundable
     assert "API has been used" in row.why
     with pytest.raises(CreditsError):
-        refunds.refund_request(organization=owner.organization, purchase_id=purchase.pk, reason="x", user=owner.user, now=NOW)
+        refunds.refund_request(
+            organization=owner.organization, purchase_id=purchase.pk, reason="x", user=owner.user, now=NOW
+        )
 
 
 def test_page_states_the_rule_and_a_second_request_is_refused(owner_client, purchase):
@@ -59,7 +61,9 @@ def test_page_states_the_rule_and_a_second_request_is_refused(owner_client, purc
     assert "no API usage history at all" in page
     assert "Refundable" in page
 
-    owner_client.post(reverse("credits:request_refund"), {"purchase": purchase.pk, "reason": "Bought by mistake"})
+    owner_client.post(
+        reverse("credits:request_refund"), {"purchase": purchase.pk, "reason": "Bought by mistake"}
+    )
     second = owner_client.post(
         reverse("credits:request_refund"), {"purchase": purchase.pk, "reason": "Again"}, follow=True
     )

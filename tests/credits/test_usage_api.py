@@ -330,7 +330,9 @@ def test_document_model_needs_pages_not_tokens(post_usage, organization):
 
 
 def test_duplicate_event_id_inside_a_batch_is_refused(post_usage, organization):
-    response = post_usage([event("same", organization), event("other", organization), event("same", organization)])
+    response = post_usage(
+        [event("same", organization), event("other", organization), event("same", organization)]
+    )
 
     assert response.status_code == 400
     assert response.json()["error"] == {
@@ -372,7 +374,16 @@ def test_batch_of_exactly_one_thousand_events_is_taken(post_usage, organization)
         (b"events=1", "application/x-www-form-urlencoded", "body"),
         (json.dumps({"events": []}).encode(), "text/plain", "body"),
     ],
-    ids=["invalid json", "not utf-8", "empty batch", "bare list", "events not a list", "event not an object", "form post", "text/plain"],
+    ids=[
+        "invalid json",
+        "not utf-8",
+        "empty batch",
+        "bare list",
+        "events not a list",
+        "event not an object",
+        "form post",
+        "text/plain",
+    ],
 )
 def test_malformed_body_is_a_400_naming_the_field(post_usage, body, content_type, field):
     response = post_usage(None, raw=body, content_type=content_type)
@@ -385,7 +396,9 @@ def test_malformed_body_is_a_400_naming_the_field(post_usage, body, content_type
 
 def test_json_with_charset_is_accepted(post_usage, organization):
     response = post_usage(
-        None, raw=json.dumps({"events": [event("a", organization)]}).encode(), content_type="application/json; charset=utf-8"
+        None,
+        raw=json.dumps({"events": [event("a", organization)]}).encode(),
+        content_type="application/json; charset=utf-8",
     )
 
     assert response.status_code == 201

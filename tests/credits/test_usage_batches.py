@@ -27,8 +27,18 @@ def _three_lots(organization, now):
 
 def _usage_entries():
     return [
-        (e.lot.kind, e.api_model.slug, e.amount_micros, e.calls, e.pages, e.input_tokens, e.balance_after_micros)
-        for e in LedgerEntry.objects.filter(kind=EntryKind.USAGE).select_related("lot", "api_model").order_by("pk")
+        (
+            e.lot.kind,
+            e.api_model.slug,
+            e.amount_micros,
+            e.calls,
+            e.pages,
+            e.input_tokens,
+            e.balance_after_micros,
+        )
+        for e in LedgerEntry.objects.filter(kind=EntryKind.USAGE)
+        .select_related("lot", "api_model")
+        .order_by("pk")
     ]
 
 
@@ -37,7 +47,9 @@ def test_a_batch_across_three_lots_writes_three_entries(organization):
     _three_lots(organization, now)
     # 110 one-page Information Extract calls at $0.04: $3 from the bonus (75 calls), $1 from
     # the grant (25 calls), $0.40 from the paid lot (10 calls).
-    events = [event(f"ie-{n}", organization, model="information-extract", pages=1, at=now) for n in range(110)]
+    events = [
+        event(f"ie-{n}", organization, model="information-extract", pages=1, at=now) for n in range(110)
+    ]
 
     result = record(events, now)
 
@@ -104,7 +116,9 @@ def test_a_call_spanning_two_lots_counts_on_the_first(organization):
 def test_replays_write_nothing(organization):
     now = timezone.now()
     _three_lots(organization, now)
-    events = [event(f"ie-{n}", organization, model="information-extract", pages=1, at=now) for n in range(110)]
+    events = [
+        event(f"ie-{n}", organization, model="information-extract", pages=1, at=now) for n in range(110)
+    ]
     record(events, now)
     before = (
         list(LedgerEntry.objects.values_list("pk", "amount_micros")),
@@ -140,7 +154,9 @@ def test_rollups_sum_each_utc_day_and_model_including_free_calls(organization):
     )
 
     rows = sorted(
-        UsageRollup.objects.values_list("day", "api_model__slug", "calls", "input_tokens", "output_tokens", "pages", "cost_micros")
+        UsageRollup.objects.values_list(
+            "day", "api_model__slug", "calls", "input_tokens", "output_tokens", "pages", "cost_micros"
+        )
     )
     assert rows == [
         (yesterday.date(), "solar-pro-2", 1, 0, 0, 0, 0),

@@ -137,7 +137,9 @@ def test_same_event_ids_racing_for_two_organizations_are_recorded_once(attempt):
     now = timezone.now()
     first, second = OrganizationFactory(), OrganizationFactory()
     batches = [
-        validate_usage_batch(payload={"events": [event(f"same-{n}", organization, at=now) for n in range(300)]})
+        validate_usage_batch(
+            payload={"events": [event(f"same-{n}", organization, at=now) for n in range(300)]}
+        )
         for organization in (first, second)
     ]
 

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -90,7 +90,7 @@ def test_free_usage_shows_in_the_table_but_not_the_chart(member_client):
 
 def test_date_range_selects_the_days(member_client):
     organization = member_client.organization
-    old = datetime(2026, 1, 10, 12, tzinfo=dt_timezone.utc)
+    old = datetime(2026, 1, 10, 12, tzinfo=UTC)
     record([
         event("old", organization, at=old),
         event("new", organization, at=timezone.now()),
@@ -154,7 +154,13 @@ def _csv(response) -> list[list[str]]:
 def test_csv_export_streams_only_own_rows(member_client):
     mine = member_client.organization
     theirs = OrganizationFactory()
-    record([event("mine-1", mine), event("theirs-1", theirs, input_tokens=2_000), event("mine-2", mine, output_tokens=10)])
+    record(
+        [
+            event("mine-1", mine),
+            event("theirs-1", theirs, input_tokens=2_000),
+            event("mine-2", mine, output_tokens=10),
+        ]
+    )
 
     response = member_client.get(reverse("credits:usage_ledger_csv"))
 
@@ -183,7 +189,11 @@ def test_csv_export_applies_the_filters(member_client):
 def test_csv_neutralizes_spreadsheet_formulas(member_client):
     organization = member_client.organization
     ledger.adjust_credits(
-        organization=organization, amount_micros=5, reason="=HYPERLINK(1)", created_by=None, now=timezone.now()
+        organization=organization,
+        amount_micros=5,
+        reason="=HYPERLINK(1)",
+        created_by=None,
+        now=timezone.now(),
     )
 
     rows = _csv(member_client.get(reverse("credits:usage_ledger_csv")))

@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -53,7 +53,7 @@ def test_purchase_raises_tier_and_limits(client, api_key, organization):
 
 
 def test_legacy_organization_keeps_legacy_limits_while_policy_holds(client, api_key):
-    old = OrganizationFactory(created_at=datetime(2025, 1, 1, tzinfo=dt_timezone.utc))
+    old = OrganizationFactory(created_at=datetime(2025, 1, 1, tzinfo=UTC))
     BillingPolicy.objects.filter(pk=1).update(legacy_until=date(2999, 1, 1))
 
     body = _limits(client, api_key, old.pk).json()

@@ -72,15 +72,21 @@ class RollupsEqualEvents(TestCase):
             record_usage_batch(events=validate_usage_batch(payload={"events": events}), api_key=None, now=now)
 
             stored = {
-                (r.organization_id, r.day, r.api_model_id): (r.calls, r.input_tokens, r.output_tokens, r.pages, r.cost_micros)
+                (r.organization_id, r.day, r.api_model_id): (
+                    r.calls,
+                    r.input_tokens,
+                    r.output_tokens,
+                    r.pages,
+                    r.cost_micros,
+                )
                 for r in UsageRollup.objects.all()
             }
             assert stored == _recomputed()
             assert usage_rollup_violations() == []
         slugs = dict(ApiModel.objects.values_list("pk", "slug"))
-        assert {(org, day, slugs[model]): list(values[:4]) for (org, day, model), values in stored.items()} == {
-            key: value for key, value in expected.items()
-        }
+        assert {
+            (org, day, slugs[model]): list(values[:4]) for (org, day, model), values in stored.items()
+        } == dict(expected)
         # Free calls are counted in the rollups at no cost, and never debited.
         free = UsageEvent.objects.filter(free=True)
         assert all(e.cost_micros == 0 and e.ledger_entry_id is None for e in free)

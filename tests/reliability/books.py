@@ -27,7 +27,7 @@ def race(*calls: Callable[[], object]) -> list[object]:
         try:
             barrier.wait()
             results[index] = calls[index]()
-        except BaseException as error:  # noqa: BLE001 - returned to the test, which asserts it
+        except BaseException as error:
             results[index] = error
         finally:
             connection.close()
@@ -53,16 +53,23 @@ def assert_books(organization, *, expected_micros: int, stripe_server) -> None:
     assert ledger_invariant_violations() == []
     assert UsageEvent.objects.count() == UsageEvent.objects.values("event_id").distinct().count()
     usage = LedgerEntry.objects.filter(kind=EntryKind.USAGE)
-    charged = UsageEvent.objects.filter(cost_micros__gt=0)
+    charged_events = UsageEvent.objects.filter(cost_micros__gt=0)
     # Batch entries (one per batch, lot and model) count each charged call once, on the entry
     # its cost began on, and every charged event points at that entry.
     batch_entries = usage.filter(api_model__isnull=False)
-    assert sum(batch_entries.values_list("calls", flat=True)) == charged.count()
-    assert not charged.filter(ledger_entry__isnull=True).exists()
-    assert not batch_entries.values("reference", "lot", "api_model").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    assert sum(batch_entries.values_list("calls", flat=True)) == charged_events.count()
+    assert not charged_events.filter(ledger_entry__isnull=True).exists()
+    per_entry = batch_entries.values("reference", "lot", "api_model").annotate(n=Count("pk"))
+    assert not per_entry.filter(n__gt=1).exists()
     # Every organization's usage debits equal its charged events, to the micro-dollar.
-    debited = dict(usage.values("account__organization").annotate(s=Sum("amount_micros")).values_list("account__organization", "s"))
-    costs = dict(charged.values("organization").annotate(s=Sum("cost_micros")).values_list("organization", "s"))
+    debited = dict(
+        usage.values("account__organization")
+        .annotate(s=Sum("amount_micros"))
+        .values_list("account__organization", "s")
+    )
+    costs = dict(
+        charged_events.values("organization").annotate(s=Sum("cost_micros")).values_list("organization", "s")
+    )
     assert {pk: -total for pk, total in debited.items() if total} == costs
     charged = [i for i in stripe_server.payment_intents() if i["status"] == "succeeded"]
     through_stripe = Purchase.objects.filter(granted_at__isnull=False, stripe_payment_intent_id__gt="")

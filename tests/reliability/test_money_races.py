@@ -157,6 +157,7 @@ def test_every_money_path_at_once_on_one_organization(stripe_server):
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=now.date()),
         user=None,
         now=now,
+        refund_policy_accepted=True,
     )
     earlier = _create_and_grant(organization, 2_000, "earlier", now)()
 

@@ -81,6 +81,7 @@ def _plan(organization, now):
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=now.date()),
         user=None,
         now=now,
+        refund_policy_accepted=True,
     )
 
 

@@ -58,9 +58,7 @@ def _seed_activity(owner: User) -> None:
     from credits.services.purchases import purchase_create, record_purchase
     from credits.services.usage import record_usage_batch, validate_usage_batch
 
-    organization = Organization.objects.filter(
-        name=ORGANIZATION_NAME, memberships__user=owner
-    ).first()
+    organization = Organization.objects.get(name=ORGANIZATION_NAME, memberships__user=owner)
     now = timezone.now()
     bought = now - timedelta(days=14)
     purchase = purchase_create(

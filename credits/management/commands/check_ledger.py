@@ -18,4 +18,8 @@ class Command(BaseCommand):
             self.stderr.write(problem)
         if problems:
             raise CommandError(f"{len(problems)} ledger invariant violation(s)")
-        self.stdout.write(self.style.SUCCESS("Ledger consistent: every balance equals its entries and lots, every rollup its events."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Ledger consistent: every balance equals its entries and lots, every rollup its events."
+            )
+        )

@@ -1,6 +1,6 @@
 """Rollups for the usage events recorded before rollups existed: one grouped read, one insert."""
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.db import migrations
 from django.db.models import Count, Sum
@@ -11,7 +11,7 @@ def build_rollups(apps, schema_editor):
     UsageEvent = apps.get_model("credits", "UsageEvent")
     UsageRollup = apps.get_model("credits", "UsageRollup")
     groups = (
-        UsageEvent.objects.annotate(day=TruncDate("occurred_at", tzinfo=dt_timezone.utc))
+        UsageEvent.objects.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
         .values("organization_id", "api_model_id", "day")
         .annotate(
             calls=Count("pk"),
@@ -45,6 +45,6 @@ def drop_rollups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("credits", "0011_usage_batches_and_rollups")]
+    dependencies = [("credits", "0012_usage_batches_and_rollups")]
 
     operations = [migrations.RunPython(build_rollups, drop_rollups)]

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_audit'),
-        ('credits', '0010_staff_groups'),
+        ('credits', '0011_receipts_billing_settings_alerts'),
     ]
 
     operations = [

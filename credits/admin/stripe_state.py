@@ -1,0 +1,48 @@
+"""Staff admin of Stripe state: webhook events, customers, cards, payment contact requests."""
+
+from django.contrib import admin
+from django.utils import timezone
+
+from credits.admin.readonly import ReadOnlyAdmin
+from credits.models import (
+    PaymentContactRequest,
+    PaymentMethod,
+    StripeCustomer,
+    StripeEvent,
+)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    """Every webhook as received; `error` says why one was not handled (it retries on redelivery)."""
+
+    list_display = ["received_at", "type", "stripe_id", "processed_at", "purchase", "error"]
+    list_filter = ["type"]
+    search_fields = ["stripe_id", "type"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(StripeCustomer)
+class StripeCustomerAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "stripe_id", "created_at"]
+    search_fields = ["organization__name", "stripe_id"]
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "brand", "last4", "exp_month", "exp_year", "is_default", "created_at"]
+    search_fields = ["customer__organization__name", "stripe_id", "last4"]
+
+
+@admin.register(PaymentContactRequest)
+class PaymentContactRequestAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "organization", "method", "requested_by", "handled_at", "handled_by"]
+    list_filter = ["method", ("handled_at", admin.EmptyFieldListFilter)]
+    actions = ["mark_handled"]
+
+    @admin.action(description="Mark as answered")
+    def mark_handled(self, request, queryset):
+        count = queryset.filter(handled_at__isnull=True).update(
+            handled_at=timezone.now(), handled_by=request.user
+        )
+        self.message_user(request, f"{count} request(s) marked as answered.")

@@ -1,0 +1,43 @@
+"""Fields several pages share: dollar amounts, proof documents, saved cards."""
+
+from decimal import Decimal
+
+from django import forms
+
+
+class UsdField(forms.DecimalField):
+    """Dollars and whole cents, as typed by a customer."""
+
+    def __init__(
+        self, *, min_value: Decimal = Decimal("10"), max_value: Decimal = Decimal("100000"), **kwargs
+    ):
+        super().__init__(
+            max_digits=9,
+            decimal_places=2,
+            min_value=min_value,
+            max_value=max_value,
+            error_messages={
+                "max_decimal_places": "Use whole cents (at most 2 decimals).",
+                "min_value": f"The minimum is ${min_value:,.2f}.",
+                "max_value": f"The maximum is ${max_value:,.2f}.",
+                "invalid": "Enter an amount in dollars, like 100 or 250.50.",
+            },
+            **kwargs,
+        )
+
+
+_DOCUMENT_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
+
+
+class DocumentField(forms.FileField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 255)
+        kwargs.setdefault("help_text", "PDF, PNG or JPEG, at most 10 MB.")
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": _DOCUMENT_ACCEPT}))
+        super().__init__(**kwargs)
+
+
+class CardChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        default = " (default)" if obj.is_default else ""
+        return f"{obj.brand.title()} ending {obj.last4}, expires {obj.exp_month:02d}/{obj.exp_year}{default}"

@@ -1,0 +1,70 @@
+"""Forms of the staff admin pages: credit adjustments, refund rejection, program review."""
+
+from datetime import date
+from decimal import Decimal
+
+from django import forms
+
+from credits.selectors.programs import one_year_after
+
+
+class AdjustmentForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount (USD)",
+        max_digits=14,
+        decimal_places=6,
+        min_value=Decimal("-1000000"),
+        max_value=Decimal("1000000"),
+        help_text="Positive adds a grant lot; negative takes credits away like usage. Up to 6 decimals.",
+    )
+    reason = forms.CharField(max_length=255, help_text="Shown in the ledger and the audit trail.")
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires at (optional, for positive grants)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("An adjustment cannot be zero.")
+        return amount
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why.")
+        return reason
+
+
+class RejectRefundForm(forms.Form):
+    note = forms.CharField(label="Reason shown to the customer", max_length=500)
+
+
+class ProgramApproveForm(forms.Form):
+    ends_on = forms.DateField(
+        label="Free use until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The grant ends at 00:00 UTC on this day; at most one year after today.",
+    )
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ends_on"].widget.attrs["min"] = today.isoformat()
+        self.fields["ends_on"].widget.attrs["max"] = one_year_after(today).isoformat()
+
+
+class ProgramRejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (sent to the applicant)",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ProgramInfoRequestForm(forms.Form):
+    message = forms.CharField(
+        label="What do you need from the applicant?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -1,0 +1,115 @@
+"""Program grants: staff approving an application gives an organization free use of the program's
+models for up to a year."""
+
+from datetime import datetime
+
+from django.db import transaction
+
+from accounts.models import Membership, Organization, Role, User
+from accounts.services import audit_record, invitation_create
+from credits.exceptions import ProgramError
+from credits.models import (
+    ApiModel,
+    ApplicationStatus,
+    ProgramApplication,
+    ProgramGrant,
+)
+from credits.selectors.process_cache import forget_process_cache
+from credits.selectors.programs import one_year_after
+from credits.services.notifications import send_on_commit
+from credits.services.program_applications import lock_open
+
+# "Solar Pro" family and Document Parse, as the program promises.
+PROGRAM_MODEL_SLUGS = ("solar-pro-2", "solar-pro", "document-parse")
+
+
+def _organization_for(
+    *, application: ProgramApplication, reviewer: User, accept_url: str, now: datetime
+) -> tuple[Organization, bool]:
+    """The applicant's own organization, or a new one they are invited to own.
+
+    Returns the organization and whether an invitation was sent."""
+    owned = (
+        Membership.objects.filter(user__email__iexact=application.contact_email, role=Role.OWNER)
+        .select_related("organization")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if owned is not None:
+        return owned.organization, False
+    organization = Organization(name=application.organization_name, created_at=now)
+    organization.full_clean()
+    organization.save()
+    invitation_create(
+        organization=organization,
+        invited_by=reviewer,
+        email=application.contact_email,
+        role=Role.OWNER,
+        accept_url=accept_url,
+    )
+    return organization, True
+
+
+@transaction.atomic
+def program_approve(
+    *,
+    application: ProgramApplication,
+    reviewer: User,
+    ends_at: datetime,
+    accept_url: str,
+    status_url: str,
+    now: datetime,
+) -> ProgramGrant:
+    """Approve: link an organization and grant free use of the program's models until `ends_at`.
+
+    `accept_url` holds "{token}" for the invitation link sent when a new organization is made.
+    """
+    application = lock_open(application)
+    if ends_at <= now:
+        raise ProgramError("The end date must be in the future.", code="grant_end_past")
+    if ends_at > one_year_after(now):
+        raise ProgramError(
+            "A program grant lasts at most one year from approval "
+            f"(until {one_year_after(now):%Y-%m-%d %H:%M} UTC).",
+            code="grant_too_long",
+        )
+    models = list(ApiModel.objects.filter(slug__in=PROGRAM_MODEL_SLUGS))
+    if not models:
+        raise ProgramError("None of the program's models is in the catalog.", code="program_models_missing")
+    organization, invited = _organization_for(
+        application=application, reviewer=reviewer, accept_url=accept_url, now=now
+    )
+    grant = ProgramGrant(organization=organization, starts_at=now, ends_at=ends_at, created_by=reviewer)
+    grant.full_clean()
+    grant.save()
+    grant.api_models.set(models)
+    # Usage is priced against a cached list of organizations holding grants.
+    transaction.on_commit(forget_process_cache)
+    application.status = ApplicationStatus.APPROVED
+    application.organization = organization
+    application.grant = grant
+    application.reviewed_by = reviewer
+    application.reviewed_at = now
+    application.full_clean()
+    application.save()
+    audit_record(
+        actor=reviewer,
+        action="program_approve",
+        obj=application,
+        after={"status": application.status, "grant_id": grant.pk, "ends_at": ends_at.isoformat()},
+        organization=organization,
+        now=now,
+    )
+    send_on_commit(
+        subject="Your program application is approved",
+        template="credits/email/program_approved.txt",
+        context={
+            "application": application,
+            "grant": grant,
+            "models": models,
+            "invited": invited,
+            "status_url": status_url.format(token=application.status_token),
+        },
+        to=[application.contact_email],
+    )
+    return grant
