@@ -83,3 +83,28 @@ def test_rate_limit_table_is_public_and_marks_the_organizations_column(owner_cli
     mine = owner_client.get(reverse("credits:rate_limits")).content.decode()
 
     assert 'class="num highlight">Tier 1 <span class="badge">yours</span>' in mine
+
+
+def test_forecast_uses_the_days_with_usage_and_says_nothing_with_too_little(owner_client, owner):
+    from credits.selectors.usage import usage_forecast
+
+    now = timezone.now()
+    organization = owner.organization
+    paid_purchase(organization, 10_000, now - timedelta(days=20))
+    # $1 of Document Parse (100 pages) on each of two days: too little to tell.
+    for day in (5, 6):
+        record_usage(organization, [("document-parse", {"pages": 100})], at=now - timedelta(days=day))
+
+    forecast = usage_forecast(organization=organization, balance_micros=100_000_000, today=now.date())
+    page = owner_client.get(reverse("credits:credit")).content.decode()
+
+    assert (forecast.days_left, forecast.runs_out_on, forecast.used_micros) == (None, None, 2_000_000)
+    assert "Too little usage yet" in page and "until about" not in page
+
+    # A third day: the rate is $3 over the 7 days from the first day with usage to today.
+    record_usage(organization, [("document-parse", {"pages": 100})], at=now)
+    forecast = usage_forecast(organization=organization, balance_micros=100_000_000, today=now.date())
+
+    assert (forecast.used_micros, forecast.days_counted) == (3_000_000, 7)
+    assert forecast.days_left == 100_000_000 * 7 // 3_000_000 == 233
+    assert forecast.runs_out_on == now.date() + timedelta(days=233)

@@ -466,3 +466,38 @@ def test_usage_endpoint_needs_no_csrf_token(organization, api_key):
     response = _usage_post(strict, organization, f"Bearer {api_key}")
 
     assert response.status_code == 201
+
+
+def test_a_key_revoked_elsewhere_works_until_the_cache_bound_and_not_after(
+    client, organization, api_key, settings
+):
+    from credits.selectors.process_cache import forget_process_cache
+
+    settings.PROCESS_CACHE_SECONDS = 3_600
+    assert _usage_post(client, organization, f"Bearer {api_key}").status_code == 201
+    # Revoked by another worker: this one does not hear of it until its cache expires.
+    ApiKey.objects.update(revoked_at=timezone.now())
+
+    cached = client.post(
+        reverse("credits:api_usage"),
+        json.dumps({"events": [event("b", organization)]}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    forget_process_cache()  # what PROCESS_CACHE_SECONDS passing does
+    expired = _usage_post(client, organization, f"Bearer {api_key}")
+
+    assert cached.status_code == 201
+    assert expired.status_code == 401
+
+
+def test_a_key_revoked_in_this_worker_stops_at_once(
+    client, organization, api_key, settings, django_capture_on_commit_callbacks
+):
+    settings.PROCESS_CACHE_SECONDS = 3_600
+    assert _usage_post(client, organization, f"Bearer {api_key}").status_code == 201
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api_key_revoke(api_key=ApiKey.objects.get(), now=timezone.now())
+
+    assert _usage_post(client, organization, f"Bearer {api_key}").status_code == 401

@@ -206,3 +206,29 @@ def test_every_input_of_the_filter_form_has_a_label(member_client):
 
     for name in ("start", "end", "kind"):
         assert f'for="id_{name}"' in body
+
+
+def test_usage_csv_lists_calls_units_and_cost_per_model_and_day(member_client):
+    organization = member_client.organization
+    now = timezone.now().replace(hour=12)
+    record([
+        event("a", organization, at=now, input_tokens=1_000, output_tokens=100),
+        event("b", organization, at=now, input_tokens=1_000),
+        event("c", organization, at=now - timedelta(days=1), model="document-parse", pages=4),
+        event("theirs", OrganizationFactory(), at=now),
+    ])
+
+    response = member_client.get(reverse("credits:usage_csv"))
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f"usage-{organization.pk}-" in response["Content-Disposition"]
+    rows = _csv(response)
+    assert rows[0] == [
+        "day", "model", "model_name", "calls", "input_tokens", "output_tokens", "pages",
+        "cost_usd", "cost_micros",
+    ]
+    yesterday, today = (now - timedelta(days=1)).date().isoformat(), now.date().isoformat()
+    assert rows[1:] == [
+        [yesterday, "document-parse", "Document Parse", "1", "0", "0", "4", "0.040000", "40000"],
+        [today, "solar-pro-2", "Solar Pro 2", "2", "2000", "100", "0", "0.000360", "360"],
+    ]
