@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run serve test lint venv clean bench bench-ingest bench-single bench-credit bench-usage-page
+.PHONY: run jobs serve test lint venv clean bench bench-ingest bench-single bench-credit bench-usage-page
+
+# localstripe as `make run` starts it: the site and the jobs must talk to the same one.
+LOCALSTRIPE_ENV := STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) STRIPE_JS_URL=http://127.0.0.1:$(LOCALSTRIPE_PORT)/js.stripe.com/v3/
 
 venv: $(VENV)/.installed
 
@@ -40,11 +43,22 @@ run: venv
 	  DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT); \
 	else \
 	  echo "  Stripe: localstripe on 127.0.0.1:$(LOCALSTRIPE_PORT) (log: localstripe.log); test card 4242 4242 4242 4242"; \
+	  echo "  Billing jobs: every minute against localstripe (log: jobs.log)"; \
 	  $(VENV)/bin/localstripe --port $(LOCALSTRIPE_PORT) --from-scratch >localstripe.log 2>&1 & ls_pid=$$!; \
-	  trap 'kill $$ls_pid 2>/dev/null' EXIT INT TERM; \
-	  export STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) STRIPE_JS_URL=http://127.0.0.1:$(LOCALSTRIPE_PORT)/js.stripe.com/v3/; \
+	  export $(LOCALSTRIPE_ENV); \
+	  $(PY) manage.py run_billing_jobs --every 60 >jobs.log 2>&1 & jobs_pid=$$!; \
+	  trap 'kill $$ls_pid $$jobs_pid 2>/dev/null' EXIT INT TERM; \
 	  $(PY) manage.py localstripe_setup --site http://127.0.0.1:$(PORT) && \
 	  DEBUG=True $(PY) manage.py runserver 127.0.0.1:$(PORT); \
+	fi
+
+# The billing jobs once, against the localstripe of a running `make run` (never the real
+# Stripe API unless STRIPE_SECRET_KEY is set, as for `make run`).
+jobs: venv
+	@if [ -n "$$STRIPE_SECRET_KEY" ] || grep -qs '^STRIPE_SECRET_KEY=.' .env; then \
+	  $(PY) manage.py run_billing_jobs; \
+	else \
+	  $(LOCALSTRIPE_ENV) $(PY) manage.py run_billing_jobs; \
 	fi
 
 # Settings from the environment and .env; gunicorn on PORT (default 8000), one Celery worker

@@ -30,6 +30,18 @@ class AuditedAdmin(admin.ModelAdmin):
         )
         super().delete_model(request, obj)
 
+    def delete_queryset(self, request, queryset):
+        # The "delete selected" action: one entry per row, like a delete from its page.
+        for obj in queryset:
+            audit_record(
+                actor=request.user,
+                action="delete",
+                obj=obj,
+                before=audit_snapshot(obj),
+                organization=_organization_of(obj),
+            )
+        super().delete_queryset(request, queryset)
+
     def save_formset(self, request, form, formset, change):
         befores = {
             f.instance.pk: audit_snapshot(type(f.instance).objects.filter(pk=f.instance.pk).first())
@@ -115,7 +127,7 @@ class MembershipAdmin(AuditedAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(AuditedAdmin):
     list_display = ["email", "organization", "role", "created_at", "accepted_at"]
     search_fields = ["email", "organization__name"]
     readonly_fields = ["token", "created_at", "accepted_at", "accepted_by"]

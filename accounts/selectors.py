@@ -24,10 +24,13 @@ def user_memberships(request: HttpRequest) -> list[Membership]:
 
 
 def current_membership(request: HttpRequest) -> Membership | None:
-    """The membership chosen in the session, else the user's first one."""
+    """The membership chosen in the session, else the one used last, else the first one."""
     memberships = user_memberships(request)
     chosen = request.session.get(SESSION_KEY)
     for membership in memberships:
         if membership.organization_id == chosen:
             return membership
+    used = [(m.last_used_at, m) for m in memberships if m.last_used_at is not None]
+    if used:
+        return max(used, key=lambda pair: pair[0])[1]
     return memberships[0] if memberships else None

@@ -185,3 +185,8 @@ def audit_record(
         note=note[:500],
         created_at=now or timezone.now(),
     )
+
+
+def membership_mark_used(*, user: User, organization_id: int, now: datetime) -> None:
+    """Remember that the user now works in this organization (opened first at next login)."""
+    Membership.objects.filter(user=user, organization_id=organization_id).update(last_used_at=now)

@@ -30,4 +30,7 @@ def totp_verify(*, request, token: str) -> TOTPDevice:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
     otp_login(request, device)
+    # A new session key once the second factor is proven, so a key learnt before (a
+    # fixation, or a password-only session that leaked) does not carry the verified state.
+    request.session.cycle_key()
     return device

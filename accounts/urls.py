@@ -6,7 +6,7 @@ from accounts.forms import EmailAuthenticationForm
 from accounts.throttling import throttle_posts
 
 login_view = throttle_posts("login", per_ip=20, per_account=10, window=600, account_field="username")(
-    auth_views.LoginView.as_view(
+    views.PortalLoginView.as_view(
         authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
     )
 )

@@ -2,8 +2,10 @@
 
 from base64 import b32encode
 from typing import cast
+from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -11,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,6 +33,20 @@ from accounts.permissions import member_required, owner_required
 from accounts.selectors import SESSION_KEY, user_memberships
 from accounts.throttling import throttle_posts
 from accounts.two_factor import totp_device_for, totp_verify
+
+
+class PortalLoginView(auth_views.LoginView):
+    """One login for everyone: customers go to their billing pages, staff (without a `next`)
+    to the two-factor step and from there to the admin, never to "Create an organization"."""
+
+    def get_default_redirect_url(self):
+        user = self.request.user
+        if user.is_staff:
+            # A password login never carries a verified second factor.
+            if settings.ADMIN_REQUIRE_OTP:
+                return f"{reverse('accounts:two_factor')}?{urlencode({'next': reverse('admin:index')})}"
+            return reverse("admin:index")
+        return super().get_default_redirect_url()
 
 
 def _log_in(request, user) -> None:
@@ -58,6 +75,12 @@ def signup(request):
     return render(request, "accounts/signup.html", {"form": form})
 
 
+def _work_in(request, organization_id: int) -> None:
+    """This session works in the organization, and the next login opens it again."""
+    request.session[SESSION_KEY] = organization_id
+    services.membership_mark_used(user=request.user, organization_id=organization_id, now=timezone.now())
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def organization_create(request):
@@ -66,7 +89,7 @@ def organization_create(request):
         organization = services.organization_create(
             name=form.cleaned_data["name"], owner=request.user
         )
-        request.session[SESSION_KEY] = organization.pk
+        _work_in(request, organization.pk)
         messages.success(request, f"{organization.name} created.")
         return redirect("credits:credit")
     return render(request, "accounts/organization_create.html", {"form": form})
@@ -83,7 +106,7 @@ def organization_switch(request):
     membership = next((m for m in user_memberships(request) if m.organization_id == wanted), None)
     if membership is None:
         raise Http404
-    request.session[SESSION_KEY] = wanted
+    _work_in(request, wanted)
     messages.info(request, f"Now working in {membership.organization.name}.")
     return redirect("credits:credit")
 
@@ -174,7 +197,7 @@ def invitation(request, token: str):
             except AccountError as error:
                 messages.error(request, error.message)
             else:
-                request.session[SESSION_KEY] = membership.organization_id
+                _work_in(request, membership.organization_id)
                 messages.success(request, f"You joined {membership.organization.name}.")
                 return redirect("credits:credit")
     else:
@@ -188,7 +211,7 @@ def invitation(request, token: str):
                 form.add_error(None, error.message)
             else:
                 _log_in(request, user)
-                request.session[SESSION_KEY] = invitation.organization_id
+                _work_in(request, invitation.organization_id)
                 messages.success(request, f"Welcome to {invitation.organization.name}.")
                 return redirect("credits:credit")
     return render(request, "accounts/invitation.html", {"invitation": invitation, "form": form})

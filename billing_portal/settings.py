@@ -50,6 +50,9 @@ MIDDLEWARE = [
     # Before host checks, the HTTPS redirect, sessions and CSP: see billing_portal/health.py.
     "billing_portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one: it turns every error answer under /api/ (Django's 404 and 405
+    # pages, a body too large, a crash) into the API's JSON error shape.
+    "credits.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organizations",
+                "billing_portal.context_processors.support",
             ],
         },
     },
@@ -86,6 +90,18 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Money paths lock rows; on PostgreSQL every request is not wrapped, services open
 # their own atomic blocks.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# SQLite (`make run`) serves a threaded web server, Stripe's webhooks and the jobs at once:
+# the write-ahead log lets readers run beside the one writer; IMMEDIATE takes the write
+# lock when a transaction begins, so two writers queue instead of one failing with
+# "database is locked" when it upgrades a read lock; and a writer waits up to 20 s
+# (sqlite3's `timeout`, its busy timeout) for the lock instead of failing at once.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # An unreachable server fails /readyz and requests in seconds, not after the OS's
     # TCP timeout. `?connect_timeout=N` in DATABASE_URL overrides it.
@@ -110,6 +126,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
+# Flash messages live in the session (server side), not in a cookie: the cookie is signed
+# but readable, and a message may carry a secret shown once (a new API key).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Staff need a second factor (TOTP) for the admin; only tests that are not about 2FA turn
 # this off.
 ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=True)
@@ -158,6 +177,8 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@example.com")
+# Where the footer's "Contact support" link writes to.
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", default="support@example.com")
 # The portal's address as customers reach it: links in e-mails (billing history, receipts).
 PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Who hears about Enterprise inquiries and program applications (comma-separated in the env).

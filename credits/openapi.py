@@ -1,9 +1,26 @@
 """The OpenAPI 3.1 description of the machine API under /api/v1/ (a test holds it to the URLconf)."""
 
-from credits.selectors.limits import LimitSource
-from credits.services.usage import MAX_BATCH_EVENTS, MAX_QUANTITY
+import copy
+from typing import Any
 
-_QUANTITY = {"type": "integer", "minimum": 0, "maximum": MAX_QUANTITY}
+from credits.models import ModelKind
+from credits.selectors.limits import LimitSource
+from credits.services.usage import (
+    ALL_QUANTITY_FIELDS,
+    EVENT_ID_MAX_LENGTH,
+    MAX_BATCH_EVENTS,
+    MAX_QUANTITY,
+    QUANTITY_FIELDS,
+)
+
+_QUANTITY = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": MAX_QUANTITY,
+    "description": "A JSON integer: 1.0 and true are refused.",
+}
+# Organization ids are positive 64-bit integers (PostgreSQL bigint).
+_ORGANIZATION_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 _MICRO_DOLLARS = {
     "type": "string",
     "pattern": r"^-?\d+\.\d{6}$",
@@ -35,10 +52,13 @@ SCHEMAS = {
             "event_id": {
                 "type": "string",
                 "minLength": 1,
-                "maxLength": 128,
+                "maxLength": EVENT_ID_MAX_LENGTH,
+                # No NUL (PostgreSQL text cannot hold it), and at least one character that
+                # is not a space or an ASCII control character.
+                "allOf": [{"pattern": "^[^\\u0000]*$"}, {"pattern": "[^\\u0000-\\u0020\\u007f]"}],
                 "description": "Unique per call; an id recorded before is ignored (idempotency).",
             },
-            "organization": {"type": "integer", "description": "The organization's id."},
+            "organization": {**_ORGANIZATION_ID, "description": "The organization's id; it must exist."},
             "model": {"type": "string", "description": "The model's slug, e.g. solar-pro-2."},
             "input_tokens": _QUANTITY,
             "output_tokens": _QUANTITY,
@@ -46,7 +66,10 @@ SCHEMAS = {
             "occurred_at": {
                 "type": "string",
                 "format": "date-time",
-                "description": "ISO 8601 with an offset, e.g. 2026-01-31T12:00:00Z.",
+                "description": (
+                    "ISO 8601 with an offset, e.g. 2026-01-31T12:00:00Z; from 2020-01-01 "
+                    "to one day ahead of the server's clock."
+                ),
             },
         },
         "anyOf": [
@@ -64,6 +87,10 @@ SCHEMAS = {
                 "minItems": 1,
                 "maxItems": MAX_BATCH_EVENTS,
                 "items": {"$ref": "#/components/schemas/UsageEvent"},
+                "description": (
+                    "Each event_id at most once per batch (JSON Schema cannot say so: a "
+                    "batch that repeats one is refused with code duplicate_in_batch)."
+                ),
             }
         },
     },
@@ -169,6 +196,7 @@ DOCUMENT = {
                     "200": _json("UsageBatchResult", "Every event was a duplicate."),
                     "400": _error("The batch was refused whole; nothing was recorded."),
                     "401": _UNAUTHORIZED,
+                    "413": _error("The body is larger than the server accepts."),
                 },
             }
         },
@@ -182,13 +210,13 @@ DOCUMENT = {
                         "name": "organization_id",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer"},
+                        "schema": {"type": "integer", "minimum": 0},
                     }
                 ],
                 "responses": {
                     "200": _json("RateLimits", "The limits in force now."),
                     "401": _UNAUTHORIZED,
-                    "404": _error("No such organization."),
+                    "404": _error("No such organization (or not an organization id)."),
                 },
             }
         },
@@ -207,3 +235,29 @@ DOCUMENT = {
         },
     },
 }
+
+
+def _priced_by(kind: str, slugs: list[str]) -> dict:
+    """An event of one kind of model: its slugs, the quantities it is priced by (at least
+    one) and none of the others."""
+    fields = QUANTITY_FIELDS[ModelKind(kind)]
+    others = [field for field in ALL_QUANTITY_FIELDS if field not in fields]
+    branch: dict = {
+        "properties": {"model": {"enum": slugs}},
+        "anyOf": [{"required": [field]} for field in fields],
+    }
+    if others:
+        branch["not"] = {"anyOf": [{"required": [field]} for field in others]}
+    return branch
+
+
+def openapi_document(*, slugs_by_kind: dict[str, list[str]]) -> dict:
+    """The document with the catalog in it: which model slugs exist and which quantities
+    each is priced by, so a client (or a fuzzer) knows what the server accepts."""
+    document: dict[str, Any] = copy.deepcopy(DOCUMENT)
+    event: dict[str, Any] = document["components"]["schemas"]["UsageEvent"]
+    branches = [_priced_by(kind, sorted(slugs)) for kind, slugs in sorted(slugs_by_kind.items()) if slugs]
+    del event["anyOf"]
+    # With no model in the catalog no event is valid.
+    event["oneOf"] = branches or [{"not": {}}]
+    return document

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 import stripe
@@ -31,6 +32,13 @@ from credits.exceptions import (
 
 CURRENCY = "usd"
 DECLINED_MESSAGE = "Your card was declined."
+# Stripe's own text for a failed 3-D Secure ("The provided PaymentMethod has failed
+# authentication...") is written for developers; customers get what happened and what to do.
+AUTHENTICATION_FAILED_MESSAGE = (
+    "Your bank did not confirm this payment, so nothing was charged. "
+    "Pay again and complete your bank's check, or choose another card."
+)
+AUTHENTICATION_FAILED_CODE = "payment_intent_authentication_failure"
 
 
 @dataclass(frozen=True)
@@ -130,8 +138,10 @@ def _card(obj) -> Card:
 
 
 def _error_message(obj, key: str) -> str:
-    error = obj.get(key)
-    return (error or {}).get("message") or ""
+    error = obj.get(key) or {}
+    if error.get("code") == AUTHENTICATION_FAILED_CODE:
+        return AUTHENTICATION_FAILED_MESSAGE
+    return error.get("message") or ""
 
 
 def _setup_intent(obj) -> SetupIntent:
@@ -287,17 +297,35 @@ def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key:
     return refund.id
 
 
-def webhook_construct_event(*, payload: bytes, signature: str) -> dict:
+# Stripe refuses signatures older than five minutes (replays); one dated more than five
+# minutes ahead is as suspect (a forged or replayable timestamp), so it is refused too.
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def _signature_timestamp(signature: str) -> int | None:
+    for item in signature.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            return int(value) if value.isascii() and value.isdigit() and len(value) < 16 else None
+    return None
+
+
+def webhook_construct_event(*, payload: bytes, signature: str, now: datetime) -> dict:
     """The event as a dict, once its `Stripe-Signature` header proved it came from Stripe."""
     try:
         stripe.WebhookSignature.verify_header(
-            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=WEBHOOK_TOLERANCE_SECONDS
         )
         event = json.loads(payload)
     except stripe.SignatureVerificationError as error:
         raise WebhookSignatureInvalid("The webhook signature does not match.") from error
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise WebhookSignatureInvalid("The webhook body is not JSON.") from error
+    signed_at = _signature_timestamp(signature)
+    if signed_at is None or signed_at > now.timestamp() + WEBHOOK_TOLERANCE_SECONDS:
+        raise WebhookSignatureInvalid("The webhook signature is dated in the future.")
     if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
         raise WebhookSignatureInvalid("The webhook body is not a Stripe event.")
+    if not all(isinstance(event[key], str) and 0 < len(event[key]) <= 100 for key in ("id", "type")):
+        raise WebhookSignatureInvalid("The webhook event has no valid id or type.")
     return event

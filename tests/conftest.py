@@ -79,6 +79,8 @@ def _seeded_catalog(request):
     if not BonusRate.objects.exists():
         seed = importlib.import_module("credits.migrations.0002_seed_catalog").seed
         seed(apps, None)
+        mark = importlib.import_module("credits.migrations.0014_staff_operations").mark_program_models
+        mark(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -60,7 +60,7 @@ def _foreign_object_urls(foreign) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("name", ORGANIZATION_PAGES)
+@pytest.mark.parametrize("name", ORGANIZATION_PAGES + BILLING_PAGES)
 def test_anonymous_is_sent_to_login(client, name):
     url = reverse(name)
 

@@ -7,6 +7,7 @@ from credits.admin import (  # noqa: F401  (registration side effects)
     programs,
     purchases,
     receipts,
+    recharge,
     refunds,
     stripe_state,
     usage,

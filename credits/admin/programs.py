@@ -73,6 +73,8 @@ class ProgramApplicationAdmin(AuditedAdmin):
         "info_request",
         "reject_reason",
         "submitted_at",
+        "submitted_by",
+        "applicant_organization",
         "reviewed_by",
         "reviewed_at",
         "organization",
@@ -154,6 +156,7 @@ class ProgramApplicationAdmin(AuditedAdmin):
                 reviewer=request.user,
                 # The grant runs until the start (00:00 UTC) of the chosen day.
                 ends_at=datetime.combine(data["ends_on"], time.min, tzinfo=UTC),
+                organization=data["organization"],
                 accept_url=request.build_absolute_uri(
                     reverse("accounts:invitation", args=["TOKEN"])
                 ).replace("TOKEN", "{token}"),
@@ -161,7 +164,12 @@ class ProgramApplicationAdmin(AuditedAdmin):
                 now=now,
             )
 
-        form = ProgramApproveForm(request.POST or None, today=now.date())
+        application = get_object_or_404(ProgramApplication, pk=application_id)
+        form = ProgramApproveForm(
+            request.POST or None,
+            today=now.date(),
+            applicant_organization=application.applicant_organization,
+        )
         return self._decide(request, application_id, title="Approve", form=form, decide=decide)
 
     def reject_view(self, request, application_id: int):

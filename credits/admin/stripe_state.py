@@ -10,6 +10,7 @@ from credits.models import (
     StripeCustomer,
     StripeEvent,
 )
+from credits.services.cards import payment_contact_mark_handled
 
 
 @admin.register(StripeEvent)
@@ -42,7 +43,6 @@ class PaymentContactRequestAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Mark as answered")
     def mark_handled(self, request, queryset):
-        count = queryset.filter(handled_at__isnull=True).update(
-            handled_at=timezone.now(), handled_by=request.user
-        )
+        ids = list(queryset.values_list("pk", flat=True))
+        count = payment_contact_mark_handled(request_ids=ids, staff=request.user, now=timezone.now())
         self.message_user(request, f"{count} request(s) marked as answered.")

@@ -5,7 +5,18 @@ from decimal import Decimal
 from django import forms
 
 
-class UsdField(forms.DecimalField):
+class AsciiDecimalField(forms.DecimalField):
+    """A decimal typed with ASCII digits only. Python's Decimal also reads other scripts'
+    digits (Arabic-Indic one, zero, zero is 100): an amount nobody can read back on a
+    receipt, and a way to slip past checks made on the text, is refused."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and not value.strip().isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class UsdField(AsciiDecimalField):
     """Dollars and whole cents, as typed by a customer."""
 
     def __init__(
@@ -24,6 +35,12 @@ class UsdField(forms.DecimalField):
             },
             **kwargs,
         )
+
+    def run_validators(self, value):
+        # A billion dollars also breaks the digit limit; the maximum alone says what to do.
+        if value is not None and self.max_value is not None and value > self.max_value:
+            raise forms.ValidationError(self.error_messages["max_value"], code="max_value")
+        super().run_validators(value)
 
 
 _DOCUMENT_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"

@@ -5,11 +5,13 @@ from decimal import Decimal
 
 from django import forms
 
+from accounts.models import Organization
+from credits.forms.fields import AsciiDecimalField
 from credits.selectors.programs import one_year_after
 
 
 class AdjustmentForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = AsciiDecimalField(
         label="Amount (USD)",
         max_digits=14,
         decimal_places=6,
@@ -47,11 +49,31 @@ class ProgramApproveForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The grant ends at 00:00 UTC on this day; at most one year after today.",
     )
+    # An id rather than a list of every organization; blank creates one for the applicant.
+    organization = forms.ModelChoiceField(
+        label="Organization receiving the grant (id)",
+        queryset=Organization.objects.all(),
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 1}),
+        help_text=(
+            "Filled in with the organization the applicant was signed in to when applying. "
+            "Leave it blank to create a new organization and invite the contact as its owner."
+        ),
+        error_messages={"invalid_choice": "No organization has this id."},
+    )
 
-    def __init__(self, *args, today: date, **kwargs):
+    def __init__(self, *args, today: date, applicant_organization: Organization | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The longest grant the program gives is the usual one: propose it.
+        self.fields["ends_on"].initial = one_year_after(today)
         self.fields["ends_on"].widget.attrs["min"] = today.isoformat()
         self.fields["ends_on"].widget.attrs["max"] = one_year_after(today).isoformat()
+        if applicant_organization is not None:
+            self.fields["organization"].initial = applicant_organization.pk
+            self.fields["organization"].help_text = (
+                f"The applicant applied while signed in to {applicant_organization.name} "
+                f"(id {applicant_organization.pk}). " + self.fields["organization"].help_text
+            )
 
 
 class ProgramRejectForm(forms.Form):

@@ -49,6 +49,11 @@ class ApiModel(models.Model):
     featured = models.BooleanField(default=False)
     sort_order = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)
+    # Free for organizations with an education / public-interest program grant (staff data,
+    # copied onto each grant when it is approved).
+    in_program = models.BooleanField(
+        "covered by the program", default=False, help_text="Free under program grants approved from now on."
+    )
 
     class Meta:
         ordering = ["sort_order", "name"]

@@ -38,6 +38,9 @@ class OverageCharge(models.Model):
     purchase = models.OneToOneField(
         "credits.Purchase", on_delete=models.PROTECT, related_name="overage_charge"
     )
+    # 1 for the first try at a period end; a declined period-end charge is tried again as
+    # attempt 2, 3, 4 (each its own purchase and Stripe key) on the recharge retry schedule.
+    attempt = models.PositiveSmallIntegerField(default=1)
     failure_code = models.CharField(max_length=64, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
@@ -49,9 +52,9 @@ class OverageCharge(models.Model):
             models.CheckConstraint(
                 condition=models.Q(amount_cents__gt=0), name="overage_amount_positive"
             ),
-            # A period's end is charged once, however often the job runs.
+            # A period's end is charged once per attempt, however often the job runs.
             models.UniqueConstraint(
-                fields=["organization", "period_starts_on"],
+                fields=["organization", "period_starts_on", "attempt"],
                 condition=models.Q(trigger="period_end"),
                 name="overage_once_per_period_end",
             ),

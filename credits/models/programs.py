@@ -88,7 +88,21 @@ class ProgramApplication(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    # Set on approval: the applicant's own organization, or one created for them.
+    # Who applied, when they were signed in (an owner or billing member of the organization
+    # they were acting for): that organization is what staff grant to unless they choose
+    # another. The contact email alone never picks an organization (anyone can type one).
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    applicant_organization = models.ForeignKey(
+        "accounts.Organization",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The organization the applicant was signed in to when applying.",
+    )
+    # Set on approval: the organization staff chose, or one created for the applicant.
     organization = models.ForeignKey(
         "accounts.Organization",
         on_delete=models.PROTECT,

@@ -8,8 +8,9 @@ from credits.models.ledger import PeriodKind
 
 class RechargeStatus(models.TextChoices):
     ACTIVE = "active", "Active"
-    # Stopped by us after the last retry failed; the customer fixes the card and resumes.
-    PAUSED = "paused", "Paused after failed payments"
+    # Stopped after the last retry failed (the customer fixes the card and saves the plan to
+    # resume), or by staff; last_result says which.
+    PAUSED = "paused", "Paused"
     TERMINATED = "terminated", "Terminated"
 
 
@@ -79,6 +80,9 @@ class ChargeStatus(models.TextChoices):
     # Declined or needs authentication: retried after 1, 3 and 5 days.
     FAILED = "failed", "Failed, will retry"
     REQUIRES_ACTION = "requires_action", "Needs authentication"
+    # Stripe could not be reached (outage, network): retried with backoff under the same
+    # idempotency key, since we cannot tell whether the first request charged the card.
+    UNREACHABLE = "unreachable", "Payment provider unreachable, will retry"
     GAVE_UP = "gave_up", "Failed, plan paused"
 
 
@@ -99,6 +103,9 @@ class RechargeCharge(models.Model):
         max_length=16, choices=ChargeStatus.choices, default=ChargeStatus.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Consecutive tries that could not reach Stripe; sets the backoff and when owners are
+    # mailed. Reset by any answer from Stripe.
+    provider_failures = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(db_index=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()

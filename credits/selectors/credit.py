@@ -3,11 +3,14 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.db.models import F, Max, Q
+
 from accounts.models import Organization
 from credits.models import (
     AutoRecharge,
     CommitmentPeriod,
     CreditAccount,
+    CreditLot,
     LotKind,
     OverageCharge,
     OverageStatus,
@@ -34,6 +37,22 @@ class LotLine:
 
 
 @dataclass(frozen=True)
+class UsedUpLot:
+    """A lot with nothing left: kept on the page (folded) so the credits do not just vanish."""
+
+    kind: str
+    kind_label: str
+    original_micros: int
+    # When its last credit was drawn, or when it expired with credits left.
+    ran_out_at: datetime
+    expired: bool
+
+
+# The page lists the most recent ones; the ledger on the usage page has them all.
+USED_UP_LOTS_SHOWN = 20
+
+
+@dataclass(frozen=True)
 class TierProgress:
     tier: str
     tier_label: str
@@ -55,6 +74,9 @@ class CreditSummary:
     owed_micros: int
     next_bonus_expiry: datetime | None
     lots: list[LotLine]
+    used_up_lots: list[UsedUpLot]
+    # With no bonus left: the bonus lot that ran out last, to say where the bonus went.
+    last_bonus: UsedUpLot | None
     tier: TierProgress
     limits: list[LimitRow]
     limits_source_legacy: bool
@@ -92,6 +114,29 @@ def _tier_progress(*, account: CreditAccount, tier: str, today: date) -> TierPro
     )
 
 
+def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
+    """Spent or expired lots, the latest first."""
+    lots = (
+        CreditLot.objects.filter(account=account)
+        .exclude(kind=LotKind.OVERAGE)
+        .filter(Q(remaining_micros__lte=0) | Q(expires_at__lte=now))
+        .annotate(last_entry_at=Max("entries__created_at"))
+        .order_by(F("last_entry_at").desc(nulls_last=True), "-pk")[:USED_UP_LOTS_SHOWN]
+    )
+    rows = []
+    for lot in lots:
+        # The expiry job writes its entry at or after the expiry time; usage can only draw
+        # before it. So a last entry at/after expires_at (or credits still left) means expired.
+        expired = lot.expires_at is not None and (
+            lot.remaining_micros > 0 or (lot.last_entry_at or now) >= lot.expires_at
+        )
+        ran_out_at = lot.expires_at if expired and lot.remaining_micros > 0 else lot.last_entry_at
+        rows.append(
+            UsedUpLot(lot.kind, lot.get_kind_display(), lot.original_micros, ran_out_at or now, expired)
+        )
+    return rows
+
+
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
     account, _ = CreditAccount.objects.get_or_create(organization=organization)
@@ -109,6 +154,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     tier, limits = current_limits(organization=organization, now=now, tier=tier)
     featured = {slug for slug, model in cached_catalog().items() if model.featured}
     plan = AutoRecharge.objects.filter(organization=organization).first()
+    used_up = used_up_lots(account=account, now=now)
     return CreditSummary(
         balance_micros=account.balance_micros,
         paid_micros=sums[LotKind.PAID],
@@ -127,6 +173,10 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
             )
             for index, lot in enumerate(lots)
         ],
+        used_up_lots=used_up,
+        last_bonus=None
+        if sums[LotKind.BONUS]
+        else next((lot for lot in used_up if lot.kind == LotKind.BONUS), None),
         tier=_tier_progress(account=account, tier=tier, today=now.date()),
         limits=[row for row in limits if row.model_slug in featured],
         limits_source_legacy=any(row.source == LimitSource.LEGACY for row in limits),

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from accounts.models import Organization
+from accounts.services import audit_record
 from credits import stripe_client
 from credits.exceptions import CardRemovalRefused, CardSetupFailed
 from credits.models import (
@@ -175,3 +176,29 @@ def payment_contact_request_create(
     request.full_clean()
     request.save()
     return request
+
+
+@transaction.atomic
+def payment_contact_mark_handled(*, request_ids: list[int], staff, now: datetime) -> int:
+    """Staff answered these requests; each one marked is audited. Returns how many were open."""
+    open_requests = (
+        PaymentContactRequest.objects.select_for_update()
+        .filter(pk__in=request_ids, handled_at__isnull=True)
+        .select_related("organization")
+        .order_by("pk")
+    )
+    count = 0
+    for contact in open_requests:
+        contact.handled_at = now
+        contact.handled_by = staff
+        contact.save(update_fields=["handled_at", "handled_by"])
+        audit_record(
+            actor=staff,
+            action="payment_contact_handled",
+            obj=contact,
+            after={"handled_at": now.isoformat()},
+            organization=contact.organization,
+            now=now,
+        )
+        count += 1
+    return count

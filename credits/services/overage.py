@@ -1,6 +1,7 @@
 """Overage: a negative balance is charged to the default card at period end, or at once
 when the debt passes the policy threshold; the payment settles the debt as a purchase."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,7 +11,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from accounts.models import Organization, Role
-from credits.exceptions import OverageChargeFailed, PaymentProviderUnavailable
+from credits.exceptions import (
+    CreditsError,
+    OverageChargeFailed,
+    PaymentProviderUnavailable,
+    StripeRequestRejected,
+)
 from credits.models import (
     BillingPolicy,
     CreditAccount,
@@ -26,8 +32,25 @@ from credits.selectors.periods import PeriodBounds, period_bounds
 from credits.selectors.usage import day_start
 from credits.services import ledger, purchases
 
+logger = logging.getLogger(__name__)
+
 # A declined card is tried again at most once a day, never on every run of the job.
 RETRY_AFTER = timedelta(days=1)
+
+# A declined period-end charge is tried again this many days after its first attempt, the
+# schedule of auto-recharge (credits/services/recharge_jobs.py); then the debt waits for
+# the next period end (or the next purchase, which settles it first).
+PERIOD_END_RETRY_AFTER_DAYS = (1, 3, 5)
+
+# Stripe refuses charges under $0.50 (amount_too_small); a smaller debt is not charged but
+# carried forward: it stays on the balance until the next period end or purchase.
+STRIPE_MINIMUM_CHARGE_CENTS = 50
+
+
+class OverageJobIncomplete(CreditsError):
+    """Some organizations could not be charged this run; the others were."""
+
+    code = "overage_job_incomplete"
 
 
 @dataclass(frozen=True)
@@ -101,18 +124,34 @@ def _due(
         kind=account.period_kind,
         on=current.starts_on - timedelta(days=1),
     )
-    already = OverageCharge.objects.filter(
-        organization=organization,
-        trigger=OverageTrigger.PERIOD_END,
-        period_starts_on=previous.starts_on,
-    ).exists()
-    if not already and _balance_at(account, day_start(current.starts_on)) < 0:
-        return (
-            OverageTrigger.PERIOD_END,
-            previous,
-            f"overage-{organization.pk}-{previous.starts_on}-period-end",
-        )
-    return None
+    tried = list(
+        OverageCharge.objects.filter(
+            organization=organization,
+            trigger=OverageTrigger.PERIOD_END,
+            period_starts_on=previous.starts_on,
+        ).order_by("attempt")
+    )
+    key = f"overage-{organization.pk}-{previous.starts_on}-period-end"
+    if not tried:
+        if _balance_at(account, day_start(current.starts_on)) < 0:
+            return OverageTrigger.PERIOD_END, previous, key
+        return None
+    last = tried[-1]
+    retries_done = last.attempt - 1
+    if last.status != OverageStatus.FAILED or retries_done >= len(PERIOD_END_RETRY_AFTER_DAYS):
+        return None
+    if now < tried[0].created_at + timedelta(days=PERIOD_END_RETRY_AFTER_DAYS[retries_done]):
+        return None
+    return OverageTrigger.PERIOD_END, previous, f"{key}-retry-{last.attempt + 1}"
+
+
+def _attempt_number(organization: Organization, trigger: str, period_starts_on) -> int:
+    if trigger != OverageTrigger.PERIOD_END:
+        return 1
+    done = OverageCharge.objects.filter(
+        organization=organization, trigger=trigger, period_starts_on=period_starts_on
+    ).count()
+    return done + 1
 
 
 @transaction.atomic
@@ -134,6 +173,9 @@ def _open_charge(*, organization: Organization, now: datetime) -> OverageCharge 
     # The whole debt, rounded up: a debt of 0.3 cents is charged as 1 cent (the surplus
     # stays as paid credit).
     amount_cents = micros_to_cents_ceil(-account.balance_micros)
+    if amount_cents < STRIPE_MINIMUM_CHARGE_CENTS:
+        # Carried forward: no row, so the next period end (or run) looks at it again.
+        return None
     # Written before the card is charged, like every purchase: its key is Stripe's
     # idempotency key, so a retry after a crash cannot charge twice.
     purchase = Purchase(
@@ -152,6 +194,7 @@ def _open_charge(*, organization: Organization, now: datetime) -> OverageCharge 
         trigger=trigger,
         period_starts_on=bounds.starts_on,
         period_ends_on=bounds.ends_on,
+        attempt=_attempt_number(organization, trigger, bounds.starts_on),
         amount_cents=amount_cents,
         purchase=purchase,
         created_at=now,
@@ -232,6 +275,12 @@ def charge_overage(*, organization: Organization, now: datetime) -> OverageCharg
         )
     except OverageChargeFailed as error:
         return _charge_failed(charge_id=charge.pk, error=error)
+    except StripeRequestRejected as error:
+        # Stripe refused the request itself (too small, a removed card): retrying the same
+        # request cannot help, so it is recorded as failed, for staff and the schedule.
+        return _charge_failed(
+            charge_id=charge.pk, error=OverageChargeFailed(error.message, code=error.code)
+        )
     return _charge_paid(charge_id=charge.pk, card=card, now=now)
 
 
@@ -244,8 +293,21 @@ def charge_due_overages(*, now: datetime) -> list[OverageCharge]:
         "organization_id", flat=True
     )
     charges = []
+    failed = []
     for organization in Organization.objects.filter(pk__in={*in_debt, *pending}).order_by("pk"):
-        charge = charge_overage(organization=organization, now=now)
+        # One organization's trouble (Stripe down, a bug in its data) never stops the
+        # others; its pending charge is retried on the next run with the same key.
+        try:
+            charge = charge_overage(organization=organization, now=now)
+        except Exception:
+            logger.exception("overage charge of organization %s failed", organization.pk)
+            failed.append(organization.pk)
+            continue
         if charge is not None:
             charges.append(charge)
+    if failed:
+        # Reported so the run shows as failed (and is alerted on); the others are done.
+        raise OverageJobIncomplete(
+            f"Overage not charged for organizations {failed}; {len(charges)} others charged."
+        )
     return charges

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.services import audit_record
 from credits.exceptions import ProgramError
 from credits.models import (
@@ -84,6 +84,8 @@ def program_apply(
     document: UploadedFile,
     status_url: str,
     now: datetime,
+    submitted_by: User | None = None,
+    applicant_organization: Organization | None = None,
 ) -> ProgramApplication:
     """A new application with its proof. `status_url` holds "{token}" for the status link."""
     # Check the file before writing anything, so a bad file leaves no row behind.
@@ -97,6 +99,8 @@ def program_apply(
         contact_email=contact_email.strip().lower(),
         intended_use=intended_use.strip(),
         submitted_at=now,
+        submitted_by=submitted_by,
+        applicant_organization=applicant_organization,
     )
     application.full_clean()
     application.save()

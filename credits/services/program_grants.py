@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from accounts.models import Membership, Organization, Role, User
+from accounts.models import Organization, Role, User
 from accounts.services import audit_record, invitation_create
 from credits.exceptions import ProgramError
 from credits.models import (
@@ -19,24 +19,22 @@ from credits.selectors.programs import one_year_after
 from credits.services.notifications import send_on_commit
 from credits.services.program_applications import lock_open
 
-# "Solar Pro" family and Document Parse, as the program promises.
-PROGRAM_MODEL_SLUGS = ("solar-pro-2", "solar-pro", "document-parse")
-
 
 def _organization_for(
-    *, application: ProgramApplication, reviewer: User, accept_url: str, now: datetime
+    *,
+    application: ProgramApplication,
+    organization: Organization | None,
+    reviewer: User,
+    accept_url: str,
+    now: datetime,
 ) -> tuple[Organization, bool]:
-    """The applicant's own organization, or a new one they are invited to own.
+    """The organization staff chose (by default the one the applicant applied from), or a
+    new one the contact is invited to own. Never one found by the contact email: anyone
+    can type an email, so that would hand a grant to an organization that did not apply.
 
     Returns the organization and whether an invitation was sent."""
-    owned = (
-        Membership.objects.filter(user__email__iexact=application.contact_email, role=Role.OWNER)
-        .select_related("organization")
-        .order_by("created_at", "pk")
-        .first()
-    )
-    if owned is not None:
-        return owned.organization, False
+    if organization is not None:
+        return organization, False
     organization = Organization(name=application.organization_name, created_at=now)
     organization.full_clean()
     organization.save()
@@ -56,11 +54,13 @@ def program_approve(
     application: ProgramApplication,
     reviewer: User,
     ends_at: datetime,
+    organization: Organization | None,
     accept_url: str,
     status_url: str,
     now: datetime,
 ) -> ProgramGrant:
-    """Approve: link an organization and grant free use of the program's models until `ends_at`.
+    """Approve: grant `organization` (None: a new one, its owner invited) free use of the
+    models the catalog marks as covered by the program, until `ends_at`.
 
     `accept_url` holds "{token}" for the invitation link sent when a new organization is made.
     """
@@ -73,11 +73,17 @@ def program_approve(
             f"(until {one_year_after(now):%Y-%m-%d %H:%M} UTC).",
             code="grant_too_long",
         )
-    models = list(ApiModel.objects.filter(slug__in=PROGRAM_MODEL_SLUGS))
+    models = list(ApiModel.objects.filter(in_program=True))
     if not models:
-        raise ProgramError("None of the program's models is in the catalog.", code="program_models_missing")
+        raise ProgramError(
+            "No model in the catalog is marked as covered by the program.", code="program_models_missing"
+        )
     organization, invited = _organization_for(
-        application=application, reviewer=reviewer, accept_url=accept_url, now=now
+        application=application,
+        organization=organization,
+        reviewer=reviewer,
+        accept_url=accept_url,
+        now=now,
     )
     grant = ProgramGrant(organization=organization, starts_at=now, ends_at=ends_at, created_by=reviewer)
     grant.full_clean()

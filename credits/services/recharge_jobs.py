@@ -9,6 +9,7 @@ charging again. The idempotency key is stable per attempt, so Stripe itself also
 retry after a crash during the call.
 """
 
+import logging
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -37,9 +38,34 @@ from credits.services.purchases import (
 )
 from credits.services.recharge import charge_dates
 
+logger = logging.getLogger(__name__)
+
 # After a failed attempt, try again this many days after the charge was first due; after
 # the last one the plan is paused until the customer fixes the card.
 RETRY_AFTER_DAYS = (1, 3, 5)
+
+# Stripe unreachable: try again after these waits (the last one repeats), so an outage is
+# retried soon without hammering Stripe; owners are mailed once it has failed this often.
+PROVIDER_BACKOFF = (
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+)
+PROVIDER_FAILURES_BEFORE_MAIL = 3
+
+# A charge that raised something unexpected (a bug, a bad row) is set aside this long so
+# it never blocks the charges queued behind it.
+SET_ASIDE_AFTER_ERROR = timedelta(hours=1)
+
+# Every status the job still tries to charge.
+OPEN_STATUSES = (
+    ChargeStatus.PENDING,
+    ChargeStatus.FAILED,
+    ChargeStatus.REQUIRES_ACTION,
+    ChargeStatus.UNREACHABLE,
+)
 
 
 def charge_off_session(
@@ -154,10 +180,7 @@ def schedule_threshold_charges(*, now: datetime) -> int:
                 RechargeCharge.objects.filter(plan=plan, kind=ChargeKind.THRESHOLD, due_on=period.starts_on)
             )
             # One top-up in flight at a time, and never past the caps of the period.
-            if any(
-                c.status in (ChargeStatus.PENDING, ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION)
-                for c in earlier
-            ):
+            if any(c.status in OPEN_STATUSES for c in earlier):
                 continue
             if len(earlier) >= plan.max_threshold_recharges:
                 continue
@@ -178,7 +201,7 @@ def _claim_next_charge(now: datetime) -> RechargeCharge | None:
     return (
         RechargeCharge.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
-            status__in=[ChargeStatus.PENDING, ChargeStatus.FAILED, ChargeStatus.REQUIRES_ACTION],
+            status__in=OPEN_STATUSES,
             next_attempt_at__lte=now,
             plan__status=RechargeStatus.ACTIVE,
         )
@@ -189,26 +212,70 @@ def _claim_next_charge(now: datetime) -> RechargeCharge | None:
 
 
 def process_due_charges(*, now: datetime) -> int:
-    """Attempt every charge that is due; returns how many were paid."""
+    """Attempt every charge that is due; returns how many were paid. A charge that raises
+    is logged and set aside, never stopping the charges of other organizations."""
     paid = 0
     while True:
-        with transaction.atomic():
-            charge = _claim_next_charge(now)
-            if charge is None:
-                return paid
-            outcome = _attempt(charge, now)
-        if outcome.status == "succeeded":
-            _grant(charge.pk, outcome, now)
-            paid += 1
+        charge_id = None
+        try:
+            with transaction.atomic():
+                charge = _claim_next_charge(now)
+                if charge is None:
+                    return paid
+                charge_id = charge.pk
+                outcome = _attempt(charge, now)
+            if outcome.status == "succeeded":
+                _grant(charge.pk, outcome, now)
+                paid += 1
+        except Exception as error:
+            if charge_id is None:
+                raise
+            logger.exception("recharge charge %s failed unexpectedly", charge_id)
+            _set_aside(charge_id, error, now)
+
+
+def retry_charge_now(*, charge_id: int, now: datetime) -> RechargeCharge:
+    """Attempt one open charge at once (staff's "retry now"), under the same row lock and
+    with the same idempotency rules as the job; a charge the plan gave up on is reopened."""
+    with transaction.atomic():
+        charge = (
+            RechargeCharge.objects.select_for_update(of=("self",))
+            .select_related("plan__organization", "purchase")
+            .get(pk=charge_id)
+        )
+        if charge.plan.status != RechargeStatus.ACTIVE:
+            raise CreditsError("Resume the plan before retrying its charge.", code="plan_not_active")
+        if charge.status == ChargeStatus.GAVE_UP:
+            charge.status = ChargeStatus.FAILED
+        elif charge.status not in OPEN_STATUSES:
+            raise CreditsError("Only a charge that has not been paid can be retried.", code="not_retryable")
+        outcome = _attempt(charge, now)
+    if outcome.status == "succeeded":
+        _grant(charge.pk, outcome, now)
+    charge.refresh_from_db()
+    return charge
+
+
+def _set_aside(charge_id: int, error: Exception, now: datetime) -> None:
+    # The failed attempt rolled back; only the delay and the error are kept, for staff.
+    RechargeCharge.objects.filter(pk=charge_id).update(
+        next_attempt_at=now + SET_ASIDE_AFTER_ERROR,
+        last_error=f"Internal error, retried later: {type(error).__name__}"[:500],
+    )
 
 
 def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
     """Runs under the charge's row lock; stores the outcome before anything is granted."""
     purchase = charge.purchase
     outcome = None
+    if purchase.granted_at is not None:
+        # The webhook granted it meanwhile (Stripe had charged before an outage hid the
+        # answer from us): record the success, never charge again.
+        return ChargeOutcome(status="succeeded", intent_id=purchase.stripe_payment_intent_id or "")
     if purchase.stripe_payment_intent_id and charge.status in (
         ChargeStatus.PENDING,
         ChargeStatus.REQUIRES_ACTION,
+        ChargeStatus.UNREACHABLE,
     ):
         # Charged before and not granted (a crash), or waiting for the customer to
         # authenticate: ask Stripe first instead of charging again.
@@ -225,24 +292,26 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
                 purchase_id=purchase.pk,
             )
         except PaymentProviderUnavailable as error:
-            # We cannot tell whether Stripe charged: try again soon with the SAME key (the
+            # We cannot tell whether Stripe charged: try again later with the SAME key (the
             # attempt count is not advanced), so Stripe answers with the first intent.
-            return _retry_soon(charge, error.message, now)
+            return _provider_unreachable(charge, error.message, now)
         except CreditsError as error:
             outcome = ChargeOutcome(status="failed", message=error.message)
         charge.attempts += 1
+    # Stripe answered: the outage (if any) is over.
+    charge.provider_failures = 0
     if outcome.intent_id and outcome.intent_id != purchase.stripe_payment_intent_id:
         purchase.stripe_payment_intent_id = outcome.intent_id
         purchase.save(update_fields=["stripe_payment_intent_id"])
     if outcome.status == "succeeded":
         # Granted right after this transaction commits; until then the row says pending.
         charge.status = ChargeStatus.PENDING
-        charge.save(update_fields=["status", "attempts"])
+        charge.save(update_fields=["status", "attempts", "provider_failures"])
         return outcome
     if outcome.status not in ("failed", "requires_action"):
         # Still processing at the bank: look again later, never charge again meanwhile.
         charge.status = ChargeStatus.PENDING
-        charge.save(update_fields=["status", "attempts"])
+        charge.save(update_fields=["status", "attempts", "provider_failures"])
         return _retry_soon(charge, "The payment is still processing.", now)
     _record_failure(charge, outcome, now)
     return outcome
@@ -255,6 +324,35 @@ def _retry_soon(charge: RechargeCharge, message: str, now: datetime) -> ChargeOu
     charge.next_attempt_at = now + RETRY_SOON
     charge.last_error = message[:500]
     charge.save(update_fields=["next_attempt_at", "last_error"])
+    return ChargeOutcome(status="processing", message=message)
+
+
+def _provider_unreachable(charge: RechargeCharge, message: str, now: datetime) -> ChargeOutcome:
+    """Stripe did not answer: the charge stays open and visible (credit page, admin), is
+    retried with backoff, and the owners hear of it once it keeps failing."""
+    plan = charge.plan
+    charge.provider_failures += 1
+    wait = PROVIDER_BACKOFF[min(charge.provider_failures, len(PROVIDER_BACKOFF)) - 1]
+    charge.status = ChargeStatus.UNREACHABLE
+    charge.next_attempt_at = now + wait
+    charge.last_error = message[:500]
+    charge.save(update_fields=["status", "provider_failures", "next_attempt_at", "last_error"])
+    plan.last_result = (
+        f"We could not reach our payment provider to charge "
+        f"{format_usd(cents_to_micros(charge.amount_cents))} on {now:%b %-d, %Y}. "
+        f"We try again automatically (next at {charge.next_attempt_at:%b %-d, %H:%M} UTC); "
+        "you are never charged twice for it."
+    )
+    plan.updated_at = now
+    plan.save(update_fields=["last_result", "updated_at"])
+    if charge.provider_failures == PROVIDER_FAILURES_BEFORE_MAIL:
+        notify_organization(
+            organization=plan.organization,
+            subject="Your auto-recharge payment is delayed",
+            template="credits/email/recharge_delayed.txt",
+            context={"plan": plan, "charge": charge, "message": message},
+            roles=BILLING_ROLES,
+        )
     return ChargeOutcome(status="processing", message=message)
 
 
@@ -285,7 +383,9 @@ def _record_failure(charge: RechargeCharge, outcome: ChargeOutcome, now: datetim
         # Authentication needs the customer; the page offers it and the retry stays scheduled.
         charge.purchase.status = PurchaseStatus.REQUIRES_ACTION
         charge.purchase.save(update_fields=["status"])
-    charge.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
+    charge.save(
+        update_fields=["status", "attempts", "provider_failures", "last_error", "next_attempt_at"]
+    )
     plan.updated_at = now
     plan.save(update_fields=["status", "last_result", "updated_at"])
     notify_organization(

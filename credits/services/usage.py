@@ -2,12 +2,13 @@
 debiting it once per lot and model, and keeping the daily rollups (API keys: api_keys.py)."""
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any, TypeGuard
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -34,6 +35,10 @@ QUANTITY_FIELDS = {
     ModelKind.DOCUMENT: ("pages",),
 }
 ALL_QUANTITY_FIELDS = ("input_tokens", "output_tokens", "pages")
+EVENT_ID_MAX_LENGTH = 128
+# An event id needs one character that is neither a space nor an ASCII control character
+# (the same class the OpenAPI document states, so server and document agree).
+_EVENT_ID_VISIBLE = re.compile(r"[^\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True)
@@ -49,9 +54,18 @@ class UsageInput:
     occurred_at: datetime
 
 
-def _is_integer(value: object) -> TypeGuard[int]:
-    # JSON true is a Python bool, which is an int subclass; 1.0 is a float. Neither counts.
-    return isinstance(value, int) and not isinstance(value, bool)
+def _as_integer(value: object) -> int | None:
+    """A JSON integer, or None. JSON (and JSON Schema, which the OpenAPI document uses)
+    does not tell 1.0 from 1, so a whole-valued number counts, as an int; 1.5 does not,
+    and neither does true (a Python bool is an int subclass)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        # Below 2**53 a float holds every whole number exactly.
+        return int(value)
+    return None
 
 
 def _event_error(message: str, *, field: str, index: int, event: Mapping) -> InvalidUsageBatch:
@@ -64,33 +78,55 @@ def _event_error(message: str, *, field: str, index: int, event: Mapping) -> Inv
     )
 
 
-def _parse_timestamp(value: object) -> datetime | None:
+# Usage is accepted from this moment on, up to a day ahead of the server's clock (clock
+# skew): anything else is a client bug, and the calendar's edges (year 1 or 9999 with an
+# offset) overflow when converted to UTC, or would be stored as BC dates on PostgreSQL.
+EARLIEST_OCCURRED_AT = datetime(2020, 1, 1, tzinfo=UTC)
+LATEST_OCCURRED_AHEAD = timedelta(days=1)
+
+
+def _parse_timestamp(value: object, *, now: datetime | None) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        # A time without an offset is ambiguous by up to a day, and prices depend on it.
+        if moment.tzinfo is None:
+            return None
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    # A time without an offset is ambiguous by up to a day, and prices depend on it.
-    return moment if moment.tzinfo is not None else None
+    if moment < EARLIEST_OCCURRED_AT or (now is not None and moment > now + LATEST_OCCURRED_AHEAD):
+        return None
+    return moment
 
 
 def _parse_event(
-    event: object, *, index: int, models: dict[str, ApiModel], organization_ids: set[int]
+    event: object,
+    *,
+    index: int,
+    models: dict[str, ApiModel],
+    organization_ids: set[int],
+    now: datetime | None,
 ) -> UsageInput:
     if not isinstance(event, Mapping):
         raise InvalidUsageBatch("Each event must be a JSON object.", field="events", index=index)
     event_id = event.get("event_id")
     # PostgreSQL text cannot hold NUL: refused here, not as a 500 at insert time.
-    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 128 or "\x00" in event_id:
+    if (
+        not isinstance(event_id, str)
+        or _EVENT_ID_VISIBLE.search(event_id) is None
+        or len(event_id) > EVENT_ID_MAX_LENGTH
+        or "\x00" in event_id
+    ):
         raise _event_error(
             "event_id must be a non-empty string of at most 128 characters, without NUL.",
             field="event_id",
             index=index,
             event=event,
         )
-    organization_id = event.get("organization")
-    if not _is_integer(organization_id) or organization_id not in organization_ids:
+    organization_id = _as_integer(event.get("organization"))
+    if organization_id is None or organization_id not in organization_ids:
         raise _event_error(
             "organization must be the id of an existing organization.",
             field="organization",
@@ -108,7 +144,7 @@ def _parse_event(
     for field in ALL_QUANTITY_FIELDS:
         if field not in event:
             continue
-        value = event[field]
+        value = _as_integer(event[field])
         if field not in priced_by:
             raise _event_error(
                 f"{api_model.slug} is not priced by {field}; send {' or '.join(priced_by)}.",
@@ -116,7 +152,7 @@ def _parse_event(
                 index=index,
                 event=event,
             )
-        if not _is_integer(value) or not 0 <= value <= MAX_QUANTITY:
+        if value is None or not 0 <= value <= MAX_QUANTITY:
             raise _event_error(
                 f"{field} must be a whole number from 0 to {MAX_QUANTITY}.",
                 field=field,
@@ -131,10 +167,11 @@ def _parse_event(
             index=index,
             event=event,
         )
-    occurred_at = _parse_timestamp(event.get("occurred_at"))
+    occurred_at = _parse_timestamp(event.get("occurred_at"), now=now)
     if occurred_at is None:
         raise _event_error(
-            "occurred_at must be an ISO 8601 time with an offset, e.g. 2026-01-31T12:00:00Z.",
+            "occurred_at must be an ISO 8601 time with an offset, e.g. 2026-01-31T12:00:00Z, "
+            "from 2020-01-01 to one day ahead of now.",
             field="occurred_at",
             index=index,
             event=event,
@@ -150,8 +187,11 @@ def _parse_event(
     )
 
 
-def validate_usage_batch(*, payload: object) -> list[UsageInput]:
-    """The whole batch checked before anything is written; the first fault is raised."""
+def validate_usage_batch(*, payload: object, now: datetime | None = None) -> list[UsageInput]:
+    """The whole batch checked before anything is written; the first fault is raised.
+
+    The API passes the request's time as `now`, which bounds occurred_at to a day ahead;
+    internal callers replaying recorded events leave it out."""
     events = payload.get("events") if isinstance(payload, Mapping) else None
     if not isinstance(events, list):
         raise InvalidUsageBatch('The body must be {"events": [...]}.', field="events")
@@ -167,12 +207,14 @@ def validate_usage_batch(*, payload: object) -> list[UsageInput]:
     # Filtered before the set (a list or object sent as the id is unhashable) and to the
     # 64-bit range (no such id exists, and SQLite raises OverflowError when asked).
     wanted = [e.get("organization") for e in events if isinstance(e, Mapping)]
-    wanted_ids = {value for value in wanted if _is_integer(value) and 0 < value < 2**63}
+    wanted_ids = {value for value in map(_as_integer, wanted) if value is not None and 0 < value < 2**63}
     organization_ids = cached_existing_organization_ids(wanted=wanted_ids)
     parsed = []
     seen: set[str] = set()
     for index, event in enumerate(events):
-        usage = _parse_event(event, index=index, models=models, organization_ids=organization_ids)
+        usage = _parse_event(
+            event, index=index, models=models, organization_ids=organization_ids, now=now
+        )
         if usage.event_id in seen:
             raise InvalidUsageBatch(
                 "event_id appears twice in this batch.",

@@ -25,16 +25,36 @@ def stripe_event_store(*, payload: dict, now: datetime) -> StripeEvent:
         return StripeEvent.objects.get(stripe_id=payload["id"])
 
 
+# The error code of an event whose body is not the shape Stripe sends (signed, but no
+# data.object, or an object without the fields its type has); the webhook answers 400.
+MALFORMED_EVENT = "malformed_event"
+
+
+def event_is_malformed(event: StripeEvent) -> bool:
+    return event.processed_at is None and event.error.startswith(f"{MALFORMED_EVENT}:")
+
+
 @transaction.atomic
 def stripe_event_process(*, event_id: int, now: datetime) -> StripeEvent:
     """Handle a stored event once. Types we do not handle are marked done and ignored."""
     event = StripeEvent.objects.select_for_update().get(pk=event_id)
     if event.processed_at is not None:
         return event
+    data = event.payload.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        event.error = f"{MALFORMED_EVENT}: The event has no data.object."
+        event.save(update_fields=["error"])
+        return event
     handler = HANDLERS.get(event.type)
     try:
         if handler is not None:
-            event.purchase = handler(event.payload["data"]["object"], now)
+            event.purchase = handler(obj, now)
+    except (KeyError, TypeError, ValueError) as error:
+        # Kept for staff like any failure; a handler met a field missing or of a wrong type.
+        event.error = f"{MALFORMED_EVENT}: {type(error).__name__}: {error}"[:2000]
+        event.save(update_fields=["error"])
+        return event
     except CreditsError as error:
         # Kept for staff in admin; a redelivery of the event tries again.
         event.error = f"{error.code}: {error.message}"

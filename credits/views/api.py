@@ -4,6 +4,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -12,7 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Organization
 from credits.exceptions import InvalidUsageBatch
 from credits.money import micros_to_plain
-from credits.openapi import DOCUMENT
+from credits.openapi import openapi_document
+from credits.selectors.catalog import model_slugs_by_kind
 from credits.selectors.limits import current_limits
 from credits.selectors.process_cache import cached_api_key
 from credits.services import usage as usage_service
@@ -53,19 +55,31 @@ def _json_body(request: HttpRequest) -> object:
         raise InvalidUsageBatch(
             f"The body is not valid JSON: {error}", field="body", code="invalid_json"
         ) from error
+    except RecursionError as error:
+        raise InvalidUsageBatch(
+            "The body is nested too deeply.", field="body", code="invalid_json"
+        ) from error
+    except ValueError as error:
+        # An integer of thousands of digits (Python's int conversion limit).
+        raise InvalidUsageBatch(
+            f"The body is not valid JSON: {error}", field="body", code="invalid_json"
+        ) from error
 
 
 @csrf_exempt
 @require_POST
 @api_key_required
 def usage(request):
+    now = timezone.now()
     try:
-        events = usage_service.validate_usage_batch(payload=_json_body(request))
+        events = usage_service.validate_usage_batch(payload=_json_body(request), now=now)
+    except RequestDataTooBig:
+        return _error(413, "payload_too_large", "The body is too large; send at most 1,000 events per batch.")
     except InvalidUsageBatch as error:
         return _error(
             400, error.code, error.message, field=error.field, index=error.index, event_id=error.event_id
         )
-    result = usage_service.record_usage_batch(events=events, api_key=request.api_key, now=timezone.now())
+    result = usage_service.record_usage_batch(events=events, api_key=request.api_key, now=now)
     balances = {
         str(pk): {"balance": micros_to_plain(micros), "balance_micros": micros}
         for pk, micros in result.balances.items()
@@ -96,4 +110,4 @@ def rate_limits(request, organization_id: int):
 
 @require_GET
 def openapi(request):
-    return JsonResponse(DOCUMENT)
+    return JsonResponse(openapi_document(slugs_by_kind=model_slugs_by_kind()))

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import billing_required, member_required
 from credits.exceptions import CreditsError
@@ -90,10 +90,13 @@ def card_default(request, pk: int):
     return redirect("credits:payment_methods")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @billing_required
 def card_delete(request, pk: int):
+    """GET asks "Remove this card?" (a page, so it works without JavaScript); POST removes it."""
     card = get_object_or_404(payment_methods_of(organization=request.organization), pk=pk)
+    if request.method == "GET":
+        return render(request, "credits/card_remove.html", {"card": card})
     try:
         card_remove(organization=request.organization, payment_method_id=card.pk)
     except CreditsError as error:

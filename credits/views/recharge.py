@@ -14,6 +14,7 @@ from credits.money import (
     cents_to_decimal,
     cents_to_micros,
     dollars_to_cents,
+    format_usd,
     micros_to_cents_floor,
 )
 from credits.selectors.payments import payment_methods_of
@@ -58,14 +59,15 @@ def _initial(plan: AutoRecharge | None) -> dict:
 
 
 def _page(request, form, plan, status=200):
+    # The preview reads what the form shows: typed values, else the saved plan's.
+    values = form.preview_values()
     preview = None
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
+    if values is not None:
         preview = preview_recharge(
             organization=request.organization,
-            amount_cents=dollars_to_cents(data["amount"]),
-            frequency=data["frequency"],
-            billing_date=data["billing_date"],
+            amount_cents=dollars_to_cents(values["amount"]),
+            frequency=values["frequency"],
+            billing_date=values["billing_date"],
             now=timezone.now(),
         )
     template = "credits/auto_recharge.html" + ("#preview" if request.htmx else "")
@@ -73,20 +75,35 @@ def _page(request, form, plan, status=200):
         "form": form,
         "plan": plan,
         "preview": preview,
-        "has_cards": len(form.fields["card"].choices) > 1,
+        "has_cards": form.has_cards,
         "attention": charges_needing_attention(organization=request.organization),
         "policy_accepted": refund_policy_accepted(plan=plan),
     }
     return render(request, template, context, status=status)
 
 
+def _saved_message(plan: AutoRecharge, *, starting: bool) -> str:
+    amount = format_usd(cents_to_micros(plan.amount_cents))
+    if starting:
+        return (
+            f"Auto-recharge started: {amount} {plan.get_frequency_display().lower()}, "
+            f"first charge on {plan.next_charge_on:%b %-d, %Y}."
+        )
+    return (
+        f"Auto-recharge updated: {amount} {plan.get_frequency_display().lower()}. "
+        f"The changes apply from the next charge, on {plan.next_charge_on:%b %-d, %Y}."
+    )
+
+
 @billing_required
 def _save(request):
     plan = AutoRecharge.objects.filter(organization=request.organization).first()
-    form = RechargeForm(request.POST, cards=payment_methods_of(organization=request.organization))
+    cards = payment_methods_of(organization=request.organization)
+    form = RechargeForm(request.POST, cards=cards, saving=True)
+    starting = plan is None or plan.status == RechargeStatus.TERMINATED
     if form.is_valid():
         try:
-            recharge_save(
+            saved = recharge_save(
                 organization=request.organization,
                 settings=_settings(form.cleaned_data),
                 user=request.user,
@@ -96,7 +113,7 @@ def _save(request):
         except CreditsError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Auto-recharge saved. Changes apply from the next charge.")
+            messages.success(request, _saved_message(saved, starting=starting))
             return redirect("credits:credit")
     return _page(request, form, plan, status=400)
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from credits import stripe_client
 from credits.exceptions import WebhookSignatureInvalid
-from credits.services.webhooks import stripe_event_process, stripe_event_store
+from credits.services.webhooks import event_is_malformed, stripe_event_process, stripe_event_store
 
 
 # Stripe signs its requests instead of sending a CSRF token.
@@ -16,12 +16,15 @@ from credits.services.webhooks import stripe_event_process, stripe_event_store
 def stripe_webhook(request):
     try:
         payload = stripe_client.webhook_construct_event(
-            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+            payload=request.body, signature=request.headers.get("Stripe-Signature", ""), now=timezone.now()
         )
     except WebhookSignatureInvalid as error:
         return HttpResponseBadRequest(error.message)
     event = stripe_event_store(payload=payload, now=timezone.now())
-    stripe_event_process(event_id=event.pk, now=timezone.now())
+    event = stripe_event_process(event_id=event.pk, now=timezone.now())
+    if event_is_malformed(event):
+        # Stored with its error for staff; 400 tells the sender the body was wrong.
+        return HttpResponseBadRequest(event.error)
     # 200 even when handling failed: the error is kept on the event for staff, and a
     # redelivery retries it; a 5xx would only make Stripe resend the same thing.
     return HttpResponse("ok")

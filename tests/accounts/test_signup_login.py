@@ -108,3 +108,20 @@ def test_logout_by_get_asks_first_and_post_logs_out(owner_client):
     assert "_auth_user_id" in owner_client.session
     owner_client.post(reverse("accounts:logout"))
     assert "_auth_user_id" not in owner_client.session
+
+
+def test_login_opens_the_organization_used_last(client):
+    from accounts.services import organization_create
+    from tests.factories import MembershipFactory
+
+    first = MembershipFactory(role="owner", organization__name="Alpha")
+    second = organization_create(name="Beta", owner=first.user)
+    client.force_login(first.user)
+    assert client.get(reverse("credits:credit")).context["current_membership"].organization.name == "Alpha"
+    client.post(reverse("accounts:organization_switch"), {"organization": second.pk})
+
+    client.logout()
+    client.force_login(first.user)
+
+    page = client.get(reverse("credits:credit"))
+    assert page.context["current_membership"].organization == second

@@ -72,3 +72,35 @@ def test_demo_staff_code_command(capsys):
     code = capsys.readouterr().out.strip().splitlines()[-1]
     device = TOTPDevice.objects.get(user__email="staff@example.com")
     assert code == _code(device)
+
+
+def test_the_session_key_changes_when_the_second_factor_is_verified(client):
+    staff = UserFactory(email="ops2@example.com", is_staff=True, is_superuser=True)
+    client.post(reverse("accounts:login"), {"username": "ops2@example.com", "password": PASSWORD})
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    before = client.session.session_key
+
+    client.post(reverse("accounts:two_factor"), {"token": _code(device), "next": "/admin/"})
+
+    assert client.session.session_key != before
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_staff_logging_in_go_to_the_second_factor_then_the_admin(client):
+    staff = UserFactory(email="ops3@example.com", is_staff=True, is_superuser=True)
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+
+    response = client.post(reverse("accounts:login"), {"username": "ops3@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:two_factor')}?next=%2Fadmin%2F"
+    page = client.get(response["Location"]).content.decode()
+    assert 'name="next" value="/admin/"' in page
+    done = client.post(reverse("accounts:two_factor"), {"token": _code(device), "next": "/admin/"})
+    assert done["Location"] == "/admin/"
+
+
+def test_customers_logging_in_still_go_to_their_credit_page(client, owner):
+    response = client.post(reverse("accounts:login"), {"username": owner.user.email, "password": PASSWORD})
+
+    assert response["Location"] == reverse("credits:credit")

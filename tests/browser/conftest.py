@@ -38,4 +38,6 @@ def _no_console_errors(page):
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield
-    assert [e for e in errors if "favicon" not in e] == []
+    # A refused form answers 400 on purpose (tests reach those states), and Chromium logs it.
+    expected = ("favicon", "the server responded with a status of 400")
+    assert [e for e in errors if not any(text in e for text in expected)] == []

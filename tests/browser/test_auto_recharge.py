@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from credits.models import AutoRecharge, RechargeStatus
-from tests.factories import PASSWORD, MembershipFactory
+from tests.factories import PASSWORD, MembershipFactory, PaymentMethodFactory, StripeCustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,6 +21,7 @@ def _log_in(page: Page, live_server, email: str) -> None:
 
 def test_start_edit_and_terminate_auto_recharge(page: Page, live_server):
     owner = MembershipFactory(role="owner", organization__name="Recharging Co")
+    PaymentMethodFactory(customer=StripeCustomerFactory(organization=owner.organization), is_default=True)
     _log_in(page, live_server, owner.user.email)
 
     page.get_by_role("link", name="Start auto-recharge").click()

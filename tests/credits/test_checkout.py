@@ -8,6 +8,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from credits import stripe_client
 from credits.exceptions import PaymentProviderUnavailable
 from credits.models import (
     CreditLot,
@@ -151,7 +152,11 @@ def test_failed_authentication_grants_nothing(owner_client, owner, stripe_server
 
     purchase.refresh_from_db()
     assert purchase.status == PurchaseStatus.FAILED
-    assert "failed authentication" in response.content.decode()
+    html = response.content.decode()
+    # Stripe's developer wording is replaced by what happened and what to do next.
+    assert "failed authentication" not in html
+    assert "Your bank did not confirm this payment, so nothing was charged." in html
+    assert purchase.failure_message == stripe_client.AUTHENTICATION_FAILED_MESSAGE
     assert response.redirect_chain[-1][0] == f"{reverse('credits:buy')}?amount=500.00"
     assert not _lots(owner.organization).exists()
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+from credits.services import ledger
 from tests.credits.scenarios import record_usage
 from tests.factories import paid_purchase
 
@@ -108,3 +109,41 @@ def test_forecast_uses_the_days_with_usage_and_says_nothing_with_too_little(owne
     assert (forecast.used_micros, forecast.days_counted) == (3_000_000, 7)
     assert forecast.days_left == 100_000_000 * 7 // 3_000_000 == 233
     assert forecast.runs_out_on == now.date() + timedelta(days=233)
+
+
+def test_used_up_and_expired_lots_stay_listed_with_when_they_ran_out(owner, owner_client):
+    from credits.selectors.credit import credit_summary
+
+    now = timezone.now()
+    bought = now - timedelta(days=40)
+    paid_purchase(owner.organization, 50_000, bought)  # $500 paid + $25 bonus, bonus expires at period end
+    bonus = CreditLot.objects.get(account__organization=owner.organization, kind=LotKind.BONUS)
+    spent_at = bought + timedelta(days=1)
+    ledger.debit_usage(organization=owner.organization, cost_micros=10_000_000, now=spent_at)
+    ledger.expire_bonus_lots(now=bonus.expires_at + timedelta(minutes=5))
+    paid_purchase(owner.organization, 2_000, now)  # $20, no bonus
+
+    summary = credit_summary(organization=owner.organization, now=now)
+
+    assert [(lot.kind, lot.expired) for lot in summary.used_up_lots] == [(LotKind.BONUS, True)]
+    assert summary.used_up_lots[0].ran_out_at == bonus.expires_at + timedelta(minutes=5)
+    assert summary.last_bonus == summary.used_up_lots[0]
+    page = owner_client.get(reverse("credits:credit")).content.decode()
+    assert f"your last bonus expired {summary.used_up_lots[0].ran_out_at:%b %-d, %Y}" in page
+    assert '<summary>Used up or expired (1)</summary>' in page
+
+
+def test_a_bonus_spent_before_paid_credits_says_so(owner, owner_client):
+    from credits.selectors.credit import credit_summary
+
+    now = timezone.now()
+    paid_purchase(owner.organization, 50_000, now - timedelta(hours=2))
+    ledger.debit_usage(organization=owner.organization, cost_micros=30_000_000, now=now - timedelta(hours=1))
+
+    summary = credit_summary(organization=owner.organization, now=now)
+
+    assert summary.bonus_micros == 0
+    assert summary.last_bonus is not None and not summary.last_bonus.expired
+    assert summary.last_bonus.ran_out_at == now - timedelta(hours=1)
+    page = owner_client.get(reverse("credits:credit")).content.decode()
+    assert "used first, all spent by" in page

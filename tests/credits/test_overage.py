@@ -274,3 +274,97 @@ def test_webhook_granting_first_after_a_crash_is_not_charged_again_and_buys_no_t
     assert account.balance_micros == 0
     assert account.anchor_date is None
     assert current_tier(account=account, today=(JAN_1 + timedelta(days=3)).date()) == "none"
+
+
+FEB_1 = datetime(2026, 2, 1, 9, tzinfo=UTC)
+
+
+def test_a_declined_period_end_charge_is_retried_after_1_3_5_days_then_waits(card, organization):
+    spend(organization, 20_000_000, JAN_1 + timedelta(days=10))  # $20: under the threshold
+    card.fail_with = OverageChargeFailed("Your card was declined.", code="card_declined")
+
+    tried_on = []
+    for day in range(0, 12):
+        for hour in (0, 12):
+            now = FEB_1 + timedelta(days=day, hours=hour)
+            if charge_overage(organization=organization, now=now) is not None:
+                tried_on.append(day)
+
+    assert tried_on == [0, 1, 3, 5]
+    charges = list(OverageCharge.objects.order_by("attempt"))
+    assert [c.attempt for c in charges] == [1, 2, 3, 4]
+    assert {c.trigger for c in charges} == {OverageTrigger.PERIOD_END}
+    assert len({c.key for c in charges}) == 4  # Stripe would replay a key's decline
+    assert balance(organization) == -20_000_000
+
+
+def test_a_period_end_retry_that_succeeds_settles_the_debt_once(card, organization):
+    spend(organization, 20_000_000, JAN_1 + timedelta(days=10))
+    card.fail_with = OverageChargeFailed("Your card was declined.", code="card_declined")
+    charge_overage(organization=organization, now=FEB_1)
+    card.fail_with = None
+
+    paid = charge_overage(organization=organization, now=FEB_1 + timedelta(days=1))
+    again = charge_due_overages(now=FEB_1 + timedelta(days=3))
+
+    assert (paid.status, paid.attempt, again) == (OverageStatus.SUCCEEDED, 2, [])
+    assert balance(organization) == 0
+    assert len(card.calls) == 2
+
+
+def test_a_debt_under_stripes_minimum_is_carried_forward(card, organization):
+    spend(organization, 490_000, JAN_1 + timedelta(days=10))  # $0.49
+
+    assert charge_due_overages(now=FEB_1) == []
+    assert charge_due_overages(now=FEB_1 + timedelta(days=1)) == []
+    assert card.calls == []
+    assert not OverageCharge.objects.exists()
+    assert balance(organization) == -490_000
+    # More use in February: at its end the whole debt ($0.99) is charged.
+    spend(organization, 500_000, FEB_1 + timedelta(days=3))
+    [charge] = charge_due_overages(now=datetime(2026, 3, 1, 10, tzinfo=UTC))
+    assert (charge.amount_cents, charge.status) == (99, OverageStatus.SUCCEEDED)
+    assert balance(organization) == 0
+
+
+def test_stripe_refusing_the_request_is_recorded_failed_not_raised(card, organization):
+    from credits.exceptions import StripeRequestRejected
+
+    spend(organization, 20_000_000, JAN_1 + timedelta(days=10))
+    card.fail_with = StripeRequestRejected("Amount must be at least $0.50 usd")
+
+    charge = charge_overage(organization=organization, now=FEB_1)
+
+    assert charge.status == OverageStatus.FAILED
+    assert charge.failure_code == "stripe_request_rejected"
+    assert "at least" in charge.failure_message
+
+
+def test_one_organizations_failure_does_not_stop_the_job_for_the_others(monkeypatch):
+    organizations = [
+        MembershipFactory(role=Role.OWNER, organization__created_at=JAN_1).organization for _ in range(3)
+    ]
+    for organization in organizations:
+        spend(organization, 20_000_000, JAN_1 + timedelta(days=10))
+    calls = []
+
+    def flaky_card(*, organization, amount_cents, idempotency_key, purchase_id):
+        calls.append(organization)
+        if organization == organizations[1]:
+            raise ConnectionError("Stripe did not answer for this one")
+        return CardCharge(f"pi_{idempotency_key}", "visa", "4242")
+
+    monkeypatch.setattr(overage, "_charge_card", flaky_card)
+
+    with pytest.raises(overage.OverageJobIncomplete) as raised:
+        charge_due_overages(now=FEB_1)
+
+    assert calls == organizations
+    assert str(organizations[1].pk) in raised.value.message
+    assert [balance(o) for o in organizations] == [0, -20_000_000, 0]
+    assert OverageCharge.objects.get(organization=organizations[1]).status == OverageStatus.PENDING
+    # The next run charges the one left pending, with its same key, and nobody twice.
+    monkeypatch.setattr(overage, "_charge_card", FakeCard())
+    [retried] = charge_due_overages(now=FEB_1 + timedelta(minutes=5))
+    assert retried.organization == organizations[1]
+    assert balance(organizations[1]) == 0

@@ -15,6 +15,7 @@ from credits.models import (
     ProgramDocument,
     ProgramGrant,
 )
+from credits.selectors.programs import one_year_after
 from credits.services import program_applications
 from tests.factories import (
     MembershipFactory,
@@ -163,11 +164,14 @@ def test_documents_are_not_served_publicly_and_only_staff_download_them(client):
     client.force_login(MembershipFactory(role="owner").user)
     customer = client.get(url)
     client.force_login(UserFactory(is_staff=True))
+    staff_without_permission = client.get(url)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
     staff = client.get(url)
 
     assert anonymous.status_code == 302
     assert customer.status_code == 302
     assert customer["Location"].startswith("/admin/login/")
+    assert staff_without_permission.status_code == 403
     assert staff.status_code == 200
     assert b"".join(staff.streaming_content) == PDF
     assert staff["Content-Type"] == "application/pdf"
@@ -279,3 +283,14 @@ def test_admin_lists_render(admin_client_):
         reverse("admin:credits_programapplication_change", args=[application.pk])
     ).content.decode()
     assert reverse("credits:program_document", args=[application.documents.get().pk]) in change
+
+
+def test_the_approval_form_proposes_a_year_from_today(admin_client_):
+    application = ProgramApplicationFactory()
+    today = timezone.now().date()
+
+    page = admin_client_.get(reverse("admin:credits_programapplication_approve", args=[application.pk]))
+
+    proposed = one_year_after(today).isoformat()
+    assert f'value="{proposed}"' in page.content.decode()
+    assert f'max="{proposed}"' in page.content.decode()

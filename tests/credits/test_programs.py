@@ -131,23 +131,29 @@ def test_a_file_of_exactly_ten_megabytes_is_accepted():
     assert ProgramDocument.objects.get().size_bytes == program_applications.MAX_DOCUMENT_BYTES
 
 
-def _approve(application, *, ends_at, reviewer=None, now=NOW):
+def _approve(application, *, ends_at, reviewer=None, now=NOW, organization=None):
+    # Staff's choice, by default the organization the applicant applied from (or a new one).
     return program_grants.program_approve(
         application=application,
         reviewer=reviewer or UserFactory(is_staff=True),
         ends_at=ends_at,
+        organization=organization or application.applicant_organization,
         accept_url=ACCEPT_URL,
         status_url=STATUS_URL,
         now=now,
     )
 
 
-def test_approval_for_an_applicant_who_owns_an_organization_uses_it(
+def test_approval_for_an_applicant_who_applied_from_their_organization_uses_it(
     django_capture_on_commit_callbacks,
 ):
     owned = MembershipFactory(role=Role.OWNER, user__email="ines@riverside.example.org")
     MembershipFactory(role=Role.OWNER, user=owned.user)  # a second one, joined later
-    application = ProgramApplicationFactory(contact_email="ines@riverside.example.org")
+    application = ProgramApplicationFactory(
+        contact_email="ines@riverside.example.org",
+        submitted_by=owned.user,
+        applicant_organization=owned.organization,
+    )
     staff = UserFactory(is_staff=True)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -181,8 +187,8 @@ def test_approval_for_a_newcomer_creates_an_organization_and_invites_them_as_own
     application = ProgramApplicationFactory(
         organization_name="Lakeside College", contact_email="dean@lakeside.example.org"
     )
-    # A plain member elsewhere does not count: only an organization they own.
-    MembershipFactory(role=Role.MEMBER, user__email="dean@lakeside.example.org")
+    # Belonging to an organization elsewhere does not pick it: staff choose (here, none).
+    MembershipFactory(role=Role.OWNER, user__email="dean@lakeside.example.org")
 
     with django_capture_on_commit_callbacks(execute=True):
         grant = _approve(application, ends_at=NOW + timedelta(days=90))

@@ -216,7 +216,7 @@ def test_stripe_unreachable_retries_soon_with_the_same_idempotency_key(organizat
 
     recharge_jobs.run_recharges(now=START)
     charge = RechargeCharge.objects.get()
-    assert (charge.status, charge.attempts) == (ChargeStatus.PENDING, 0)
+    assert (charge.status, charge.attempts) == (ChargeStatus.UNREACHABLE, 0)
     recharge_jobs.run_recharges(now=START + timedelta(minutes=5))  # not yet
     recharge_jobs.run_recharges(now=START + timedelta(minutes=11))
 
@@ -237,3 +237,90 @@ def test_a_processing_payment_is_looked_up_again_not_charged_again(organization,
 
     assert len(stripe.charges) == 1
     assert _balance(organization) == 103_000_000
+
+
+def test_an_outage_leaves_a_visible_charge_retried_with_backoff_mailed_and_paid_once(
+    organization, stripe, client, django_capture_on_commit_callbacks
+):
+    _plan(organization)
+    stripe.script = ["unavailable"] * 4 + ["succeeded"]
+    runs = [START, START + timedelta(minutes=10), START + timedelta(minutes=40)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for now in runs:
+            recharge_jobs.run_recharges(now=now)
+            # Every run in between (the job runs every minute) charges nothing more.
+            recharge_jobs.run_recharges(now=now + timedelta(minutes=1))
+
+    charge = RechargeCharge.objects.get()
+    assert (charge.status, charge.provider_failures, charge.attempts) == (ChargeStatus.UNREACHABLE, 3, 0)
+    # Backoff: 10 minutes, then 30, then an hour.
+    assert charge.next_attempt_at == runs[2] + timedelta(hours=1)
+    assert len(stripe.charges) == 3
+    plan = charge.plan
+    assert plan.status == RechargeStatus.ACTIVE
+    assert "could not reach our payment provider" in plan.last_result
+    # The owners (and billing members) hear of it once, after the third failure.
+    assert len(mail.outbox) == 1
+    assert set(mail.outbox[0].to) == {"owner@corp.example", "pay@corp.example"}
+    assert "delayed" in mail.outbox[0].subject
+    # The credit page shows it.
+    client.force_login(organization.memberships.get(role=Role.OWNER).user)
+    page = client.get("/billing/credit/").content.decode()
+    assert f"recharge-attention-{charge.pk}" in page
+    assert "could not reach our payment provider" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        recharge_jobs.run_recharges(now=runs[2] + timedelta(hours=1))  # 4th: still down
+        recharge_jobs.run_recharges(now=runs[2] + timedelta(hours=1, minutes=30))  # waits 3h
+        recharge_jobs.run_recharges(now=runs[2] + timedelta(hours=4))  # paid
+    # No second "delayed" mail (the payment then has its receipt).
+    assert [m.subject for m in mail.outbox].count("Your auto-recharge payment is delayed") == 1
+    assert len({c["idempotency_key"] for c in stripe.charges}) == 1
+    assert len(stripe.charges) == 5
+    charge.refresh_from_db()
+    assert (charge.status, charge.provider_failures) == (ChargeStatus.SUCCEEDED, 0)
+    assert _balance(organization) == 103_000_000
+    assert "recharge-attention" not in client.get("/billing/credit/").content.decode()
+
+
+def test_an_outage_paid_by_stripe_and_granted_by_the_webhook_is_not_charged_again(organization, stripe):
+    from credits.services.purchases import record_purchase
+
+    _plan(organization)
+    stripe.script = ["unavailable"]
+    recharge_jobs.run_recharges(now=START)
+    charge = RechargeCharge.objects.get()
+    # Stripe had charged after all; its payment_intent.succeeded webhook grants it.
+    record_purchase(
+        purchase_id=charge.purchase_id, now=START + timedelta(minutes=2), payment_intent_id="pi_hidden"
+    )
+
+    recharge_jobs.run_recharges(now=START + timedelta(minutes=11))
+
+    assert len(stripe.charges) == 1
+    charge.refresh_from_db()
+    assert charge.status == ChargeStatus.SUCCEEDED
+    assert _balance(organization) == 103_000_000
+
+
+def test_one_charge_that_raises_does_not_stop_the_charges_of_other_organizations(stripe, monkeypatch):
+    organizations = [MembershipFactory(role=Role.OWNER).organization for _ in range(3)]
+    for organization in organizations:
+        _plan(organization)
+    real_charge = stripe.charge
+
+    def charge(**kwargs):
+        if kwargs["organization"] == organizations[1]:
+            raise RuntimeError("a bug in one organization's data")
+        return real_charge(**kwargs)
+
+    monkeypatch.setattr(recharge_jobs, "charge_off_session", charge)
+
+    assert recharge_jobs.process_due_charges(now=START) == 0  # nothing scheduled yet
+    assert recharge_jobs.run_recharges(now=START)["paid"] == 2
+
+    assert [_balance(o) for o in organizations] == [103_000_000, 0, 103_000_000]
+    stuck = RechargeCharge.objects.get(plan__organization=organizations[1])
+    assert stuck.status == ChargeStatus.PENDING
+    assert stuck.next_attempt_at == START + recharge_jobs.SET_ASIDE_AFTER_ERROR
+    assert "RuntimeError" in stuck.last_error

@@ -13,7 +13,13 @@ from credits.services.recharge import (
     recharge_save,
     recharge_terminate,
 )
-from tests.factories import MembershipFactory, OrganizationFactory, paid_purchase
+from tests.factories import (
+    MembershipFactory,
+    OrganizationFactory,
+    PaymentMethodFactory,
+    StripeCustomerFactory,
+    paid_purchase,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -189,13 +195,17 @@ def test_page_preview_is_a_partial_for_htmx(owner_client):
 
 
 def test_start_edit_and_terminate_through_the_page(owner_client, owner):
+    PaymentMethodFactory(customer=StripeCustomerFactory(organization=owner.organization), is_default=True)
     data = {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-31", "save": "1"}
     assert owner_client.post(reverse("credits:auto_recharge"), data).status_code == 400
     accepted = {**data, "accept_refund_policy": "on"}
-    assert owner_client.post(reverse("credits:auto_recharge"), accepted).status_code == 302
+    started = owner_client.post(reverse("credits:auto_recharge"), accepted, follow=True).content.decode()
+    assert "Auto-recharge started: $100.00 monthly, first charge on Jan 31, 2099." in started
+    assert "Changes apply" not in started
 
     # Editing under the same policy version does not ask again.
-    owner_client.post(reverse("credits:auto_recharge"), {**data, "amount": "500"})
+    edited = owner_client.post(reverse("credits:auto_recharge"), {**data, "amount": "500"}, follow=True)
+    assert "Auto-recharge updated: $500.00 monthly." in edited.content.decode()
     plan = AutoRecharge.objects.get(organization=owner.organization)
     assert plan.amount_cents == 50_000
 
@@ -206,6 +216,21 @@ def test_start_edit_and_terminate_through_the_page(owner_client, owner):
     assert plan.status == RechargeStatus.TERMINATED
     page = owner_client.get(reverse("credits:credit")).content.decode()
     assert "Terminated" in page
+
+
+def test_without_a_saved_card_the_plan_cannot_be_saved(owner_client):
+    page = owner_client.get(reverse("credits:auto_recharge")).content.decode()
+    assert "My default card" not in page
+    assert 'id="no-card"' in page
+    assert 'name="save" value="1" class="button" disabled' in page
+
+    response = owner_client.post(
+        reverse("credits:auto_recharge"),
+        {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-31", "save": "1"},
+    )
+    assert response.status_code == 400
+    assert "Add a card under Payment methods first" in response.content.decode()
+    assert AutoRecharge.objects.count() == 0
 
 
 def test_bad_amount_shows_a_clear_message(owner_client):

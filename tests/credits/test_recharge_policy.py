@@ -11,7 +11,7 @@ from credits.models import AutoRecharge, BillingPolicy, Purchase
 from credits.services import recharge_jobs
 from credits.services.recharge import RechargeSettings, recharge_save, recharge_terminate
 from tests.credits.test_receipt_emails import FakeOffSession
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, PaymentMethodFactory, StripeCustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +72,8 @@ def test_restarting_a_terminated_plan_asks_again():
 
 def test_the_form_shows_the_checkbox_and_refuses_without_it(client):
     owner = MembershipFactory(role="owner")
+    # Saving a plan also needs a saved card (the page refuses without one).
+    PaymentMethodFactory(customer=StripeCustomerFactory(organization=owner.organization), is_default=True)
     client.force_login(owner.user)
     data = {"amount": "100", "frequency": "monthly", "billing_date": "2099-01-31", "save": "1"}
 

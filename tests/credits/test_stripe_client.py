@@ -1,6 +1,7 @@
 """The Stripe wrapper against localstripe: what comes back, and Stripe's errors as ours."""
 
 import pytest
+from django.utils import timezone
 
 from credits import stripe_client
 from credits.exceptions import (
@@ -111,4 +112,6 @@ def test_webhook_payload_must_be_signed(settings):
     settings.STRIPE_WEBHOOK_SECRET = "whsec_x"
 
     with pytest.raises(WebhookSignatureInvalid):
-        stripe_client.webhook_construct_event(payload=b'{"id": "evt_1"}', signature="t=1,v1=00")
+        stripe_client.webhook_construct_event(
+            payload=b'{"id": "evt_1"}', signature="t=1,v1=00", now=timezone.now()
+        )

@@ -115,7 +115,18 @@ def test_openapi_document_is_served_as_json(client):
     assert response.status_code == 200
     document = response.json()
     assert document["openapi"].startswith("3.1")
-    assert document == json.loads(json.dumps(DOCUMENT))
+    from credits.openapi import openapi_document
+    from credits.selectors.catalog import model_slugs_by_kind
+
+    assert document == json.loads(json.dumps(openapi_document(slugs_by_kind=model_slugs_by_kind())))
+    # The catalog is in it: each kind's slugs with the quantities it is priced by.
+    branches = document["components"]["schemas"]["UsageEvent"]["oneOf"]
+    by_slug = {slug: branch for branch in branches for slug in branch["properties"]["model"]["enum"]}
+    llm = [{"required": ["input_tokens"]}, {"required": ["output_tokens"]}]
+    assert by_slug["solar-pro-2"]["anyOf"] == llm
+    assert by_slug["document-parse"]["not"] == {
+        "anyOf": [{"required": ["input_tokens"]}, {"required": ["output_tokens"]}]
+    }
     assert document["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
 
 

@@ -307,3 +307,43 @@ def test_concurrent_duplicate_deliveries_store_and_grant_once(owner):
     assert StripeEvent.objects.count() == 1
     assert _lots(owner.organization).count() == 2
     assert LedgerEntry.objects.count() == 2
+
+
+@pytest.mark.parametrize("data", [{}, {"object": None}, {"object": "pi_1"}, None, []])
+def test_a_signed_event_without_data_object_is_stored_failed_and_answered_400(client, data):
+    event = {**_event("payment_intent.succeeded", {}, event_id="evt_hollow"), "data": data}
+
+    response = _post(client, event)
+
+    assert response.status_code == 400
+    stored = StripeEvent.objects.get(stripe_id="evt_hollow")
+    assert stored.processed_at is None
+    assert stored.error == "malformed_event: The event has no data.object."
+
+
+def test_a_signed_intent_missing_its_fields_is_stored_failed_and_answered_400(client, owner):
+    purchase = _pending(owner.organization)
+    intent = {"object": "payment_intent", "metadata": {"purchase_id": str(purchase.pk)}}
+
+    response = _post(client, _event("payment_intent.succeeded", intent, event_id="evt_partial"))
+
+    assert response.status_code == 400
+    stored = StripeEvent.objects.get(stripe_id="evt_partial")
+    assert stored.error.startswith("malformed_event: KeyError")
+    purchase.refresh_from_db()
+    assert purchase.granted_at is None
+
+
+def test_a_signature_dated_more_than_five_minutes_ahead_is_refused(client):
+    event = _event("payment_intent.succeeded", {"id": "pi_x"})
+    ahead = _signed(json.dumps(event).encode(), at=int(time.time()) + 3600)
+
+    assert _post(client, event, signature=ahead).status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_signature_a_minute_ahead_is_clock_skew_and_accepted(client):
+    event = _event("customer.created", {"id": "cus_1"}, event_id="evt_skew")
+    skewed = _signed(json.dumps(event).encode(), at=int(time.time()) + 60)
+
+    assert _post(client, event, signature=skewed).status_code == 200

@@ -155,7 +155,8 @@ def test_recharge_while_stripe_is_down_grants_nothing_and_the_next_run_pays_once
     assert recharge_jobs.run_recharges(now=now)["paid"] == 0
 
     charge = RechargeCharge.objects.get()
-    assert (charge.status, charge.attempts) == (ChargeStatus.PENDING, 0)
+    # Shown as delayed (credit page, admin) and retried under the same key.
+    assert (charge.status, charge.attempts) == (ChargeStatus.UNREACHABLE, 0)
     assert "could not reach our payment provider" in charge.last_error
     _assert_retry_safe("recharge:")
     assert balance(membership.organization) == 0

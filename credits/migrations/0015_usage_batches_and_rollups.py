@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_audit'),
-        ('credits', '0011_receipts_billing_settings_alerts'),
+        ('credits', '0014_staff_operations'),
     ]
 
     operations = [
