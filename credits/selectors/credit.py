@@ -22,7 +22,7 @@ from credits.selectors.periods import PeriodBounds, period_bounds
 from credits.selectors.process_cache import cached_catalog
 from credits.selectors.programs import ActiveProgram, active_programs
 from credits.selectors.recharge import charges_needing_attention
-from credits.selectors.tiers import current_tier, next_tier_threshold
+from credits.selectors.tiers import holds_tier_on, next_tier_threshold, tier_held
 from credits.selectors.usage import UsageForecast, usage_forecast
 
 
@@ -87,18 +87,37 @@ class CreditSummary:
     failed_overage: OverageCharge | None
 
 
-def _tier_progress(*, account: CreditAccount, tier: str, today: date) -> TierProgress:
+def _tier_and_progress(*, account: CreditAccount, today: date) -> tuple[str, "TierProgress"]:
+    """The tier held today and the progress of the current period, from one read of the
+    periods that matter (those whose tier still holds, and the current one)."""
     kind = account.period_kind
-    if account.anchor_date is None:
-        bounds, purchased = None, 0
-    else:
-        bounds = period_bounds(anchor=account.anchor_date, kind=kind, on=today)
-        purchased = (
-            CommitmentPeriod.objects.filter(account=account, starts_on=bounds.starts_on)
-            .values_list("purchased_cents", flat=True)
-            .first()
-            or 0
-        )
+    bounds = period_bounds(anchor=account.anchor_date, kind=kind, on=today) if account.anchor_date else None
+    wanted = Q(starts_on__lte=today, tier_held_until__gt=today)
+    if bounds is not None:
+        wanted |= Q(starts_on=bounds.starts_on)
+    periods = list(
+        CommitmentPeriod.objects.filter(account=account)
+        .filter(wanted)
+        .values_list("starts_on", "tier_held_until", "tier_earned", "purchased_cents")
+    )
+    tier = tier_held(
+        account=account,
+        earned=[
+            earned
+            for starts_on, held_until, earned, _ in periods
+            if holds_tier_on(starts_on=starts_on, tier_held_until=held_until, today=today)
+        ],
+    )
+    purchased = next(
+        (cents for starts_on, _, _, cents in periods if bounds and starts_on == bounds.starts_on), 0
+    )
+    return tier, _tier_progress(account=account, tier=tier, bounds=bounds, purchased=purchased)
+
+
+def _tier_progress(
+    *, account: CreditAccount, tier: str, bounds: PeriodBounds | None, purchased: int
+) -> TierProgress:
+    kind = account.period_kind
     upcoming = next_tier_threshold(kind=kind, purchased_cents=purchased)
     if upcoming is None or account.enterprise:
         return TierProgress(tier, Tier(tier).label, kind, bounds, purchased, None, 0, 100)
@@ -150,7 +169,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     bonus_expiries = [
         lot.expires_at for lot in lots if lot.kind == LotKind.BONUS and lot.expires_at is not None
     ]
-    tier = current_tier(account=account, today=now.date())
+    tier, progress = _tier_and_progress(account=account, today=now.date())
     tier, limits = current_limits(organization=organization, now=now, tier=tier)
     featured = {slug for slug, model in cached_catalog().items() if model.featured}
     plan = AutoRecharge.objects.filter(organization=organization).first()
@@ -177,7 +196,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         last_bonus=None
         if sums[LotKind.BONUS]
         else next((lot for lot in used_up if lot.kind == LotKind.BONUS), None),
-        tier=_tier_progress(account=account, tier=tier, today=now.date()),
+        tier=progress,
         limits=[row for row in limits if row.model_slug in featured],
         limits_source_legacy=any(row.source == LimitSource.LEGACY for row in limits),
         forecast=usage_forecast(

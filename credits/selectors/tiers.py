@@ -59,14 +59,26 @@ def higher_tier(first: str, second: str) -> str:
     return first if TIER_RANK[Tier(first)] >= TIER_RANK[Tier(second)] else second
 
 
+def holds_tier_on(*, starts_on: date, tier_held_until: date, today: date) -> bool:
+    """Whether a period's earned tier still holds on `today`."""
+    return starts_on <= today < tier_held_until
+
+
+def tier_held(*, account: CreditAccount, earned: list[str]) -> str:
+    """Enterprise if staff said so, else the best of the tiers still held (`earned`)."""
+    if account.enterprise:
+        return Tier.ENTERPRISE
+    tier: str = Tier.NONE
+    for each in earned:
+        tier = higher_tier(tier, each)
+    return tier
+
+
 def current_tier(*, account: CreditAccount, today: date) -> str:
     """Enterprise if staff said so, else the best tier still held on `today`."""
     if account.enterprise:
         return Tier.ENTERPRISE
-    tier: str = Tier.NONE
     held = CommitmentPeriod.objects.filter(
         account=account, starts_on__lte=today, tier_held_until__gt=today
     ).values_list("tier_earned", flat=True)
-    for earned in held:
-        tier = higher_tier(tier, earned)
-    return tier
+    return tier_held(account=account, earned=list(held))
