@@ -21,6 +21,8 @@ PAGES = [
     ("auto-recharge", f"/billing/credit/auto-recharge/?amount=500&frequency=monthly&billing_date={TODAY}"),
     ("payment-methods", "/billing/payment-methods/"),
     ("usage", "/billing/usage/"),
+    ("history", "/billing/history/"),
+    ("settings", "/billing/settings/"),
     ("refunds", "/billing/refunds/"),
     ("rate-limits", "/billing/rate-limits/"),
     ("pricing", "/pricing/"),

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization
 
 SESSION_KEY = "organization_id"
 
@@ -34,3 +34,8 @@ def current_membership(request: HttpRequest) -> Membership | None:
     if used:
         return max(used, key=lambda pair: pair[0])[1]
     return memberships[0] if memberships else None
+
+
+def organization_by_id(organization_id: int) -> Organization | None:
+    """The organization with this id, or None (the machine API answers 404)."""
+    return Organization.objects.filter(pk=organization_id).first()

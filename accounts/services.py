@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.exceptions import AccountError
 from accounts.models import AuditEntry, Invitation, Membership, Organization, Role, User
@@ -25,6 +26,10 @@ def organization_create(*, name: str, owner: User, now: datetime | None = None) 
     organization.full_clean()
     organization.save()
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    # What other apps keep per organization (credits: its account) is made in the same
+    # transaction through these hooks, so `accounts` needs no import of them.
+    for hook in settings.ORGANIZATION_CREATED_HOOKS:
+        import_string(hook)(organization=organization)
     return organization
 
 

@@ -28,6 +28,7 @@ from accounts.forms import (
     SwitchOrganizationForm,
     TwoFactorForm,
 )
+from accounts.links import token_link_template
 from accounts.models import Invitation, Membership
 from accounts.permissions import member_required, owner_required
 from accounts.selectors import SESSION_KEY, user_memberships
@@ -137,9 +138,7 @@ def invite(request):
                 invited_by=request.user,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                accept_url=request.build_absolute_uri(
-                    reverse("accounts:invitation", args=["TOKEN"])
-                ).replace("TOKEN", "{token}"),
+                accept_url=token_link_template(request, "accounts:invitation"),
             )
         except AccountError as error:
             messages.error(request, error.message)

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "accounts",
     "credits",
+    # The project level: commands that use both apps (seed_demo).
+    "billing_portal.apps.BillingPortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -119,6 +121,9 @@ PROCESS_CACHE_SECONDS = env.float("PROCESS_CACHE_SECONDS", default=5.0)
 BENCH_VIEWS = env.bool("BENCH_VIEWS", default=False)
 
 AUTH_USER_MODEL = "accounts.User"
+# Called with organization= in the transaction that creates an organization: the wiring
+# that lets credits keep one account per organization while accounts never imports credits.
+ORGANIZATION_CREATED_HOOKS = ["credits.services.ledger.credit_account_create"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

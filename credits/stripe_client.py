@@ -75,6 +75,14 @@ class PaymentIntent:
     error_message: str = ""
 
 
+def browser_context() -> dict[str, str]:
+    """What a page that loads Stripe.js passes to static/js through data- attributes."""
+    return {
+        "stripe_js_url": settings.STRIPE_JS_URL,
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+    }
+
+
 def _client() -> stripe.StripeClient:
     # Built per call from settings so tests (and `make run`) can point it at localstripe.
     base: BaseAddresses | None = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
@@ -112,11 +120,12 @@ def _stripe_errors() -> Iterator[None]:
         raise PaymentError(error.user_message or "The payment did not go through.") from error
 
 
-def _id(value) -> str | None:
-    """An expandable field: Stripe sends an id, localstripe sometimes the whole object."""
+def expandable_id(value) -> str | None:
+    """The id of an expandable field: Stripe sends an id, localstripe sometimes the whole
+    object. Used here and by the webhook handlers (one home)."""
     if value is None or isinstance(value, str):
         return value
-    return value["id"]
+    return value.get("id")
 
 
 def _plain(obj) -> dict:
@@ -129,7 +138,7 @@ def _card(obj) -> Card:
     card = obj["card"]
     return Card(
         id=obj["id"],
-        customer=_id(obj.get("customer")),
+        customer=expandable_id(obj.get("customer")),
         brand=card["brand"],
         last4=card["last4"],
         exp_month=int(card["exp_month"]),
@@ -150,8 +159,8 @@ def _setup_intent(obj) -> SetupIntent:
         id=obj["id"],
         status=obj["status"],
         client_secret=obj["client_secret"],
-        customer=_id(obj.get("customer")),
-        payment_method=_id(obj.get("payment_method")),
+        customer=expandable_id(obj.get("customer")),
+        payment_method=expandable_id(obj.get("payment_method")),
         error_message=_error_message(obj, "last_setup_error"),
     )
 
@@ -164,8 +173,8 @@ def _payment_intent(obj) -> PaymentIntent:
         client_secret=obj["client_secret"],
         amount_cents=int(obj["amount"]),
         currency=obj["currency"],
-        customer=_id(obj.get("customer")),
-        payment_method=_id(obj.get("payment_method")),
+        customer=expandable_id(obj.get("customer")),
+        payment_method=expandable_id(obj.get("payment_method")),
         metadata=dict(obj.get("metadata") or {}),
         error_message=_error_message(obj, "last_payment_error"),
     )

@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Invitation, Membership, Organization, Role, User
+from credits.services.ledger import credit_account_create
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -27,9 +28,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 class OrganizationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Organization
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Org {n}")
     created_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def credit_account(obj, create, extracted, **kwargs):
+        # As accounts.services.organization_create does through ORGANIZATION_CREATED_HOOKS.
+        if create:
+            credit_account_create(organization=obj)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

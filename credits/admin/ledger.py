@@ -20,6 +20,7 @@ from credits.models import (
     LedgerEntry,
 )
 from credits.money import decimal_dollars_to_micros, format_usd
+from credits.selectors.ledger import credit_account_of
 from credits.selectors.periods import period_bounds
 from credits.selectors.tiers import current_tier
 from credits.services import ledger
@@ -178,8 +179,14 @@ class OrganizationAdmin(BaseOrganizationAdmin):
         account = getattr(organization, "credit_account", None)
         return format_usd(account.balance_micros) if account else format_usd(0)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # Made in admin, not through accounts.services.organization_create: its account too.
+            ledger.credit_account_create(organization=obj)
+
     @admin.display(description="Credits")
     def credits_link(self, organization):
-        account, _ = CreditAccount.objects.get_or_create(organization=organization)
+        account = credit_account_of(organization=organization)
         url = reverse("admin:credits_creditaccount_change", args=[account.pk])
         return format_html('<a href="{}">Balance, tier, period, lots and ledger</a>', url)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import AuditedAdmin
+from accounts.links import token_link_template
 from credits.exceptions import ProgramError
 from credits.forms.staff import ProgramApproveForm, ProgramInfoRequestForm, ProgramRejectForm
 from credits.models import (
@@ -20,7 +21,6 @@ from credits.models import (
     ProgramGrant,
 )
 from credits.services import program_applications, program_grants
-from credits.views.programs import status_url
 
 
 @admin.register(EnterpriseInquiry)
@@ -157,10 +157,8 @@ class ProgramApplicationAdmin(AuditedAdmin):
                 # The grant runs until the start (00:00 UTC) of the chosen day.
                 ends_at=datetime.combine(data["ends_on"], time.min, tzinfo=UTC),
                 organization=data["organization"],
-                accept_url=request.build_absolute_uri(
-                    reverse("accounts:invitation", args=["TOKEN"])
-                ).replace("TOKEN", "{token}"),
-                status_url=status_url(request),
+                accept_url=token_link_template(request, "accounts:invitation"),
+                status_url=token_link_template(request, "credits:program_status"),
                 now=now,
             )
 
@@ -178,7 +176,7 @@ class ProgramApplicationAdmin(AuditedAdmin):
                 application=application,
                 reviewer=request.user,
                 reason=data["reason"],
-                status_url=status_url(request),
+                status_url=token_link_template(request, "credits:program_status"),
                 now=timezone.now(),
             )
 
@@ -191,7 +189,7 @@ class ProgramApplicationAdmin(AuditedAdmin):
                 application=application,
                 reviewer=request.user,
                 message=data["message"],
-                status_url=status_url(request),
+                status_url=token_link_template(request, "credits:program_status"),
                 now=timezone.now(),
             )
 

@@ -8,7 +8,12 @@ from credits.forms.fields import CardChoiceField, UsdField
 from credits.models import (
     PaymentMethod,
 )
-from credits.money import dollars_to_cents
+from credits.models.purchases import MAX_PURCHASE_CENTS, MIN_PURCHASE_CENTS
+from credits.money import cents_to_decimal, dollars_to_cents
+
+
+def _whole_dollars(cents: int) -> str:
+    return f"${cents_to_decimal(cents):,.0f}"
 
 
 class BuyForm(forms.Form):
@@ -16,7 +21,13 @@ class BuyForm(forms.Form):
 
     amount = UsdField(
         label="Amount (USD)",
-        widget=forms.NumberInput(attrs={"step": "0.01", "min": "10", "max": "100000"}),
+        widget=forms.NumberInput(
+            attrs={
+                "step": "0.01",
+                "min": str(cents_to_decimal(MIN_PURCHASE_CENTS)),
+                "max": str(cents_to_decimal(MAX_PURCHASE_CENTS)),
+            }
+        ),
     )
     payment_method = CardChoiceField(
         label="Pay with",
@@ -34,7 +45,10 @@ class BuyForm(forms.Form):
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["amount"].error_messages["required"] = "Enter an amount between $10 and $100,000."
+        self.fields["amount"].error_messages["required"] = (
+            f"Enter an amount between {_whole_dollars(MIN_PURCHASE_CENTS)} "
+            f"and {_whole_dollars(MAX_PURCHASE_CENTS)}."
+        )
         cast(CardChoiceField, self.fields["payment_method"]).queryset = PaymentMethod.objects.filter(
             customer__organization=organization
         )

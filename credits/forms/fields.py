@@ -4,6 +4,12 @@ from decimal import Decimal
 
 from django import forms
 
+from credits.models.purchases import MAX_PURCHASE_CENTS, MIN_PURCHASE_CENTS
+from credits.money import cents_to_decimal
+
+_MIN_PURCHASE = cents_to_decimal(MIN_PURCHASE_CENTS)
+_MAX_PURCHASE = cents_to_decimal(MAX_PURCHASE_CENTS)
+
 
 class AsciiDecimalField(forms.DecimalField):
     """A decimal typed with ASCII digits only. Python's Decimal also reads other scripts'
@@ -20,7 +26,11 @@ class UsdField(AsciiDecimalField):
     """Dollars and whole cents, as typed by a customer."""
 
     def __init__(
-        self, *, min_value: Decimal = Decimal("10"), max_value: Decimal = Decimal("100000"), **kwargs
+        self,
+        *,
+        min_value: Decimal = _MIN_PURCHASE,
+        max_value: Decimal = _MAX_PURCHASE,
+        **kwargs,
     ):
         super().__init__(
             max_digits=9,

@@ -7,9 +7,9 @@ from django import forms
 from credits.models import (
     ApiModel,
     ExpectedVolume,
-    ModelKind,
 )
-from credits.services.estimator import MAX_PAGES, MAX_PEAK_RPS, EstimateLine
+from credits.models.catalog import QUANTITY_FIELDS
+from credits.selectors.estimator import MAX_PAGES, MAX_PEAK_RPS, EstimateLine
 
 # Token volumes are typed in millions (people think "20M tokens"), to three decimals so
 # that the conversion to whole tokens is exact.
@@ -17,6 +17,9 @@ TOKENS_PER_MILLION = 1_000_000
 
 
 MAX_MILLION_TOKENS = Decimal(1_000_000)
+
+
+_UNIT_OF_QUANTITY = {"input_tokens": "input", "output_tokens": "output", "pages": "pages"}
 
 
 class EstimatorForm(forms.Form):
@@ -39,11 +42,8 @@ class EstimatorForm(forms.Form):
 
     @staticmethod
     def _units(model: ApiModel) -> list[str]:
-        if model.kind == ModelKind.DOCUMENT:
-            return ["pages"]
-        if model.kind == ModelKind.EMBEDDING:
-            return ["input"]
-        return ["input", "output"]
+        # The quantities the model kind is priced by (the catalog's one rule), as field suffixes.
+        return [_UNIT_OF_QUANTITY[field] for field in QUANTITY_FIELDS[model.kind]]
 
     @staticmethod
     def _name(model: ApiModel, unit: str) -> str:

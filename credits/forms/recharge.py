@@ -7,6 +7,9 @@ from typing import cast
 from django import forms
 
 from credits.forms.fields import UsdField
+from credits.models.ledger import PeriodKind
+from credits.models.purchases import MAX_TOPUPS_PER_PERIOD_CENTS
+from credits.money import cents_to_decimal
 
 EARLIEST_BILLING_DATE = date(2020, 1, 1)
 LATEST_BILLING_DATE = date(2099, 12, 31)
@@ -51,9 +54,9 @@ class RechargeForm(forms.Form):
     amount = UsdField(label="Recharge amount (USD)", help_text="Bonus credits are added on top.")
     frequency = forms.ChoiceField(
         label="Frequency",
-        choices=[("monthly", "Monthly"), ("yearly", "Yearly")],
+        choices=PeriodKind.choices,
         widget=forms.RadioSelect,
-        initial="monthly",
+        initial=PeriodKind.MONTHLY,
     )
     billing_date = forms.DateField(
         label="Billing date",
@@ -76,7 +79,9 @@ class RechargeForm(forms.Form):
         label="At most this many top-ups per period", min_value=1, max_value=10, initial=3, required=False
     )
     max_threshold_amount = UsdField(
-        label="At most this much in top-ups per period (USD)", required=False, max_value=Decimal("300000")
+        label="At most this much in top-ups per period (USD)",
+        required=False,
+        max_value=cents_to_decimal(MAX_TOPUPS_PER_PERIOD_CENTS),
     )
     # Required by the service when starting a plan or when the policy version changed.
     accept_refund_policy = forms.BooleanField(

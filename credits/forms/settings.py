@@ -5,8 +5,8 @@ from decimal import Decimal
 from django import forms
 
 from credits.models import LowBalanceMode
+from credits.models.billing_settings import MAX_DAYS, AlertsInput, BillingDetailsInput
 from credits.money import cents_to_micros, dollars_to_cents
-from credits.services.billing_settings import MAX_DAYS, AlertsInput, BillingDetailsInput
 
 
 class BillingDetailsForm(forms.Form):

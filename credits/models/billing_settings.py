@@ -1,5 +1,7 @@
 """What the customer sets on Billing > Settings: billing details for receipts, and alerts."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
 
@@ -105,3 +107,25 @@ class AlertSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} alert to {self.organization} at {self.sent_at}"
+
+
+# What the settings form hands the services (forms never import services, so they live here).
+MAX_DAYS = 365
+
+
+@dataclass(frozen=True)
+class BillingDetailsInput:
+    legal_name: str
+    address: str
+    country: str
+    tax_id: str = ""
+    billing_email: str = ""
+
+
+@dataclass(frozen=True)
+class AlertsInput:
+    low_balance_mode: str
+    low_balance_threshold_micros: int = 0
+    low_balance_days: int = 7
+    # None: no monthly budget.
+    budget_micros: int | None = None

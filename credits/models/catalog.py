@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from credits.models.ledger import PeriodKind
+
 
 class Tier(models.TextChoices):
     """A commitment tier an organization holds."""
@@ -32,6 +34,17 @@ class ModelKind(models.TextChoices):
     LLM = "llm", "Language model"
     DOCUMENT = "document", "Document model"
     EMBEDDING = "embedding", "Embedding model"
+
+
+# Which usage quantities each model kind is priced by: the usage API refuses any other
+# quantity (so a mislabelled event is never recorded at zero cost) and the estimator asks
+# only for these. The one home of that rule.
+QUANTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    ModelKind.LLM: ("input_tokens", "output_tokens"),
+    ModelKind.EMBEDDING: ("input_tokens",),
+    ModelKind.DOCUMENT: ("pages",),
+}
+ALL_QUANTITY_FIELDS = ("input_tokens", "output_tokens", "pages")
 
 
 class ApiModel(models.Model):
@@ -129,9 +142,9 @@ class BonusRate(models.Model):
 class TierThreshold(models.Model):
     """Purchases in one period that earn a tier, per period length."""
 
-    class Period(models.TextChoices):
-        MONTHLY = "monthly", "Monthly"
-        YEARLY = "yearly", "Yearly"
+    # The one monthly/yearly choice (the account's period kind); kept under this name too
+    # because thresholds read naturally as TierThreshold.Period.MONTHLY.
+    Period = PeriodKind
 
     tier = models.CharField(max_length=16, choices=Tier.choices)
     period = models.CharField(max_length=8, choices=Period.choices)

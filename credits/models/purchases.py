@@ -3,6 +3,14 @@
 from django.conf import settings
 from django.db import models
 
+# The one home of the purchase bounds: the services check them, the forms and the buy page's
+# input read them, the auto-recharge amount's check constraint uses the minimum.
+MIN_PURCHASE_CENTS = 1_000  # $10: below this the card fee eats the purchase.
+MAX_PURCHASE_CENTS = 10_000_000  # $100,000: beyond self-serve; staff arrange larger ones.
+# Low-balance top-ups: the most money one period's top-ups may charge in all ($300,000), so a
+# runaway loop can never drain a card.
+MAX_TOPUPS_PER_PERIOD_CENTS = 30_000_000
+
 
 class PurchaseStatus(models.TextChoices):
     # The row exists before any Stripe call, so a crash never loses track of a charge.

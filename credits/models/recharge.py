@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from credits.models.ledger import PeriodKind
+from credits.models.purchases import MIN_PURCHASE_CENTS
 
 
 class RechargeStatus(models.TextChoices):
@@ -54,7 +55,7 @@ class AutoRecharge(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(amount_cents__gte=1_000), name="recharge_amount_min"
+                condition=models.Q(amount_cents__gte=MIN_PURCHASE_CENTS), name="recharge_amount_min"
             ),
             models.CheckConstraint(
                 condition=models.Q(max_threshold_recharges__lte=10), name="recharge_cap_max_10"

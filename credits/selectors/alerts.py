@@ -15,6 +15,7 @@ from credits.models import (
     LedgerEntry,
     LowBalanceMode,
 )
+from credits.selectors.ledger import credit_account_of
 
 BUDGET_LEVELS = (50, 80, 100)
 # How far back the current rate of use looks, at most.
@@ -116,7 +117,7 @@ class AlertsOverview:
 
 
 def alerts_overview(*, organization: Organization, now: datetime) -> AlertsOverview:
-    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    account = credit_account_of(organization=organization)
     settings = AlertSettings.objects.filter(organization=organization).first()
     used = usage_since_micros(account_id=account.pk, since=month_start_at(now))
     rate = daily_usage_rate_micros(account_id=account.pk, now=now)

@@ -16,12 +16,12 @@ from credits.models import (
     OverageStatus,
     Tier,
 )
-from credits.selectors.ledger import usage_lots
+from credits.selectors.ledger import credit_account_of, usage_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds, period_bounds
 from credits.selectors.process_cache import cached_catalog
 from credits.selectors.programs import ActiveProgram, active_programs
-from credits.selectors.recharge import charges_needing_attention
+from credits.selectors.recharge import charges_needing_attention, recharge_plan_of
 from credits.selectors.tiers import holds_tier_on, next_tier_threshold, tier_held
 from credits.selectors.usage import UsageForecast, usage_forecast
 
@@ -158,7 +158,7 @@ def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
 
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
-    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    account = credit_account_of(organization=organization)
     # One read for the spendable lots (in spend order) and the overage lot.
     own = usage_lots(account_ids=[account.pk], now=now)[account.pk]
     lots = own.spendable
@@ -172,7 +172,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     tier, progress = _tier_and_progress(account=account, today=now.date())
     tier, limits = current_limits(organization=organization, now=now, tier=tier)
     featured = {slug for slug, model in cached_catalog().items() if model.featured}
-    plan = AutoRecharge.objects.filter(organization=organization).first()
+    plan = recharge_plan_of(organization=organization)
     used_up = used_up_lots(account=account, now=now)
     return CreditSummary(
         balance_micros=account.balance_micros,

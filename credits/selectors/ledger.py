@@ -19,6 +19,12 @@ _KIND_ORDER = Case(
 )
 
 
+def credit_account_of(*, organization: Organization) -> CreditAccount:
+    """The organization's account. It exists from the organization's creation on
+    (credits.services.ledger.credit_account_create), so reading it never writes."""
+    return CreditAccount.objects.get(organization=organization)
+
+
 def spendable_lots(*, account: CreditAccount, now: datetime):
     """Lots that can pay for usage now, in the order they are drawn."""
     return (

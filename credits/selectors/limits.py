@@ -7,12 +7,12 @@ from accounts.models import Organization
 from credits.models import (
     TIER_LIMIT_COLUMN,
     ApiModel,
-    CreditAccount,
     EnterpriseRateLimit,
     LimitTier,
     RateLimit,
     Tier,
 )
+from credits.selectors.ledger import credit_account_of
 from credits.selectors.process_cache import cached_billing_policy, cached_catalog, cached_rate_limits
 from credits.selectors.tiers import current_tier
 
@@ -89,7 +89,7 @@ def current_limits(
     tier already gives more on a model, the tier's figure wins (nobody is worse off for
     buying)."""
     if tier is None:
-        account, _ = CreditAccount.objects.get_or_create(organization=organization)
+        account = credit_account_of(organization=organization)
         tier = current_tier(account=account, today=now.date())
     rows = limits_for_tier(tier=tier, organization=organization)
     if tier == Tier.ENTERPRISE or not legacy_applies(organization=organization, now=now):
@@ -120,6 +120,13 @@ class LimitTable:
     columns: list[tuple[str, str]]
     rows: list[tuple[ApiModel, list[RateLimit | None]]]
     highlighted: str | None
+    # The Legacy column is shown (its policy still runs): the page explains it.
+    shows_legacy: bool = False
+
+
+def featured_model_slugs() -> set[str]:
+    """The models staff feature (ApiModel.featured): the ones previews and summaries list."""
+    return set(ApiModel.objects.filter(featured=True).values_list("slug", flat=True))
 
 
 def rate_limit_table(*, organization: Organization | None, now: datetime) -> LimitTable:
@@ -141,6 +148,7 @@ def rate_limit_table(*, organization: Organization | None, now: datetime) -> Lim
         columns=[(column.value, column.label) for column in columns],
         rows=[(model, [limits.get((model.pk, column)) for column in columns]) for model in models],
         highlighted=highlighted,
+        shows_legacy=LimitTier.LEGACY in columns,
     )
 
 

@@ -12,6 +12,7 @@ from credits.models import (
     Tier,
     TierThreshold,
 )
+from credits.money import price_micros
 from credits.selectors.tiers import bonus_for_amount
 from credits.selectors.usage import usage_totals_by_model
 
@@ -98,3 +99,14 @@ def estimator_prefill(*, organization: Organization, now: datetime) -> dict[str,
         data[f"{slug}-output"] = str((Decimal(row.output_tokens) / million).quantize(Decimal("0.001")))
         data[f"{slug}-pages"] = str(row.pages)
     return data
+
+
+def price_usage(*, api_model: ApiModel, input_tokens: int, output_tokens: int, pages: int) -> int:
+    """The catalog price of one call in micro-dollars: the one pricing rule, used by usage
+    ingest and the estimator alike. Input and output are rounded each on its own (half-up,
+    money.price_micros), as a statement lists them."""
+    return (
+        price_micros(input_tokens, api_model.input_micros_per_million)
+        + price_micros(output_tokens, api_model.output_micros_per_million)
+        + pages * api_model.page_micros
+    )

@@ -4,6 +4,11 @@ from accounts.models import Organization
 from credits.models import AutoRecharge, BillingPolicy, ChargeStatus, RechargeCharge, RechargeStatus
 
 
+def recharge_plan_of(*, organization: Organization) -> AutoRecharge | None:
+    """The organization's auto-recharge plan (at most one, active or not), or None."""
+    return AutoRecharge.objects.filter(organization=organization).first()
+
+
 def charges_needing_attention(*, organization: Organization) -> list[RechargeCharge]:
     """Failed, held-back or delayed recharge payments: the customer can fix the first two
     (card or 3-D Secure) and must see the last (Stripe unreachable, retried by the job)."""

@@ -55,6 +55,24 @@ def bonus_for_amount(*, amount_cents: int) -> Bonus:
     return Bonus(percent=percent, cents=percent_of_cents(amount_cents, percent))
 
 
+@dataclass(frozen=True)
+class BonusSchedule:
+    """What pages say about the bonus schedule, read from its rows (staff edit them)."""
+
+    # The largest bonus any purchase earns ("up to +10%").
+    max_percent: Decimal
+    # The smallest purchase that earns any bonus ("from $100"); None when none does.
+    first_bonus_cents: int | None
+
+
+def bonus_schedule() -> BonusSchedule:
+    rates = list(BonusRate.objects.filter(percent__gt=0).order_by("min_amount_cents"))
+    return BonusSchedule(
+        max_percent=max((rate.percent for rate in rates), default=Decimal("0")),
+        first_bonus_cents=rates[0].min_amount_cents if rates else None,
+    )
+
+
 def higher_tier(first: str, second: str) -> str:
     return first if TIER_RANK[Tier(first)] >= TIER_RANK[Tier(second)] else second
 

@@ -25,6 +25,7 @@ from credits.selectors.alerts import (
     rearm_level_micros,
     usage_since_micros,
 )
+from credits.selectors.ledger import credit_account_of
 from credits.services.notifications import BILLING_ROLES, notify_organization
 
 
@@ -57,7 +58,7 @@ def _check_one(*, settings_id: int, now: datetime) -> int:
     # The settings row's lock makes two checks at once (two batches, a batch and the job)
     # take turns, so the second sees the first's "already sent".
     settings = AlertSettings.objects.select_for_update().select_related("organization").get(pk=settings_id)
-    account, _ = CreditAccount.objects.get_or_create(organization_id=settings.organization_id)
+    account = credit_account_of(organization=settings.organization)
     sent = _check_low_balance(settings, account, now) + _check_budget(settings, account, now)
     settings.save(update_fields=["low_balance_below", "budget_month", "budget_level_sent"])
     return sent

@@ -1,6 +1,5 @@
 """Billing > Settings: the billing details on future receipts, and the alerts."""
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -9,18 +8,8 @@ from accounts.models import Organization
 from accounts.services import audit_record
 from credits.exceptions import CreditsError
 from credits.models import AlertSettings, BillingDetails, LowBalanceMode
+from credits.models.billing_settings import MAX_DAYS, AlertsInput, BillingDetailsInput
 from credits.services.alerts import check_alerts
-
-MAX_DAYS = 365
-
-
-@dataclass(frozen=True)
-class BillingDetailsInput:
-    legal_name: str
-    address: str
-    country: str
-    tax_id: str = ""
-    billing_email: str = ""
 
 
 @transaction.atomic
@@ -47,15 +36,6 @@ def billing_details_save(
         now=now,
     )
     return row
-
-
-@dataclass(frozen=True)
-class AlertsInput:
-    low_balance_mode: str
-    low_balance_threshold_micros: int = 0
-    low_balance_days: int = 7
-    # None: no monthly budget.
-    budget_micros: int | None = None
 
 
 def _validate(alerts: AlertsInput) -> None:

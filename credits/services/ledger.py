@@ -17,10 +17,24 @@ from credits.models import ApiModel, CreditAccount, CreditLot, EntryKind, Ledger
 from credits.selectors.ledger import spendable_lots, usage_lots
 
 
+def credit_account_create(*, organization: Organization) -> CreditAccount:
+    """The organization's (empty) credit account, made when the organization is made.
+
+    Why at creation, not on first use: reads (the credit page, the gateway's rate-limit GET)
+    must only read. `accounts` never imports `credits`, so `accounts.services.organization_create`
+    calls this through the ORGANIZATION_CREATED_HOOKS setting (project wiring); the other places
+    that make organizations (program approval, the Organization admin) call it directly, and
+    migration 0015 made one for every organization that existed before. Idempotent."""
+    account, _ = CreditAccount.objects.get_or_create(organization=organization)
+    return account
+
+
 def lock_account(*, organization: Organization) -> CreditAccount:
-    """The organization's account, created on first need and locked for this transaction."""
+    """The organization's account, locked for this transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lock_account must run inside transaction.atomic().")
+    # Accounts exist from the organization's creation; get_or_create stays in this one write
+    # path so an organization made some other way (a shell, a script) is still billed.
     CreditAccount.objects.get_or_create(organization=organization)
     return CreditAccount.objects.select_for_update().get(organization=organization)
 

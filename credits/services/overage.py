@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 
-from accounts.models import Organization, Role
+from accounts.models import Organization
 from credits.exceptions import (
     CreditsError,
     OverageChargeFailed,
@@ -31,6 +29,7 @@ from credits.money import cents_to_micros, micros_to_cents_ceil
 from credits.selectors.periods import PeriodBounds, period_bounds
 from credits.selectors.usage import day_start
 from credits.services import ledger, purchases
+from credits.services.notifications import notify_organization
 
 logger = logging.getLogger(__name__)
 
@@ -233,26 +232,14 @@ def _charge_failed(*, charge_id: int, error: OverageChargeFailed) -> OverageChar
     charge.failure_code = error.code[:64]
     charge.failure_message = error.message[:500]
     charge.save(update_fields=["status", "failure_code", "failure_message"])
-    transaction.on_commit(lambda: _mail_failure(charge))
-    return charge
-
-
-def _mail_failure(charge: OverageCharge) -> None:
-    organization = charge.organization
-    owners = list(
-        organization.memberships.filter(role=Role.OWNER).values_list("user__email", flat=True)
+    # To the owners, after commit (notify_organization defers the send).
+    notify_organization(
+        organization=charge.organization,
+        subject=f"Payment of your negative balance failed ({charge.organization.name})",
+        template="credits/email/overage_failed.txt",
+        context={"charge": charge, "portal_url": settings.PORTAL_URL},
     )
-    if owners:
-        body = render_to_string(
-            "credits/email/overage_failed.txt",
-            {"organization": organization, "charge": charge, "portal_url": settings.PORTAL_URL},
-        )
-        send_mail(
-            f"Payment of your negative balance failed ({organization.name})",
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            owners,
-        )
+    return charge
 
 
 def charge_overage(*, organization: Organization, now: datetime) -> OverageCharge | None:

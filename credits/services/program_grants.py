@@ -16,6 +16,7 @@ from credits.models import (
 )
 from credits.selectors.process_cache import forget_process_cache
 from credits.selectors.programs import one_year_after
+from credits.services.ledger import credit_account_create
 from credits.services.notifications import send_on_commit
 from credits.services.program_applications import lock_open
 
@@ -38,6 +39,7 @@ def _organization_for(
     organization = Organization(name=application.organization_name, created_at=now)
     organization.full_clean()
     organization.save()
+    credit_account_create(organization=organization)
     invitation_create(
         organization=organization,
         invited_by=reviewer,

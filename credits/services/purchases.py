@@ -1,6 +1,6 @@
 """Purchases: preview before paying, the pending row before Stripe, the grant once paid."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -19,11 +19,14 @@ from credits.models import (
     PurchaseStatus,
     Tier,
 )
-from credits.money import cents_to_micros
-from credits.selectors.limits import LimitRow, limits_for_tier
+from credits.models.purchases import MAX_PURCHASE_CENTS, MIN_PURCHASE_CENTS
+from credits.money import cents_to_micros, format_usd
+from credits.selectors.ledger import credit_account_of
+from credits.selectors.limits import LimitRow, featured_model_slugs, limits_for_tier
 from credits.selectors.periods import PeriodBounds, next_period_bounds, period_bounds
 from credits.selectors.tiers import (
     bonus_for_amount,
+    bonus_schedule,
     current_tier,
     higher_tier,
     tier_for_amount,
@@ -31,9 +34,6 @@ from credits.selectors.tiers import (
 from credits.services import ledger
 from credits.services.alerts import check_alerts
 from credits.services.receipts import issue_receipt
-
-MIN_PURCHASE_CENTS = 1_000
-MAX_PURCHASE_CENTS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,9 @@ class PurchasePreview:
     days_left: int
     days_in_period: int
     later_in_period_hint: str
+    # The featured models' rows of limits_unlocked (ApiModel.featured, staff edit it): what the
+    # auto-recharge preview lists.
+    featured_limits: list[LimitRow] = field(default_factory=list)
 
     @property
     def total_cents(self) -> int:
@@ -69,14 +72,15 @@ class PurchasePreview:
 
 def validate_amount(amount_cents: int) -> None:
     if amount_cents < MIN_PURCHASE_CENTS:
-        raise InvalidAmount("The smallest purchase is $10.00.")
+        raise InvalidAmount(f"The smallest purchase is {format_usd(cents_to_micros(MIN_PURCHASE_CENTS))}.")
     if amount_cents > MAX_PURCHASE_CENTS:
-        raise InvalidAmount("The largest purchase is $100,000.00; contact us for more.")
+        raise InvalidAmount(
+            f"The largest purchase is {format_usd(cents_to_micros(MAX_PURCHASE_CENTS))}; contact us for more."
+        )
 
 
 def _account(organization: Organization) -> CreditAccount:
-    account, _ = CreditAccount.objects.get_or_create(organization=organization)
-    return account
+    return credit_account_of(organization=organization)
 
 
 def _period_for(account: CreditAccount, today: date) -> PeriodBounds:
@@ -112,7 +116,14 @@ def preview_purchase(
             "the most time to use them."
         )
     else:
-        hint = "Purchases of $100 or more earn bonus credits, which last until the period ends."
+        schedule = bonus_schedule()
+        hint = (
+            f"Purchases of {format_usd(cents_to_micros(schedule.first_bonus_cents))} or more earn "
+            "bonus credits, which last until the period ends."
+            if schedule.first_bonus_cents is not None
+            else "This purchase earns no bonus credits."
+        )
+    unlocked = limits_for_tier(tier=tier_reached, organization=organization)
     return PurchasePreview(
         amount_cents=amount_cents,
         bonus_cents=bonus.cents,
@@ -120,7 +131,8 @@ def preview_purchase(
         total_micros=cents_to_micros(amount_cents + bonus.cents),
         tier_now=tier_now,
         tier_reached=tier_reached,
-        limits_unlocked=limits_for_tier(tier=tier_reached, organization=organization),
+        limits_unlocked=unlocked,
+        featured_limits=[row for row in unlocked if row.model_slug in featured_model_slugs()],
         raises_tier=TIER_RANK[Tier(tier_reached)] > TIER_RANK[Tier(tier_now)],
         bonus_expires_at=bounds.ends_at if bonus.cents else None,
         period_starts_on=bounds.starts_on,

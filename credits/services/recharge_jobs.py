@@ -20,13 +20,13 @@ from credits.models import (
     AutoRecharge,
     ChargeKind,
     ChargeStatus,
-    CreditAccount,
     PurchaseSource,
     PurchaseStatus,
     RechargeCharge,
     RechargeStatus,
 )
 from credits.money import cents_to_micros, format_usd
+from credits.selectors.ledger import credit_account_of
 from credits.selectors.periods import period_bounds
 from credits.services import checkout
 from credits.services.checkout import ChargeOutcome
@@ -170,7 +170,7 @@ def schedule_threshold_charges(*, now: datetime) -> int:
             )
             if plan is None:
                 continue
-            account, _ = CreditAccount.objects.get_or_create(organization=plan.organization)
+            account = credit_account_of(organization=plan.organization)
             if account.balance_micros >= plan.threshold_micros:
                 continue
             period = period_bounds(

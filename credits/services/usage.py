@@ -14,7 +14,10 @@ from django.db import connection, transaction
 
 from credits.exceptions import InvalidUsageBatch
 from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
-from credits.money import price_micros
+from credits.models.catalog import ALL_QUANTITY_FIELDS, QUANTITY_FIELDS
+
+# price_usage keeps its name here for the ingest; it is defined once, with the other pricing reads.
+from credits.selectors.pricing import price_usage
 from credits.selectors.process_cache import (
     cached_catalog,
     cached_existing_organization_ids,
@@ -27,14 +30,6 @@ from credits.services.alerts import check_alerts
 MAX_BATCH_EVENTS = 1_000
 # Far above any real call; keeps a typo from overflowing a 64-bit column in pricing.
 MAX_QUANTITY = 10**12
-# Which quantity fields a model kind is priced by; any other quantity is refused so a
-# mislabelled event is never silently recorded at zero cost.
-QUANTITY_FIELDS = {
-    ModelKind.LLM: ("input_tokens", "output_tokens"),
-    ModelKind.EMBEDDING: ("input_tokens",),
-    ModelKind.DOCUMENT: ("pages",),
-}
-ALL_QUANTITY_FIELDS = ("input_tokens", "output_tokens", "pages")
 EVENT_ID_MAX_LENGTH = 128
 # An event id needs one character that is neither a space nor an ASCII control character
 # (the same class the OpenAPI document states, so server and document agree).
@@ -226,17 +221,6 @@ def validate_usage_batch(*, payload: object, now: datetime | None = None) -> lis
         seen.add(usage.event_id)
         parsed.append(usage)
     return parsed
-
-
-def price_usage(*, api_model: ApiModel, input_tokens: int, output_tokens: int, pages: int) -> int:
-    """The catalog price of one call in micro-dollars. Input and output are rounded each on
-    its own (half-up, money.price_micros), as a statement lists them."""
-    return (
-        price_micros(input_tokens, api_model.input_micros_per_million)
-        + price_micros(output_tokens, api_model.output_micros_per_million)
-        + pages * api_model.page_micros
-    )
-
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from credits.exceptions import CreditsError
 from credits.models import PaymentMethod, Purchase, StripeEvent
 from credits.services.purchases import purchase_mark_failed, record_purchase
+from credits.stripe_client import expandable_id
 
 
 def stripe_event_store(*, payload: dict, now: datetime) -> StripeEvent:
@@ -91,7 +92,7 @@ def _purchase_for_intent(intent: dict) -> Purchase:
 
 def _payment_succeeded(intent: dict, now: datetime) -> Purchase:
     purchase = _purchase_for_intent(intent)
-    card = PaymentMethod.objects.filter(stripe_id=_id(intent.get("payment_method"))).first()
+    card = PaymentMethod.objects.filter(stripe_id=expandable_id(intent.get("payment_method"))).first()
     return record_purchase(
         purchase_id=purchase.pk,
         now=now,
@@ -112,14 +113,8 @@ def _payment_failed(intent: dict, now: datetime) -> Purchase:
 def _charge_refunded(charge: dict, now: datetime) -> Purchase | None:
     # Recorded against the purchase for staff. Reversing the credits is the refund
     # approval's job (it calls Stripe and reverses the lots); this event only confirms it.
-    intent_id = _id(charge.get("payment_intent"))
+    intent_id = expandable_id(charge.get("payment_intent"))
     return Purchase.objects.filter(stripe_payment_intent_id=intent_id).first() if intent_id else None
-
-
-def _id(value) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return value.get("id")
 
 
 HANDLERS: dict[str, Callable[[dict, datetime], Purchase | None]] = {

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Organization
+from accounts.selectors import organization_by_id
 from credits.exceptions import InvalidUsageBatch
 from credits.money import micros_to_plain
 from credits.openapi import openapi_document
@@ -91,7 +91,7 @@ def usage(request):
 @require_GET
 @api_key_required
 def rate_limits(request, organization_id: int):
-    organization = Organization.objects.filter(pk=organization_id).first()
+    organization = organization_by_id(organization_id)
     if organization is None:
         return _error(404, "not_found", f"No organization with id {organization_id}.")
     tier, rows = current_limits(organization=organization, now=timezone.now())

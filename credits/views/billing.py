@@ -8,6 +8,7 @@ from accounts.permissions import member_required
 from accounts.selectors import current_membership
 from credits.selectors.credit import credit_summary
 from credits.selectors.limits import rate_limit_table
+from credits.selectors.tiers import bonus_schedule
 
 
 @require_GET
@@ -15,7 +16,9 @@ from credits.selectors.limits import rate_limit_table
 def credit(request):
     summary = credit_summary(organization=request.organization, now=timezone.now())
     return render(
-        request, "credits/credit.html", {"organization": request.organization, "summary": summary}
+        request,
+        "credits/credit.html",
+        {"organization": request.organization, "summary": summary, "bonus_schedule": bonus_schedule()},
     )
 
 

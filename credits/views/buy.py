@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import billing_required
+from credits import stripe_client
 from credits.exceptions import CreditsError
 from credits.forms.buy import AmountForm, BuyForm
 from credits.models import BillingPolicy
@@ -21,7 +22,6 @@ from credits.services.checkout import (
     purchase_pay,
 )
 from credits.services.purchases import preview_purchase
-from credits.views.cards import stripe_js_context
 
 
 def _page(request, form: BuyForm, amount_data, status: int = 200):
@@ -50,7 +50,9 @@ def _after_payment(request, result: CheckoutResult):
             "client_secret": result.client_secret,
             "confirm_url": reverse("credits:buy_confirm", args=[result.purchase.pk]),
         }
-        return render(request, "credits/payment_authenticate.html", {**context, **stripe_js_context()})
+        return render(
+            request, "credits/payment_authenticate.html", {**context, **stripe_client.browser_context()}
+        )
     if result.outcome == Outcome.SUCCEEDED:
         messages.success(request, "Payment received: your credits are in your balance.")
     else:

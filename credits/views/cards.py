@@ -1,6 +1,5 @@
 """Payment methods: saved cards (add with a SetupIntent, make default, remove) and other ways to pay."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -8,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import billing_required, member_required
+from credits import stripe_client
 from credits.exceptions import CreditsError
 from credits.forms.cards import PaymentContactForm
 from credits.selectors.payments import payment_methods_of
@@ -18,14 +18,6 @@ from credits.services.cards import (
     card_setup_start,
     payment_contact_request_create,
 )
-
-
-def stripe_js_context() -> dict:
-    """What a page that loads Stripe.js passes to static/js through data- attributes."""
-    return {
-        "stripe_js_url": settings.STRIPE_JS_URL,
-        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-    }
 
 
 def _next_url(request) -> str:
@@ -57,7 +49,7 @@ def card_add(request):
     except CreditsError as error:
         messages.error(request, error.message)
         return redirect("credits:payment_methods")
-    context = {"client_secret": client_secret, "next": _next_url(request), **stripe_js_context()}
+    context = {"client_secret": client_secret, "next": _next_url(request), **stripe_client.browser_context()}
     return render(request, "credits/card_add.html", context)
 
 

@@ -10,9 +10,10 @@ from accounts.throttling import throttle_posts
 from credits.exceptions import InvalidEstimate
 from credits.forms.pricing import EnterpriseInquiryForm, EstimatorForm
 from credits.models import TierThreshold
+from credits.selectors.estimator import Estimate, estimate_costs
 from credits.selectors.limits import legacy_note
 from credits.selectors.pricing import estimator_models, estimator_prefill, pricing_tiers
-from credits.services.estimator import Estimate, estimate_costs
+from credits.selectors.tiers import bonus_schedule
 from credits.services.inquiries import enterprise_inquiry_create
 
 PAGE = "credits/pricing.html"
@@ -44,6 +45,7 @@ def _context(request, *, enterprise_form: EnterpriseInquiryForm | None = None) -
         "can_prefill": membership is not None,
         "period": period,
         "tiers": pricing_tiers(period=period),
+        "bonus_schedule": bonus_schedule(),
         "legacy": legacy_note(today=timezone.now().date()),
         "estimator": estimator,
         "estimate": _estimate(estimator),

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.links import token_link_template
 from accounts.models import Role
 from accounts.selectors import current_membership
 from accounts.throttling import throttle_posts
@@ -16,13 +17,6 @@ from credits.exceptions import ProgramError
 from credits.forms.programs import ProgramApplicationForm, ProgramDocumentForm
 from credits.models import ApplicationStatus, ProgramApplication, ProgramDocument
 from credits.services.program_applications import program_add_document, program_apply
-
-
-def status_url(request) -> str:
-    """The absolute status-page link with a {token} placeholder, for the emails."""
-    return request.build_absolute_uri(
-        reverse("credits:program_status", args=["TOKEN"])
-    ).replace("TOKEN", "{token}")
 
 
 def _applicant(request) -> dict:
@@ -43,7 +37,7 @@ def apply(request):
             application = program_apply(
                 **form.cleaned_data,
                 **_applicant(request),
-                status_url=status_url(request),
+                status_url=token_link_template(request, "credits:program_status"),
                 now=timezone.now(),
             )
         except ProgramError as error:

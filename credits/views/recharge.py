@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import billing_required, member_required
+from credits import stripe_client
 from credits.exceptions import CreditsError
 from credits.forms.recharge import RechargeForm
 from credits.models import AutoRecharge, RechargeStatus
@@ -18,7 +19,11 @@ from credits.money import (
     micros_to_cents_floor,
 )
 from credits.selectors.payments import payment_methods_of
-from credits.selectors.recharge import charges_needing_attention, refund_policy_accepted
+from credits.selectors.recharge import (
+    charges_needing_attention,
+    recharge_plan_of,
+    refund_policy_accepted,
+)
 from credits.services import recharge_jobs
 from credits.services.recharge import (
     RechargeSettings,
@@ -26,7 +31,6 @@ from credits.services.recharge import (
     recharge_save,
     recharge_terminate,
 )
-from credits.views.cards import stripe_js_context
 
 
 def _settings(data: dict) -> RechargeSettings:
@@ -97,7 +101,7 @@ def _saved_message(plan: AutoRecharge, *, starting: bool) -> str:
 
 @billing_required
 def _save(request):
-    plan = AutoRecharge.objects.filter(organization=request.organization).first()
+    plan = recharge_plan_of(organization=request.organization)
     cards = payment_methods_of(organization=request.organization)
     form = RechargeForm(request.POST, cards=cards, saving=True)
     starting = plan is None or plan.status == RechargeStatus.TERMINATED
@@ -123,7 +127,7 @@ def _save(request):
 def auto_recharge(request):
     if request.method == "POST":
         return _save(request)
-    plan = AutoRecharge.objects.filter(organization=request.organization).first()
+    plan = recharge_plan_of(organization=request.organization)
     # A GET with fields is the live preview (htmx) or the no-JavaScript "Preview" button.
     data = request.GET if "amount" in request.GET else None
     cards = payment_methods_of(organization=request.organization)
@@ -134,7 +138,7 @@ def auto_recharge(request):
 @billing_required
 def terminate(request):
     if request.method == "GET":
-        plan = AutoRecharge.objects.filter(organization=request.organization).first()
+        plan = recharge_plan_of(organization=request.organization)
         return render(request, "credits/auto_recharge_terminate.html", {"plan": plan})
     try:
         recharge_terminate(organization=request.organization, now=timezone.now())
@@ -166,6 +170,6 @@ def authenticate(request, charge_id: int):
         "purchase": charge.purchase,
         "client_secret": client_secret,
         "confirm_url": reverse("credits:auto_recharge_authenticate", args=[charge.pk]),
-        **stripe_js_context(),
+        **stripe_client.browser_context(),
     }
     return render(request, "credits/payment_authenticate.html", context)

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.permissions import billing_required, member_required
 from credits.exceptions import CreditsError
 from credits.forms.refunds import RefundRequestForm
-from credits.models import RefundRequest
-from credits.services.refunds import RULE, purchases_refundability, refund_request
+from credits.selectors.refunds import RULE, purchases_refundability, refund_requests_of
+from credits.services.refunds import refund_request
 
 
 @require_GET
@@ -18,9 +18,7 @@ def refunds(request):
     context = {
         "rule": RULE,
         "rows": purchases_refundability(organization=request.organization),
-        "requests": RefundRequest.objects.filter(organization=request.organization).select_related(
-            "purchase__receipt"
-        ),
+        "requests": refund_requests_of(organization=request.organization),
     }
     return render(request, "credits/refunds.html", context)
 

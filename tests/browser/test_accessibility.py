@@ -15,7 +15,14 @@ from credits.services.recharge import RechargeSettings, recharge_save
 from credits.services.usage import record_usage_batch, validate_usage_batch
 from tests.browser.accessibility import assert_accessible
 from tests.credits.scenarios import buy, event
-from tests.factories import PASSWORD, MembershipFactory, PaymentMethodFactory, StripeCustomerFactory
+from tests.factories import (
+    PASSWORD,
+    InvitationFactory,
+    MembershipFactory,
+    PaymentMethodFactory,
+    ProgramApplicationFactory,
+    StripeCustomerFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -127,6 +134,11 @@ def test_public_pages_logged_out(page: Page, live_server, width):
     page.goto(f"{live_server.url}/pricing/")
     page.get_by_role("button", name="Send").click()
     assert_accessible(page)
+    # Pages reached from an e-mailed link.
+    application = ProgramApplicationFactory()
+    _check(page, f"{live_server.url}/programs/status/{application.status_token}/")
+    invitation = InvitationFactory()
+    _check(page, f"{live_server.url}/accounts/invitations/{invitation.token}/")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -162,6 +174,17 @@ def test_customer_pages_logged_in(page: Page, live_server, width):
     page.get_by_role("button", name="Switch").click()
     for path in CUSTOMER_PAGES + CUSTOMER_STATES[:3]:
         _check(page, f"{live_server.url}{path}")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_add_a_card_page(page: Page, live_server, stripe_server, width):
+    """Our part of the page; the card element itself is Stripe's (a frame in production)."""
+    owner = MembershipFactory(role="owner")
+    page.set_viewport_size({"width": width, "height": 900})
+    _log_in(page, live_server.url, owner.user.email)
+    page.goto(f"{live_server.url}/billing/payment-methods/add/")
+    expect(page.get_by_role("button", name="Save card")).to_be_visible()
+    assert_accessible(page, exclude=("#card-element",))
 
 
 def test_axe_runs_under_the_site_csp(page: Page, live_server):

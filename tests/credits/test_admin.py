@@ -44,7 +44,7 @@ def test_staff_adjustment_needs_a_reason_and_is_recorded_with_the_user(client):
     staff = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(staff)
     organization = OrganizationFactory()
-    account = CreditAccount.objects.create(organization=organization)
+    account = CreditAccount.objects.get(organization=organization)
     url = reverse("admin:credits_creditaccount_adjust", args=[account.pk])
 
     refused = client.post(url, {"amount": "12.50", "reason": "  "})
@@ -66,7 +66,7 @@ def test_staff_adjustment_needs_a_reason_and_is_recorded_with_the_user(client):
 
 def test_staff_without_permission_cannot_adjust(client):
     client.force_login(UserFactory(is_staff=True))
-    account = CreditAccount.objects.create(organization=OrganizationFactory())
+    account = CreditAccount.objects.get(organization=OrganizationFactory())
 
     client.post(
         reverse("admin:credits_creditaccount_adjust", args=[account.pk]),

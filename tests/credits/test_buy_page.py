@@ -55,3 +55,23 @@ def test_refund_policy_page_is_public_and_versioned(client):
 
     assert "never used the API" in page
     assert "Policy version 2025-11-01" in page
+
+
+def test_the_amount_bounds_on_the_page_come_from_the_one_definition(owner_client):
+    # The page, the form and the service read credits.models.purchases; none repeats the figures.
+    page = owner_client.get(reverse("credits:buy")).content.decode()
+
+    assert 'min="10.00" max="100000.00"' in page
+    assert "From $10 to $100,000, in dollars and cents." in page
+
+
+def test_the_service_bounds_are_the_shared_ones():
+    from credits.exceptions import InvalidAmount
+    from credits.models.purchases import MAX_PURCHASE_CENTS, MIN_PURCHASE_CENTS
+    from credits.services.purchases import validate_amount
+
+    validate_amount(MIN_PURCHASE_CENTS)
+    validate_amount(MAX_PURCHASE_CENTS)
+    for outside in (MIN_PURCHASE_CENTS - 1, MAX_PURCHASE_CENTS + 1):
+        with pytest.raises(InvalidAmount):
+            validate_amount(outside)

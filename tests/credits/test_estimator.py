@@ -6,7 +6,7 @@ import pytest
 
 from credits.exceptions import InvalidEstimate
 from credits.models import ApiModel, Tier, TierThreshold
-from credits.services.estimator import EstimateLine, estimate_costs
+from credits.selectors.estimator import EstimateLine, estimate_costs
 
 pytestmark = pytest.mark.django_db
 

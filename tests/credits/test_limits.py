@@ -99,7 +99,7 @@ def test_a_tier_above_legacy_wins_during_the_legacy_window():
 
 def test_enterprise_uses_custom_limits_per_model():
     organization = OrganizationFactory()
-    CreditAccount.objects.create(organization=organization, enterprise=True)
+    CreditAccount.objects.filter(organization=organization).update(enterprise=True)
     from credits.models import ApiModel
 
     EnterpriseRateLimit.objects.create(

@@ -224,3 +224,20 @@ def test_anonymous_visitors_get_no_prefill_link(client):
 
     assert 'id="prefill-usage"' not in page.content.decode()
     assert not page.context["estimator"].is_bound
+
+
+def test_bonus_facts_on_the_pages_follow_the_staff_edited_schedule(client, owner_client):
+    from credits.models import BonusRate
+
+    # Staff drop the 10% step and move the first bonus from $100 to $200.
+    BonusRate.objects.filter(percent=Decimal("10")).delete()
+    BonusRate.objects.filter(min_amount_cents=10_000).update(min_amount_cents=20_000)
+
+    pricing = client.get(reverse("credits:pricing")).content.decode()
+    assert "up to +5%" in pricing and "up to +10%" not in pricing
+    small = client.get(reverse("credits:pricing"), {"peak_rps": "0", "solar-pro-2-input": "1"})
+    assert "bonus starts at $200.00" in small.content.decode()
+    preview = owner_client.get(reverse("credits:buy"), {"amount": "50"}, HTTP_HX_REQUEST="true")
+    assert "Purchases of $200.00 or more earn bonus credits" in preview.content.decode()
+    credit = owner_client.get(reverse("credits:credit")).content.decode()
+    assert "purchases of $200.00 or more earn bonus credits" in credit

@@ -256,3 +256,30 @@ def test_member_can_view_but_not_change(client):
     assert response.status_code == 403
     assert client.post(reverse("credits:auto_recharge_terminate")).status_code == 403
     assert AutoRecharge.objects.count() == 0
+
+
+def test_preview_lists_the_limits_of_the_models_staff_feature(owner_client):
+    from credits.models import ApiModel
+
+    # Featured is staff-edited data, not slugs in the template.
+    ApiModel.objects.filter(slug="information-extract").update(featured=False)
+    ApiModel.objects.filter(slug="solar-mini").update(featured=True)
+    body = owner_client.get(
+        reverse("credits:auto_recharge"),
+        {"amount": "500", "frequency": "monthly", "billing_date": "2099-01-31"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+
+    assert "<li>Solar Mini: 80 req/s</li>" in body
+    assert "Information Extract:" not in body
+    assert "Solar Pro 2: 50 req/s" in body
+
+
+def test_the_legacy_note_follows_the_table_flag(client):
+    from credits.models import BillingPolicy
+
+    note = "keep Legacy limits until"
+    BillingPolicy.objects.update(legacy_until="2099-01-01")
+    assert note in client.get(reverse("credits:rate_limits")).content.decode()
+    BillingPolicy.objects.update(legacy_until="2000-01-01")
+    assert note not in client.get(reverse("credits:rate_limits")).content.decode()

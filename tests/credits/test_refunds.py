@@ -13,6 +13,7 @@ from credits.models import (
     RefundStatus,
     Tier,
 )
+from credits.selectors.refunds import purchases_refundability
 from credits.selectors.tiers import current_tier
 from credits.services import refunds
 from credits.services.ledger import debit_usage
@@ -42,12 +43,12 @@ def purchase(owner):
 
 
 def test_eligibility_before_and_after_the_first_usage(owner, purchase):
-    [row] = refunds.purchases_refundability(organization=owner.organization)
+    [row] = purchases_refundability(organization=owner.organization)
     assert row.refundable
 
     debit_usage(organization=owner.organization, cost_micros=1, now=NOW)
 
-    [row] = refunds.purchases_refundability(organization=owner.organization)
+    [row] = purchases_refundability(organization=owner.organization)
     assert not row.refundable
     assert "API has been used" in row.why
     with pytest.raises(CreditsError):

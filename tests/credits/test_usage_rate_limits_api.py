@@ -63,7 +63,7 @@ def test_legacy_organization_keeps_legacy_limits_while_policy_holds(client, api_
 
 
 def test_enterprise_limits_come_from_the_organization(client, api_key, organization):
-    CreditAccount.objects.create(organization=organization, enterprise=True)
+    CreditAccount.objects.filter(organization=organization).update(enterprise=True)
     EnterpriseRateLimit.objects.create(
         organization=organization, api_model=ApiModel.objects.get(slug="solar-pro-2"), requests_per_second=999
     )

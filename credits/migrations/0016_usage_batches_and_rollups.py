@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_audit'),
-        ('credits', '0014_staff_operations'),
+        ('credits', '0015_credit_account_per_organization'),
     ]
 
     operations = [

@@ -1,7 +1,7 @@
 """The pricing page's cost estimator: monthly volumes in; cost, tier, plan, bonus and limits out.
 
-It only reads (prices, thresholds, the bonus schedule, rate limits) and writes nothing, so
-the page can call it on every keystroke.
+It only reads (prices, thresholds, the bonus schedule, rate limits) and writes nothing, so it
+is a selector and the page can call it on every keystroke.
 """
 
 from dataclasses import dataclass
@@ -15,7 +15,8 @@ from credits.models import (
     Tier,
     TierThreshold,
 )
-from credits.money import micros_to_cents_ceil, price_micros
+from credits.money import micros_to_cents_ceil
+from credits.selectors.pricing import price_usage
 from credits.selectors.tiers import Bonus, bonus_for_amount, tier_for_amount
 
 # A trillion tokens or a hundred million pages a month is far past any self-serve account;
@@ -97,11 +98,11 @@ class Estimate:
 
 
 def line_cost_micros(line: EstimateLine) -> int:
-    model = line.api_model
-    return (
-        price_micros(line.input_tokens, model.input_micros_per_million)
-        + price_micros(line.output_tokens, model.output_micros_per_million)
-        + line.pages * model.page_micros
+    return price_usage(
+        api_model=line.api_model,
+        input_tokens=line.input_tokens,
+        output_tokens=line.output_tokens,
+        pages=line.pages,
     )
 
 

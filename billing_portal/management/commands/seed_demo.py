@@ -1,4 +1,6 @@
-"""Creates the demo organization, its owner and a staff user; safe to run again."""
+"""Creates the demo organization, its owner and a staff user, with a purchase and usage; safe to
+run again. It lives at the project level because it uses both apps (accounts never imports
+credits)."""
 
 from datetime import timedelta
 
@@ -9,6 +11,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Organization, Role, User
 from accounts.services import organization_create
+from credits.models import PurchaseSource
+from credits.services.purchases import purchase_create, record_purchase
+from credits.services.usage import record_usage_batch, validate_usage_batch
 
 DEMO_PASSWORD = "demo-pass-123"
 OWNER_EMAIL = "owner@example.com"
@@ -54,10 +59,6 @@ def _seed_activity(owner: User) -> None:
     The purchase is recorded as made by staff (no card was charged); usage goes through the
     same validation, pricing and ledger path as the machine API. Both are keyed, so running
     the seed again adds nothing."""
-    from credits.models import PurchaseSource
-    from credits.services.purchases import purchase_create, record_purchase
-    from credits.services.usage import record_usage_batch, validate_usage_batch
-
     organization = Organization.objects.get(name=ORGANIZATION_NAME, memberships__user=owner)
     now = timezone.now()
     bought = now - timedelta(days=14)

@@ -45,6 +45,6 @@ def drop_rollups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("credits", "0015_usage_batches_and_rollups")]
+    dependencies = [("credits", "0016_usage_batches_and_rollups")]
 
     operations = [migrations.RunPython(build_rollups, drop_rollups)]

@@ -1,0 +1,61 @@
+"""No import runs upward: the layering rules of STYLE.md, checked on the source (every import
+statement, also those inside functions), so a new upward import fails the suite."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (the modules under this folder, may not import modules starting with any of these)
+RULES = [
+    ("accounts", ("credits", "billing_portal")),
+    ("credits/models", ("credits.services", "credits.selectors", "credits.views", "credits.forms",
+                        "credits.admin")),
+    ("credits/selectors", ("credits.services", "credits.views", "credits.forms", "credits.admin",
+                           "credits.stripe_client")),
+    ("credits/services", ("credits.views", "credits.forms", "credits.admin")),
+    ("credits/forms", ("credits.services", "credits.views", "credits.admin")),
+    ("credits/admin", ("credits.views",)),
+    ("credits/views", ("credits.views", "credits.admin")),
+]
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            # `from credits import stripe_client` names the module in the alias.
+            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _violations(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for name in _imports(path):
+            if any(name == bad or name.startswith(bad + ".") for bad in forbidden):
+                found.append(f"{path.relative_to(ROOT)} imports {name}")
+    return found
+
+
+@pytest.mark.parametrize(("folder", "forbidden"), RULES, ids=[folder for folder, _ in RULES])
+def test_no_import_runs_upward(folder, forbidden):
+    assert _violations(folder, forbidden) == []
+
+
+def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
+    # The rule above could pass by finding nothing at all; prove it finds one.
+    (tmp_path / "accounts").mkdir()
+    (tmp_path / "accounts" / "bad.py").write_text("def f():\n    from credits.services import ledger\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    assert _violations("accounts", ("credits",)) == [
+        "accounts/bad.py imports credits.services",
+        "accounts/bad.py imports credits.services.ledger",
+    ]
