@@ -29,7 +29,7 @@ PAGES = [
     ("credits:usage_csv", "", 6),
     ("credits:refunds", "", 10),
     ("credits:rate_limits", "", 10),
-    ("credits:pricing", "?prefill=usage", 16),
+    ("credits:pricing", "?prefill=usage", 17),
 ]
 
 
