@@ -84,6 +84,14 @@ def _seeded_catalog(request):
 
 
 @pytest.fixture(autouse=True)
+def _no_process_cache(settings):
+    # Tests change staff data (prices, limits, policy) with plain ORM updates and expect the
+    # next request to see it, so the per-worker cache is off unless a test turns it on
+    # (the query-count and API-key-cache tests do, with a bound of their own).
+    settings.PROCESS_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters must not leak from one test into the next.
     from django.core.cache import cache
