@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 LOCALSTRIPE_PORT ?= 8420
 
-.PHONY: run jobs serve test lint venv clean
+.PHONY: run jobs serve test lint venv clean bench bench-ingest bench-single bench-credit bench-usage-page
 
 # localstripe as `make run` starts it: the site and the jobs must talk to the same one.
 LOCALSTRIPE_ENV := STRIPE_API_BASE=http://127.0.0.1:$(LOCALSTRIPE_PORT) STRIPE_JS_URL=http://127.0.0.1:$(LOCALSTRIPE_PORT)/js.stripe.com/v3/
@@ -74,6 +74,23 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# Benchmarks (bench/, never part of the suite): each recreates its PostgreSQL database
+# (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/billing_usage_bench),
+# starts gunicorn with one worker per core and prints its ratio.
+bench: bench-ingest bench-single bench-credit bench-usage-page
+
+bench-ingest: venv
+	$(PY) bench/usage_ingest.py
+
+bench-single: venv
+	$(PY) bench/single_event.py
+
+bench-credit: venv
+	$(PY) bench/credit_page.py
+
+bench-usage-page: venv
+	$(PY) bench/usage_page.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -10,12 +10,12 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.exceptions import AccountError
@@ -245,3 +245,12 @@ def logout(request):
     if request.method == "POST":
         return auth_views.LogoutView.as_view()(request)
     return render(request, "registration/logout_confirm.html")
+
+
+@require_GET
+@login_required
+def bench_bare(request):
+    """The yardstick of bench/ (mounted only when settings.BENCH_VIEWS): a logged-in page that
+    loads the session and the user and nothing else, so a page's throughput can be read as a
+    fraction of what Django itself costs on the same server."""
+    return HttpResponse(f"user {request.user.pk}\n", content_type="text/plain")

@@ -112,6 +112,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttling counters; production points CACHE_URL at Redis so all workers share them.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# How long a worker may keep using the API keys, catalog, rate limits, thresholds and policy
+# it read (seconds): the bound on how long a revoked key or a changed price can still be used
+# by other workers (credits/selectors/process_cache.py). 0 reads them on every request.
+PROCESS_CACHE_SECONDS = env.float("PROCESS_CACHE_SECONDS", default=5.0)
+# bench/ only: serves /bench/bare/, a logged-in view that loads nothing but the session and
+# the user, as the yardstick the benchmarks compare pages against. Never on in production.
+BENCH_VIEWS = env.bool("BENCH_VIEWS", default=False)
 
 AUTH_USER_MODEL = "accounts.User"
 # Called with organization= in the transaction that creates an organization: the wiring

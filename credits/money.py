@@ -38,12 +38,13 @@ def percent_of_cents(cents: int, percent: Decimal) -> int:
 
 
 def price_micros(units: int, micros_per_million: int) -> int:
-    """Cost of `units` tokens at a price per million, rounded half-up to the micro-dollar."""
-    return int(
-        (Decimal(units) * micros_per_million / 1_000_000).quantize(
-            Decimal(1), rounding=ROUND_HALF_UP
-        )
-    )
+    """Cost of `units` tokens at a price per million, rounded half-up to the micro-dollar.
+
+    Integer arithmetic (exact, and a few times faster than Decimal on the ingest path):
+    for non-negative a/b, half-up rounding is floor((2a + b) / 2b)."""
+    if units < 0 or micros_per_million < 0:
+        raise ValueError("Units and prices are never negative.")
+    return (2 * units * micros_per_million + 1_000_000) // 2_000_000
 
 
 def micros_to_decimal(micros: int) -> Decimal:

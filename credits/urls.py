@@ -33,6 +33,7 @@ urlpatterns = [
     ),
     path("billing/usage/", usage.usage, name="usage"),
     path("billing/usage/ledger.csv", usage.ledger_csv, name="usage_ledger_csv"),
+    path("billing/usage/usage.csv", usage.usage_csv, name="usage_csv"),
     path("billing/credit/buy/", buy.buy, name="buy"),
     path("billing/credit/buy/<int:pk>/confirm/", buy.buy_confirm, name="buy_confirm"),
     path("billing/credit/receipts/<int:pk>/", receipts.receipt, name="receipt"),

@@ -84,13 +84,27 @@ def _seeded_catalog(request):
 
 
 @pytest.fixture(autouse=True)
+def _no_process_cache(settings):
+    # Tests change staff data (prices, limits, policy) with plain ORM updates and expect the
+    # next request to see it, so the per-worker cache is off unless a test turns it on
+    # (the query-count and API-key-cache tests do, with a bound of their own).
+    settings.PROCESS_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters must not leak from one test into the next.
     from django.core.cache import cache
 
+    from credits.selectors.process_cache import forget_process_cache
+
+    # The in-process key and catalog cache too: transactional tests reseed the catalog
+    # with new primary keys.
+    forget_process_cache()
     cache.clear()
     yield
     cache.clear()
+    forget_process_cache()
 
 
 @pytest.fixture(scope="session")

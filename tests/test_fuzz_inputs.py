@@ -42,7 +42,7 @@ from credits.models import (
     StripeEvent,
     UsageEvent,
 )
-from credits.services.usage import api_key_issue
+from credits.services.api_keys import api_key_issue
 from tests.factories import (
     InvitationFactory,
     MembershipFactory,

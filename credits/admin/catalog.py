@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 
 from accounts.admin import AuditedAdmin
@@ -13,6 +14,20 @@ from credits.models import (
     RateLimit,
     TierThreshold,
 )
+from credits.selectors.process_cache import forget_process_cache
+
+
+class ForgetsProcessCacheAdmin(AuditedAdmin):
+    """Staff data that pages and the usage API read from the in-process cache: this worker
+    sees a change at once, the others within PROCESS_CACHE_SECONDS."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(forget_process_cache)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        transaction.on_commit(forget_process_cache)
 
 
 class RateLimitFormSet(BaseInlineFormSet):
@@ -44,7 +59,7 @@ class RateLimitInline(admin.TabularInline):
 
 
 @admin.register(ApiModel)
-class ApiModelAdmin(AuditedAdmin):
+class ApiModelAdmin(ForgetsProcessCacheAdmin):
     list_display = [
         "name",
         "slug",
@@ -68,7 +83,7 @@ class BonusRateAdmin(AuditedAdmin):
 
 
 @admin.register(TierThreshold)
-class TierThresholdAdmin(AuditedAdmin):
+class TierThresholdAdmin(ForgetsProcessCacheAdmin):
     list_display = ["tier", "period", "min_amount_cents"]
 
 

@@ -2,14 +2,14 @@
 
 from django.contrib import admin
 
-from accounts.admin import AuditedAdmin
+from credits.admin.catalog import ForgetsProcessCacheAdmin
 from credits.models import (
     BillingPolicy,
 )
 
 
 @admin.register(BillingPolicy)
-class BillingPolicyAdmin(AuditedAdmin):
+class BillingPolicyAdmin(ForgetsProcessCacheAdmin):
     list_display = [
         "__str__",
         "legacy_created_before",

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from credits.admin.readonly import ReadOnlyAdmin
 from credits.models import ApiKey, OverageCharge, UsageEvent
-from credits.services.usage import api_key_issue, api_key_revoke
+from credits.services.api_keys import api_key_issue, api_key_revoke
 
 
 @admin.register(ApiKey)

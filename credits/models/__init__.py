@@ -63,7 +63,7 @@ from credits.models.stripe_state import (
     StripeCustomer,
     StripeEvent,
 )
-from credits.models.usage import ApiKey, UsageEvent
+from credits.models.usage import ApiKey, UsageEvent, UsageRollup
 
 __all__ = [
     "TIER_LIMIT_COLUMN",
@@ -124,5 +124,6 @@ __all__ = [
     "Tier",
     "TierThreshold",
     "UsageEvent",
+    "UsageRollup",
     "format_receipt_number",
 ]

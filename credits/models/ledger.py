@@ -113,9 +113,21 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="entries",
     )
-    # Usage is recorded by the platform's event id (unique per event, see usage.py).
+    # Usage: the batch token of the request that debited it (older entries, written one per
+    # call, hold the platform's event id instead).
     reference = models.CharField(max_length=128, blank=True)
     memo = models.CharField(max_length=255, blank=True)
+    # A usage batch writes one entry per lot drawn and per model: the model, how many calls
+    # began on this entry and their units, so the ledger reads like a statement and grows
+    # with batches, not calls. A call whose cost spans two lots counts on the first one, so
+    # the entry taking only its remainder says 0 calls. Zero/null on every other entry.
+    api_model = models.ForeignKey(
+        "credits.ApiModel", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    calls = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    pages = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["pk"]
@@ -136,3 +148,13 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Ledger entries are append-only.")
+
+    @property
+    def description(self) -> str:
+        """The statement line: "Solar Pro 2 usage, 1,000 calls" for a batch usage entry."""
+        api_model = self.api_model if self.api_model_id is not None else None
+        if api_model is None:
+            return self.get_kind_display()
+        if self.calls == 0:
+            return f"{api_model.name} usage, rest of a call begun on another lot"
+        return f"{api_model.name} usage, {self.calls:,} call{'' if self.calls == 1 else 's'}"

@@ -48,12 +48,18 @@ class UsageEvent(models.Model):
     """One priced call of the API; the platform's event id makes a repeated report a no-op."""
 
     # Idempotency: a unique index, so two batches carrying the same event racing each other
-    # can only ever insert it once (INSERT ... ON CONFLICT DO NOTHING).
-    event_id = models.CharField(max_length=128, unique=True)
+    # can only ever insert it once (INSERT ... ON CONFLICT DO NOTHING). Declared as a
+    # constraint (Meta), not unique=True, so PostgreSQL gets no second LIKE index to write.
+    event_id = models.CharField(max_length=128)
+    # Indexed by (organization, occurred_at) below, which also serves lookups by organization.
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="usage_events"
+        "accounts.Organization", on_delete=models.PROTECT, related_name="usage_events", db_index=False
     )
-    api_model = models.ForeignKey("credits.ApiModel", on_delete=models.PROTECT, related_name="+")
+    # No index of its own (nothing reads events by model alone; pages read rollups): one
+    # index less to write per call. Deleting a model is refused by PROTECT after a scan.
+    api_model = models.ForeignKey(
+        "credits.ApiModel", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     input_tokens = models.PositiveBigIntegerField(default=0)
     output_tokens = models.PositiveBigIntegerField(default=0)
     pages = models.PositiveBigIntegerField(default=0)
@@ -65,17 +71,29 @@ class UsageEvent(models.Model):
     cost_micros = models.PositiveBigIntegerField()
     # Covered by an education / public-interest program grant at occurred_at.
     free = models.BooleanField(default=False)
-    # The request that inserted the row: after an insert that skips conflicts, a batch
-    # re-reads its own rows by this token to learn which events were new.
-    batch = models.UUIDField(db_index=True, editable=False)
+    # The request that recorded the row; its ledger entries carry the same token as their
+    # reference. Not indexed: disputes go from an entry to its events by `ledger_entry`.
+    batch = models.UUIDField(editable=False)
+    # Not indexed either (keys are revoked, never deleted; PROTECT scans if ever asked).
     api_key = models.ForeignKey(
-        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    # The batch entry that debited this call (where its cost began, when it spans two lots).
+    # Null for free or zero-cost calls, and for calls recorded before batch entries existed
+    # (their entries carry the event id as reference).
+    ledger_entry = models.ForeignKey(
+        "credits.LedgerEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="usage_events",
     )
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
         indexes = [models.Index(fields=["organization", "occurred_at"])]
         constraints = [
+            models.UniqueConstraint(fields=["event_id"], name="usage_event_id_unique"),
             models.CheckConstraint(
                 condition=models.Q(free=False) | models.Q(cost_micros=0), name="free_usage_costs_nothing"
             ),
@@ -83,3 +101,35 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} ({self.api_model_id}, {self.cost_micros} µ$)"
+
+
+class UsageRollup(models.Model):
+    """Usage of one organization and model on one UTC day: the sum of its usage events.
+
+    Upserted in the same transaction as the events it adds (under the organization's account
+    lock), so it always equals them; pages and forecasts read these rows, never the events,
+    and cost as much at a million events as at ten. `check_ledger` recomputes them."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField()
+    api_model = models.ForeignKey("credits.ApiModel", on_delete=models.PROTECT, related_name="+")
+    # Every recorded call, free ones included.
+    calls = models.PositiveBigIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    pages = models.PositiveBigIntegerField(default=0)
+    cost_micros = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["organization", "day", "api_model"]
+        constraints = [
+            # The upsert's conflict target; its index also serves "this organization's days".
+            models.UniqueConstraint(
+                fields=["organization", "day", "api_model"], name="usage_rollup_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day} {self.api_model_id}: {self.calls} calls"

@@ -1,30 +1,30 @@
 """Billing > Credit: everything the page shows, in a fixed number of queries."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from django.db.models import F, Max, Q, Sum
+from django.db.models import F, Max, Q
 
 from accounts.models import Organization
 from credits.models import (
     AutoRecharge,
+    CommitmentPeriod,
     CreditAccount,
     CreditLot,
-    EntryKind,
-    LedgerEntry,
     LotKind,
     OverageCharge,
     OverageStatus,
     PeriodKind,
-    ProgramGrant,
     Tier,
 )
-from credits.selectors.ledger import credit_account_of, spendable_lots
-from credits.selectors.limits import LimitRow, LimitSource, current_limits, featured_model_slugs
-from credits.selectors.periods import PeriodBounds, period_on, period_row_on
-from credits.selectors.programs import active_program_grants
+from credits.selectors.ledger import credit_account_of, usage_lots
+from credits.selectors.limits import LimitRow, LimitSource, current_limits
+from credits.selectors.periods import PeriodBounds, period_on
+from credits.selectors.process_cache import cached_catalog
+from credits.selectors.programs import ActiveProgram, active_programs
 from credits.selectors.recharge import charges_needing_attention, recharge_plan_of
-from credits.selectors.tiers import TierHold, current_tier, next_tier_threshold, tier_hold
+from credits.selectors.tiers import TierHold, holds_tier_on, next_tier_threshold, tier_held, tier_hold
+from credits.selectors.usage import UsageForecast, usage_forecast
 
 
 @dataclass(frozen=True)
@@ -83,24 +83,45 @@ class CreditSummary:
     tier: TierProgress
     limits: list[LimitRow]
     limits_source_legacy: bool
-    usage_last_30_days_micros: int
-    # None when there is no recent usage or nothing left to spend.
-    runs_out_on: date | None
-    lasts_for_years: bool
-    grants: list[ProgramGrant]
+    forecast: UsageForecast
+    grants: list[ActiveProgram]
     plan: AutoRecharge | None
     attention: list
     failed_overage: OverageCharge | None
 
 
-def _tier_progress(*, account: CreditAccount, today: date) -> TierProgress:
-    tier = current_tier(account=account, today=today)
+def _tier_and_progress(*, account: CreditAccount, today: date) -> tuple[str, "TierProgress"]:
+    """The tier held today and the progress of the current period, from one read of the
+    periods that matter (those whose tier still holds, and the current one)."""
     bounds = period_on(account=account, day=today)
-    row = period_row_on(account=account, day=today) if bounds is not None else None
-    # "Bought this period" is the period's own purchases (a period not opened yet has none).
-    purchased = row.purchased_cents if row is not None else 0
+    wanted = Q(starts_on__lte=today, tier_held_until__gt=today)
+    if bounds is not None:
+        wanted |= Q(starts_on=bounds.starts_on)
+    periods = list(
+        CommitmentPeriod.objects.filter(account=account)
+        .filter(wanted)
+        .values_list("starts_on", "tier_held_until", "tier_earned", "purchased_cents")
+    )
+    tier = tier_held(
+        account=account,
+        earned=[
+            earned
+            for starts_on, held_until, earned, _ in periods
+            if holds_tier_on(starts_on=starts_on, tier_held_until=held_until, today=today)
+        ],
+    )
+    purchased = next(
+        (cents for starts_on, _, _, cents in periods if bounds and starts_on == bounds.starts_on), 0
+    )
+    return tier, _tier_progress(account=account, tier=tier, bounds=bounds, purchased=purchased, today=today)
+
+
+def _tier_progress(
+    *, account: CreditAccount, tier: str, bounds: PeriodBounds | None, purchased: int, today: date
+) -> TierProgress:
     kind = bounds.kind if bounds is not None else PeriodKind.MONTHLY
-    hold = tier_hold(account=account, today=today)
+    # Only a self-serve tier has a hold date and a purchase that keeps it.
+    hold = tier_hold(account=account, today=today) if tier not in (Tier.NONE, Tier.ENTERPRISE) else None
     upcoming = next_tier_threshold(kind=kind, purchased_cents=purchased)
     if upcoming is None or account.enterprise:
         return TierProgress(tier, Tier(tier).label, kind, bounds, purchased, None, 0, 100, hold)
@@ -143,35 +164,21 @@ def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
     account = credit_account_of(organization=organization)
-    lots = list(spendable_lots(account=account, now=now))
+    # One read for the spendable lots (in spend order) and the overage lot.
+    own = usage_lots(account_ids=[account.pk], now=now)[account.pk]
+    lots = own.spendable
     sums = dict.fromkeys(LotKind.values, 0)
     for lot in lots:
         sums[lot.kind] += lot.remaining_micros
-    owed = (
-        CreditLot.objects.filter(account=account, kind=LotKind.OVERAGE)
-        .values_list("remaining_micros", flat=True)
-        .first()
-        or 0
-    )
-    bonus_expiries = [lot.expires_at for lot in lots if lot.kind == LotKind.BONUS]
-    since = now - timedelta(days=30)
-    used = -(
-        LedgerEntry.objects.filter(
-            account=account, kind=EntryKind.USAGE, created_at__gte=since
-        ).aggregate(total=Sum("amount_micros"))["total"]
-        or 0
-    )
-    runs_out_on = None
-    lasts_for_years = False
-    if used > 0 and account.balance_micros > 0:
-        # At the last 30 days' average daily rate; past ten years a date means nothing.
-        days_left = account.balance_micros * 30 // used
-        lasts_for_years = days_left > 3650
-        if not lasts_for_years:
-            runs_out_on = (now + timedelta(days=days_left)).date()
+    owed = own.overage.remaining_micros if own.overage else 0
+    bonus_expiries = [
+        lot.expires_at for lot in lots if lot.kind == LotKind.BONUS and lot.expires_at is not None
+    ]
+    tier, progress = _tier_and_progress(account=account, today=now.date())
+    tier, limits = current_limits(organization=organization, now=now, tier=tier)
+    featured = {slug for slug, model in cached_catalog().items() if model.featured}
+    plan = recharge_plan_of(organization=organization)
     used_up = used_up_lots(account=account, now=now)
-    _tier, limits = current_limits(organization=organization, now=now)
-    featured = featured_model_slugs()
     return CreditSummary(
         balance_micros=account.balance_micros,
         paid_micros=sums[LotKind.PAID],
@@ -194,14 +201,15 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         last_bonus=None
         if sums[LotKind.BONUS]
         else next((lot for lot in used_up if lot.kind == LotKind.BONUS), None),
-        tier=_tier_progress(account=account, today=now.date()),
+        tier=progress,
         limits=[row for row in limits if row.model_slug in featured],
         limits_source_legacy=any(row.source == LimitSource.LEGACY for row in limits),
-        usage_last_30_days_micros=used,
-        runs_out_on=runs_out_on,
-        lasts_for_years=lasts_for_years,
-        plan=recharge_plan_of(organization=organization),
-        attention=charges_needing_attention(organization=organization),
+        forecast=usage_forecast(
+            organization=organization, balance_micros=account.balance_micros, today=now.date()
+        ),
+        plan=plan,
+        # Recharge charges belong to a plan: without one there is nothing to ask about.
+        attention=charges_needing_attention(organization=organization) if plan else [],
         failed_overage=OverageCharge.objects.filter(
             organization=organization, status=OverageStatus.FAILED
         )
@@ -209,6 +217,6 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         .first()
         if account.balance_micros < 0
         else None,
-        grants=active_program_grants(organization=organization, at=now),
+        grants=active_programs(organization=organization, at=now),
     )
 

@@ -1,5 +1,6 @@
 """The ledger read: spend order of lots, entries for statements, invariant checks."""
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
@@ -35,6 +36,37 @@ def spendable_lots(*, account: CreditAccount, now: datetime):
     )
 
 
+@dataclass
+class UsageLots:
+    """One locked account's lots as a usage batch draws them: spendable in spend order, and
+    its overage lot if it has one yet."""
+
+    spendable: list[CreditLot] = field(default_factory=list)
+    overage: CreditLot | None = None
+
+
+def usage_lots(*, account_ids: list[int], now: datetime) -> dict[int, UsageLots]:
+    """The lots of several accounts a usage batch may draw from, in one query."""
+    lots: dict[int, UsageLots] = {pk: UsageLots() for pk in account_ids}
+    rows = (
+        CreditLot.objects.filter(account_id__in=account_ids)
+        .filter(
+            Q(kind=LotKind.OVERAGE)
+            | (
+                Q(remaining_micros__gt=0)
+                & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            )
+        )
+        .order_by("account_id", F("expires_at").asc(nulls_last=True), _KIND_ORDER, "pk")
+    )
+    for lot in rows:
+        if lot.kind == LotKind.OVERAGE:
+            lots[lot.account_id].overage = lot
+        else:
+            lots[lot.account_id].spendable.append(lot)
+    return lots
+
+
 def ledger_entries(
     *, organization: Organization, kind: str = "", start: date | None = None, end: date | None = None
 ) -> QuerySet[LedgerEntry]:
@@ -46,7 +78,7 @@ def ledger_entries(
         entries = entries.filter(created_at__gte=day_start(start))
     if end is not None:
         entries = entries.filter(created_at__lt=day_start(end + timedelta(days=1)))
-    return entries.select_related("lot").order_by("-created_at", "-pk")
+    return entries.select_related("lot", "api_model").order_by("-created_at", "-pk")
 
 
 def ledger_invariant_violations() -> list[str]:

@@ -7,13 +7,13 @@ from accounts.models import Organization
 from credits.models import (
     TIER_LIMIT_COLUMN,
     ApiModel,
-    BillingPolicy,
     EnterpriseRateLimit,
     LimitTier,
     RateLimit,
     Tier,
 )
 from credits.selectors.ledger import credit_account_of
+from credits.selectors.process_cache import cached_billing_policy, cached_catalog, cached_rate_limits
 from credits.selectors.tiers import current_tier
 
 
@@ -32,15 +32,17 @@ class LimitRow:
     source: str
 
 
+# The catalog, the limit table and the policy are staff data read on every page: they come
+# from the in-process cache (credits/selectors/process_cache.py), at most a few seconds old.
+
+
 def _column(tier: str) -> dict[int, RateLimit]:
-    return {
-        limit.api_model_id: limit
-        for limit in RateLimit.objects.filter(tier=TIER_LIMIT_COLUMN[Tier(tier)])
-    }
+    column = TIER_LIMIT_COLUMN[Tier(tier)]
+    return {model_id: limit for (model_id, name), limit in cached_rate_limits().items() if name == column}
 
 
 def _models() -> list[ApiModel]:
-    return list(ApiModel.objects.filter(active=True).order_by("sort_order", "name"))
+    return [model for model in cached_catalog().values() if model.active]
 
 
 def limits_for_tier(*, tier: str, organization: Organization | None = None) -> list[LimitRow]:
@@ -70,27 +72,33 @@ def limits_for_tier(*, tier: str, organization: Organization | None = None) -> l
 
 
 def legacy_applies(*, organization: Organization, now: datetime) -> bool:
-    policy = BillingPolicy.current()
+    policy = cached_billing_policy()
     return (
         organization.created_at.date() < policy.legacy_created_before
         and now.date() < policy.legacy_until
     )
 
 
-def current_limits(*, organization: Organization, now: datetime) -> tuple[str, list[LimitRow]]:
-    """The organization's tier and its limits per model right now.
+def current_limits(
+    *, organization: Organization, now: datetime, tier: str | None = None
+) -> tuple[str, list[LimitRow]]:
+    """The organization's tier and its limits per model right now (`tier` when the caller
+    has already read it).
 
     While the Legacy policy covers an organization it keeps its Legacy limits; where its
     tier already gives more on a model, the tier's figure wins (nobody is worse off for
     buying)."""
-    account = credit_account_of(organization=organization)
-    tier = current_tier(account=account, today=now.date())
+    if tier is None:
+        account = credit_account_of(organization=organization)
+        tier = current_tier(account=account, today=now.date())
     rows = limits_for_tier(tier=tier, organization=organization)
     if tier == Tier.ENTERPRISE or not legacy_applies(organization=organization, now=now):
         return tier, rows
+    slugs = {model.pk: slug for slug, model in cached_catalog().items()}
     legacy = {
-        limit.api_model.slug: limit
-        for limit in RateLimit.objects.filter(tier=LimitTier.LEGACY).select_related("api_model")
+        slugs[model_id]: limit
+        for (model_id, column), limit in cached_rate_limits().items()
+        if column == LimitTier.LEGACY
     }
     merged = []
     for row in rows:
@@ -123,15 +131,12 @@ def featured_model_slugs() -> set[str]:
 
 def rate_limit_table(*, organization: Organization | None, now: datetime) -> LimitTable:
     """All models by all columns; Legacy only while its policy still runs."""
-    policy = BillingPolicy.current()
+    policy = cached_billing_policy()
     columns = [LimitTier.BASE, LimitTier.TIER_1, LimitTier.TIER_2, LimitTier.TIER_3]
     if now.date() < policy.legacy_until:
         columns.append(LimitTier.LEGACY)
-    limits = {
-        (limit.api_model_id, limit.tier): limit
-        for limit in RateLimit.objects.filter(tier__in=columns)
-    }
-    models = list(ApiModel.objects.filter(active=True).order_by("sort_order", "name"))
+    limits = cached_rate_limits()
+    models = _models()
     highlighted = None
     if organization is not None:
         tier, rows = current_limits(organization=organization, now=now)
@@ -158,7 +163,7 @@ class LegacyNote:
 
 
 def legacy_note(*, today: date) -> LegacyNote:
-    policy = BillingPolicy.current()
+    policy = cached_billing_policy()
     return LegacyNote(
         policy.legacy_created_before, policy.legacy_until, today >= policy.legacy_until
     )

@@ -4,8 +4,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from accounts.models import Organization
 from credits.models import (
     TIER_LIMIT_COLUMN,
@@ -13,10 +11,10 @@ from credits.models import (
     RateLimit,
     Tier,
     TierThreshold,
-    UsageEvent,
 )
 from credits.money import price_micros
 from credits.selectors.tiers import bonus_for_amount
+from credits.selectors.usage import usage_totals_by_model
 
 # What each tier's customers can expect from support. Product copy rather than staff data:
 # changing it changes a promise, which goes through a code review.
@@ -86,27 +84,20 @@ def estimator_models() -> list[ApiModel]:
 
 
 def estimator_prefill(*, organization: Organization, now: datetime) -> dict[str, str]:
-    """The estimator's fields filled with the organization's last 30 days of usage (tokens
-    in millions to three places, pages as counted), as GET data for EstimatorForm."""
-    since = now - timedelta(days=30)
-    totals = (
-        UsageEvent.objects.filter(organization=organization, occurred_at__gte=since)
-        .values("api_model__slug")
-        .annotate(
-            input_tokens=Sum("input_tokens"),
-            output_tokens=Sum("output_tokens"),
-            pages=Sum("pages"),
-        )
+    """The estimator's fields filled with the organization's last 30 UTC days of usage (tokens
+    in millions to three places, pages as counted), as GET data for EstimatorForm; read from
+    the daily rollups."""
+    today = now.date()
+    totals = usage_totals_by_model(
+        organization=organization, start=today - timedelta(days=29), end=today
     )
     million = Decimal(1_000_000)
     data = {"peak_rps": "0"}
     for row in totals:
-        slug = row["api_model__slug"]
-        data[f"{slug}-input"] = str((Decimal(row["input_tokens"] or 0) / million).quantize(Decimal("0.001")))
-        data[f"{slug}-output"] = str(
-            (Decimal(row["output_tokens"] or 0) / million).quantize(Decimal("0.001"))
-        )
-        data[f"{slug}-pages"] = str(row["pages"] or 0)
+        slug = row.model_slug
+        data[f"{slug}-input"] = str((Decimal(row.input_tokens) / million).quantize(Decimal("0.001")))
+        data[f"{slug}-output"] = str((Decimal(row.output_tokens) / million).quantize(Decimal("0.001")))
+        data[f"{slug}-pages"] = str(row.pages)
     return data
 
 

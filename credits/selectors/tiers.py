@@ -17,6 +17,7 @@ from credits.models import (
 )
 from credits.money import percent_of_cents
 from credits.selectors.periods import active_schedules, cut_period, period_on, period_row_on
+from credits.selectors.process_cache import cached_tier_thresholds
 
 
 def tier_for_amount(*, kind: str, purchased_cents: int) -> str:
@@ -29,11 +30,15 @@ def tier_for_amount(*, kind: str, purchased_cents: int) -> str:
 
 
 def next_tier_threshold(*, kind: str, purchased_cents: int) -> TierThreshold | None:
-    """The first threshold not yet reached this period, if any."""
-    return (
-        TierThreshold.objects.filter(period=kind, min_amount_cents__gt=purchased_cents)
-        .order_by("min_amount_cents")
-        .first()
+    """The first threshold not yet reached this period, if any (for display: read from the
+    in-process cache, at most PROCESS_CACHE_SECONDS old)."""
+    return next(
+        (
+            threshold
+            for threshold in cached_tier_thresholds()
+            if threshold.period == kind and threshold.min_amount_cents > purchased_cents
+        ),
+        None,
     )
 
 
@@ -76,17 +81,29 @@ def higher_tier(first: str, second: str) -> str:
     return first if TIER_RANK[Tier(first)] >= TIER_RANK[Tier(second)] else second
 
 
+def holds_tier_on(*, starts_on: date, tier_held_until: date, today: date) -> bool:
+    """Whether a period's earned tier still holds on `today`."""
+    return starts_on <= today < tier_held_until
+
+
+def tier_held(*, account: CreditAccount, earned: list[str]) -> str:
+    """Enterprise if staff said so, else the best of the tiers still held (`earned`)."""
+    if account.enterprise:
+        return Tier.ENTERPRISE
+    tier: str = Tier.NONE
+    for each in earned:
+        tier = higher_tier(tier, each)
+    return tier
+
+
 def current_tier(*, account: CreditAccount, today: date) -> str:
     """Enterprise if staff said so, else the best tier still held on `today`."""
     if account.enterprise:
         return Tier.ENTERPRISE
-    tier: str = Tier.NONE
     held = CommitmentPeriod.objects.filter(
         account=account, starts_on__lte=today, tier_held_until__gt=today
     ).values_list("tier_earned", flat=True)
-    for earned in held:
-        tier = higher_tier(tier, earned)
-    return tier
+    return tier_held(account=account, earned=list(held))
 
 
 def period_tier(*, kind: str, replaced_kind: str, purchased_cents: int) -> str:

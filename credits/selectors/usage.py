@@ -1,4 +1,4 @@
-"""Usage reads: history, API keys, UTC days."""
+"""Usage reads: history, daily rollups, the rate of use and its forecast, UTC days."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -7,8 +7,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import Organization
-from credits.models import ApiKey, EntryKind, LedgerEntry, UsageEvent
-from credits.models.usage import hash_api_key
+from credits.models import EntryKind, LedgerEntry, UsageEvent, UsageRollup
 
 
 def has_usage_history(*, organization: Organization) -> bool:
@@ -18,11 +17,6 @@ def has_usage_history(*, organization: Organization) -> bool:
         UsageEvent.objects.filter(organization=organization).exists()
         or LedgerEntry.objects.filter(account__organization=organization, kind=EntryKind.USAGE).exists()
     )
-
-
-def api_key_for(*, raw_key: str) -> ApiKey | None:
-    """The active key a client presented, else None (unknown and revoked alike)."""
-    return ApiKey.objects.filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True).first()
 
 
 def day_start(day: date) -> datetime:
@@ -43,21 +37,13 @@ class DailyUsage:
 
 
 def daily_usage(*, organization: Organization, start: date, end: date) -> list[DailyUsage]:
-    """Usage per UTC day and model from `start` to `end` inclusive, summed in SQL (one query)."""
+    """Usage per UTC day and model from `start` to `end` inclusive, read from the daily
+    rollups: one query over at most (days x models) rows, however many calls they sum."""
     rows = (
-        UsageEvent.objects.filter(
-            organization=organization,
-            occurred_at__gte=day_start(start),
-            occurred_at__lt=day_start(end + timedelta(days=1)),
-        )
-        .annotate(day=TruncDate("occurred_at", tzinfo=UTC))
-        .values("day", "api_model__name", "api_model__slug", "api_model__sort_order")
-        .annotate(
-            events=Count("pk"),
-            input_tokens_sum=Sum("input_tokens"),
-            output_tokens_sum=Sum("output_tokens"),
-            pages_sum=Sum("pages"),
-            cost=Sum("cost_micros"),
+        UsageRollup.objects.filter(organization=organization, day__gte=start, day__lte=end)
+        .values(
+            "day", "api_model__name", "api_model__slug", "calls", "input_tokens",
+            "output_tokens", "pages", "cost_micros",
         )
         .order_by("day", "api_model__sort_order", "api_model__name")
     )
@@ -66,12 +52,129 @@ def daily_usage(*, organization: Organization, start: date, end: date) -> list[D
             day=row["day"],
             model_name=row["api_model__name"],
             model_slug=row["api_model__slug"],
-            events=row["events"],
-            input_tokens=row["input_tokens_sum"],
-            output_tokens=row["output_tokens_sum"],
-            pages=row["pages_sum"],
-            cost_micros=row["cost"],
+            events=row["calls"],
+            input_tokens=row["input_tokens"],
+            output_tokens=row["output_tokens"],
+            pages=row["pages"],
+            cost_micros=row["cost_micros"],
         )
         for row in rows
     ]
 
+
+@dataclass(frozen=True)
+class ModelUsageTotal:
+    model_slug: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    pages: int
+    cost_micros: int
+
+
+def usage_totals_by_model(*, organization: Organization, start: date, end: date) -> list[ModelUsageTotal]:
+    """Each model's usage from `start` to `end` inclusive, summed over the daily rollups."""
+    rows = (
+        UsageRollup.objects.filter(organization=organization, day__gte=start, day__lte=end)
+        .values("api_model__slug")
+        .annotate(
+            calls_sum=Sum("calls"),
+            input_sum=Sum("input_tokens"),
+            output_sum=Sum("output_tokens"),
+            pages_sum=Sum("pages"),
+            cost_sum=Sum("cost_micros"),
+        )
+        .order_by("api_model__slug")
+    )
+    return [
+        ModelUsageTotal(
+            row["api_model__slug"], row["calls_sum"], row["input_sum"], row["output_sum"],
+            row["pages_sum"], row["cost_sum"],
+        )
+        for row in rows
+    ]
+
+
+# The forecast looks at most this far back...
+FORECAST_WINDOW_DAYS = 30
+# ...and says nothing until usage was charged on this many distinct days: one busy afternoon
+# is not a rate.
+FORECAST_MIN_DAYS_WITH_USAGE = 3
+# Past ten years a date means nothing.
+FORECAST_MAX_DAYS = 3_650
+
+
+@dataclass(frozen=True)
+class UsageForecast:
+    # What was charged over the days counted, and how many days that is.
+    used_micros: int
+    days_counted: int
+    # None while there is too little usage to tell (or nothing left, or past ten years).
+    days_left: int | None
+    runs_out_on: date | None
+    lasts_for_years: bool
+
+    @property
+    def daily_micros(self) -> int:
+        return self.used_micros // self.days_counted if self.days_counted else 0
+
+
+def usage_forecast(*, organization: Organization, balance_micros: int, today: date) -> UsageForecast:
+    """When the balance runs out at the organization's rate of use (one rollup query).
+
+    The rate is the charged usage over the days the organization has actually been using
+    the API: from its first charged day in the last 30 UTC days through today, so a customer
+    who started last week is not averaged over thirty days of nothing, and the quiet days
+    between busy ones still count as days."""
+    start = today - timedelta(days=FORECAST_WINDOW_DAYS - 1)
+    days = dict(
+        UsageRollup.objects.filter(
+            organization=organization, day__gte=start, day__lte=today, cost_micros__gt=0
+        )
+        .order_by()
+        .values("day")
+        .annotate(cost=Sum("cost_micros"))
+        .values_list("day", "cost")
+    )
+    used = sum(days.values())
+    if not days:
+        return UsageForecast(0, 0, None, None, False)
+    counted = (today - min(days)).days + 1
+    if len(days) < FORECAST_MIN_DAYS_WITH_USAGE or balance_micros <= 0:
+        return UsageForecast(used, counted, None, None, False)
+    days_left = balance_micros * counted // used
+    if days_left > FORECAST_MAX_DAYS:
+        return UsageForecast(used, counted, None, None, True)
+    return UsageForecast(used, counted, days_left, today + timedelta(days=days_left), False)
+
+
+def usage_rollup_violations() -> list[str]:
+    """Every daily rollup that differs from the sum of its usage events, in words (empty when
+    they agree): two grouped queries over the whole table, for check_ledger."""
+    fields = ("calls", "input_tokens", "output_tokens", "pages", "cost_micros")
+    recomputed = {
+        (row["organization_id"], row["day"], row["api_model_id"]): (
+            row["n"], row["i"], row["o"], row["p"], row["c"]
+        )
+        for row in UsageEvent.objects.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+        .values("organization_id", "day", "api_model_id")
+        .annotate(
+            n=Count("pk"), i=Sum("input_tokens"), o=Sum("output_tokens"), p=Sum("pages"), c=Sum("cost_micros")
+        )
+        .order_by()
+    }
+    stored = {
+        (row[0], row[1], row[2]): tuple(row[3:])
+        for row in UsageRollup.objects.values_list("organization_id", "day", "api_model_id", *fields)
+    }
+    problems = []
+    for key in sorted(recomputed.keys() | stored.keys()):
+        want, have = recomputed.get(key, (0,) * 5), stored.get(key, (0,) * 5)
+        if tuple(want) != tuple(have):
+            organization_id, day, model_id = key
+            problems.append(
+                f"usage rollup of organization {organization_id}, model {model_id}, {day}: "
+                f"stored {dict(zip(fields, have, strict=True))} "
+                f"!= events {dict(zip(fields, want, strict=True))}"
+            )
+    return problems

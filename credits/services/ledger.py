@@ -5,6 +5,7 @@ CreditAccount row; every lot and entry write happens under that single lock, so 
 requests for one organization serialize and there is one lock order (no deadlocks).
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -12,8 +13,8 @@ from django.db import transaction
 from accounts.models import Organization
 from accounts.services import audit_record
 from credits.exceptions import CreditsError, InvalidAmount
-from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
-from credits.selectors.ledger import spendable_lots
+from credits.models import ApiModel, CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+from credits.selectors.ledger import spendable_lots, usage_lots
 
 
 def credit_account_create(*, organization: Organization) -> CreditAccount:
@@ -125,60 +126,116 @@ def draw(
     return entries
 
 
-def draw_many(
-    *, account: CreditAccount, draws: list[tuple[int, dict]], kind: str, now: datetime
-) -> list[LedgerEntry]:
-    """Several draws from one locked account, as `draw` would make them one after another
-    (same lots, same order, same entries), written with one insert: a usage batch of a
-    thousand events costs a handful of queries instead of a few thousand.
-
-    `draws` holds (amount_micros, entry fields) pairs, e.g. (150, {"reference": "evt-1"})."""
-    lots = list(spendable_lots(account=account, now=now))
-    touched: dict[int, CreditLot] = {}
-    entries: list[LedgerEntry] = []
-    balance = account.balance_micros
-    position = 0
-    debt_lot: CreditLot | None = None
-
-    def take(lot: CreditLot, amount: int, fields: dict) -> None:
-        nonlocal balance
-        lot.remaining_micros -= amount
-        balance -= amount
-        touched[lot.pk] = lot
-        entries.append(
-            LedgerEntry(
-                account=account,
-                lot=lot,
-                kind=kind,
-                amount_micros=-amount,
-                balance_after_micros=balance,
-                created_at=now,
-                **fields,
-            )
+def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
+    """Several organizations' accounts, created on first need, locked in one query in
+    organization order: the order every multi-account lock takes, so two usage batches
+    naming the same organizations never deadlock. Returns them by organization id."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_accounts must run inside transaction.atomic().")
+    wanted = sorted(set(organization_ids))
+    locked = CreditAccount.objects.select_for_update().filter(organization_id__in=wanted)
+    accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
+    if len(accounts) < len(wanted):
+        # First usage of an organization: its account is created, then every row is locked
+        # again in order (rows already held are simply held).
+        CreditAccount.objects.bulk_create(
+            [CreditAccount(organization_id=pk) for pk in wanted if pk not in accounts],
+            ignore_conflicts=True,
         )
+        accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
+    return accounts
 
-    for amount_micros, fields in draws:
-        if amount_micros <= 0:
-            raise InvalidAmount("A draw is a positive amount.")
-        left = amount_micros
-        while left and position < len(lots):
-            lot = lots[position]
-            part = min(left, lot.remaining_micros)
-            take(lot, part, fields)
-            left -= part
-            if lot.remaining_micros == 0:
-                position += 1
-        if left:
-            # Running out never stops API usage: the rest is owed on the overage lot
-            # (one instance for the whole batch, so its running sum is kept).
-            debt_lot = debt_lot or overage_lot(account=account, now=now)
-            take(debt_lot, left, fields)
-    if not entries:
-        return []
-    CreditLot.objects.bulk_update(touched.values(), ["remaining_micros"])
-    account.balance_micros = balance
-    account.save(update_fields=["balance_micros"])
-    return LedgerEntry.objects.bulk_create(entries)
+
+@dataclass(frozen=True)
+class UsageCharge:
+    """One priced call to debit: what it cost and the units it carries onto its entry."""
+
+    organization_id: int
+    api_model: ApiModel
+    cost_micros: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    pages: int = 0
+
+
+def draw_usage_batch(
+    *, accounts: dict[int, CreditAccount], charges: list[UsageCharge], reference: str, now: datetime
+) -> list[LedgerEntry | None]:
+    """Debit a batch of calls from locked accounts with one entry per lot drawn and per model.
+
+    Calls are drawn one after another as `draw` would (same lots, same order, same amounts
+    per lot), model by model in the order each model first appears; each (lot, model) pair
+    becomes one entry counting the calls that began on it. Set-based: one read of the lots,
+    one insert of the entries, one update of the lots and one of the accounts, whatever the
+    number of calls. Returns, for each charge, the entry its cost began on (None when it cost
+    nothing). `accounts` is by organization id, as `lock_accounts` returns it."""
+    charged_on: list[LedgerEntry | None] = [None] * len(charges)
+    by_organization: dict[int, dict[int, list[int]]] = {}
+    for index, charge in enumerate(charges):
+        if charge.cost_micros < 0:
+            raise InvalidAmount("A usage charge cannot be negative.")
+        if charge.cost_micros:
+            models = by_organization.setdefault(charge.organization_id, {})
+            models.setdefault(charge.api_model.pk, []).append(index)
+    if not by_organization:
+        return charged_on
+    lots = usage_lots(
+        account_ids=[accounts[pk].pk for pk in by_organization], now=now
+    )
+    entries: list[LedgerEntry] = []
+    touched: dict[int, CreditLot] = {}
+    for organization_id in sorted(by_organization):
+        account = accounts[organization_id]
+        own = lots[account.pk]
+        position = 0
+        first_entry = len(entries)
+        for indices in by_organization[organization_id].values():
+            open_entries: dict[int, LedgerEntry] = {}
+            for index in indices:
+                charge = charges[index]
+                left = charge.cost_micros
+                while left:
+                    if position < len(own.spendable):
+                        lot = own.spendable[position]
+                        part = min(left, lot.remaining_micros)
+                    else:
+                        # Running out never stops API usage: the rest is owed on the overage lot.
+                        own.overage = own.overage or overage_lot(account=account, now=now)
+                        lot, part = own.overage, left
+                    entry = open_entries.get(lot.pk)
+                    if entry is None:
+                        entry = open_entries[lot.pk] = LedgerEntry(
+                            account=account,
+                            lot=lot,
+                            kind=EntryKind.USAGE,
+                            amount_micros=0,
+                            balance_after_micros=0,
+                            created_at=now,
+                            reference=reference,
+                            api_model=charge.api_model,
+                        )
+                        entries.append(entry)
+                    if charged_on[index] is None:
+                        charged_on[index] = entry
+                        entry.calls += 1
+                        entry.input_tokens += charge.input_tokens
+                        entry.output_tokens += charge.output_tokens
+                        entry.pages += charge.pages
+                    entry.amount_micros -= part
+                    lot.remaining_micros -= part
+                    touched[lot.pk] = lot
+                    left -= part
+                    if lot.kind != LotKind.OVERAGE and lot.remaining_micros == 0:
+                        position += 1
+        for entry in entries[first_entry:]:
+            account.balance_micros += entry.amount_micros
+            entry.balance_after_micros = account.balance_micros
+    LedgerEntry.objects.bulk_create(entries)
+    CreditLot.objects.bulk_update(list(touched.values()), ["remaining_micros"])
+    CreditAccount.objects.bulk_update(
+        [accounts[pk] for pk in sorted(by_organization)], ["balance_micros"]
+    )
+    return charged_on
 
 
 def settle_overage(*, account: CreditAccount, from_lot: CreditLot, now: datetime, **fields) -> int:

@@ -14,6 +14,7 @@ from credits.models import (
     ProgramApplication,
     ProgramGrant,
 )
+from credits.selectors.process_cache import forget_process_cache
 from credits.selectors.programs import one_year_after
 from credits.services.ledger import credit_account_create
 from credits.services.notifications import send_on_commit
@@ -90,6 +91,8 @@ def program_approve(
     grant.full_clean()
     grant.save()
     grant.api_models.set(models)
+    # Usage is priced against a cached list of organizations holding grants.
+    transaction.on_commit(forget_process_cache)
     application.status = ApplicationStatus.APPROVED
     application.organization = organization
     application.grant = grant

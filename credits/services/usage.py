@@ -1,73 +1,39 @@
-"""Usage from the API platform: API keys, validating a batch, pricing and debiting it once."""
+"""Usage ingest: validating a batch from the API platform, pricing it, recording its events,
+debiting it once per lot and model, and keeping the daily rollups (API keys: api_keys.py)."""
 
+import json
 import re
-import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from accounts.models import Organization
-from accounts.services import audit_record
-from credits.exceptions import CreditsError, InvalidUsageBatch
-from credits.models import ApiKey, ApiModel, EntryKind, ModelKind, UsageEvent
+from credits.exceptions import InvalidUsageBatch
+from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
 from credits.models.catalog import ALL_QUANTITY_FIELDS, QUANTITY_FIELDS
-from credits.models.usage import hash_api_key
 
 # price_usage keeps its name here for the ingest; it is defined once, with the other pricing reads.
 from credits.selectors.pricing import price_usage
-from credits.selectors.programs import (
-    organizations_with_program_grants,
-    program_free_model_ids,
+from credits.selectors.process_cache import (
+    cached_catalog,
+    cached_existing_organization_ids,
+    cached_program_organization_ids,
 )
+from credits.selectors.programs import program_coverage
 from credits.services import ledger
 from credits.services.alerts import check_alerts
 
 MAX_BATCH_EVENTS = 1_000
 # Far above any real call; keeps a typo from overflowing a 64-bit column in pricing.
 MAX_QUANTITY = 10**12
-API_KEY_PREFIX = "bpk_"
 EVENT_ID_MAX_LENGTH = 128
 # An event id needs one character that is neither a space nor an ASCII control character
 # (the same class the OpenAPI document states, so server and document agree).
 _EVENT_ID_VISIBLE = re.compile(r"[^\x00-\x20\x7f]")
-
-
-@transaction.atomic
-def api_key_issue(*, api_key: ApiKey, created_by, now: datetime) -> str:
-    """Give a new (unsaved) key its secret and save it; returns the raw key, never stored."""
-    if api_key.pk is not None:
-        raise CreditsError("An API key's secret is issued once.", code="api_key_exists")
-    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    api_key.prefix = raw_key[: len(API_KEY_PREFIX) + 6]
-    api_key.key_hash = hash_api_key(raw_key)
-    api_key.created_by = created_by
-    api_key.created_at = now
-    api_key.full_clean()
-    api_key.save()
-    audit_record(
-        actor=created_by, action="api_key_issue", obj=api_key, after={"prefix": api_key.prefix}, now=now
-    )
-    return raw_key
-
-
-@transaction.atomic
-def api_key_revoke(*, api_key: ApiKey, now: datetime, revoked_by=None) -> ApiKey:
-    """Stop a key from working from now on; a revoked key stays revoked."""
-    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
-    if api_key.revoked_at is None:
-        api_key.revoked_at = now
-        api_key.save(update_fields=["revoked_at"])
-        audit_record(
-            actor=revoked_by,
-            action="api_key_revoke",
-            obj=api_key,
-            after={"revoked_at": now.isoformat()},
-            now=now,
-        )
-    return api_key
 
 
 @dataclass(frozen=True)
@@ -230,15 +196,14 @@ def validate_usage_batch(*, payload: object, now: datetime | None = None) -> lis
             field="events",
             code="batch_size",
         )
-    # Two queries for the whole batch, whatever its size.
-    models = {model.slug: model for model in ApiModel.objects.all()}
+    # At most one query for the whole batch, whatever its size (the catalog and the
+    # organizations already seen are cached in-process).
+    models = cached_catalog()
     # Filtered before the set (a list or object sent as the id is unhashable) and to the
     # 64-bit range (no such id exists, and SQLite raises OverflowError when asked).
     wanted = [e.get("organization") for e in events if isinstance(e, Mapping)]
     wanted_ids = {value for value in map(_as_integer, wanted) if value is not None and 0 < value < 2**63}
-    organization_ids = set(
-        Organization.objects.filter(pk__in=wanted_ids).values_list("pk", flat=True)
-    )
+    organization_ids = cached_existing_organization_ids(wanted=wanted_ids)
     parsed = []
     seen: set[str] = set()
     for index, event in enumerate(events):
@@ -266,94 +231,220 @@ class UsageBatchResult:
     balances: dict[int, int]
 
 
-def _usage_rows(
-    *, events: list[UsageInput], batch: uuid.UUID, api_key: ApiKey | None, now: datetime
-) -> list[UsageEvent]:
-    # Most organizations hold no program grant: one query finds those that do, and only
-    # their events ask which models were free at the event's time.
-    granted = organizations_with_program_grants(
-        organization_ids={usage.organization_id for usage in events}
-    )
-    free_models: dict[tuple[int, datetime], set[int]] = {}
-    rows = []
+def _price_and_cover(events: list[UsageInput]) -> list[tuple[int, bool]]:
+    """(cost in micro-dollars, free) per event. Program grants are read once for the batch
+    (one query, usually empty) and decided here per event, without a query each."""
+    with_programs = cached_program_organization_ids()
+    wanted = {usage.organization_id for usage in events} & with_programs
+    coverage = program_coverage(organization_ids=wanted) if wanted else {}
+    priced = []
     for usage in events:
-        key = (usage.organization_id, usage.occurred_at)
-        if usage.organization_id not in granted:
-            free_models[key] = set()
-        elif key not in free_models:
-            free_models[key] = program_free_model_ids(
-                organization=Organization(pk=usage.organization_id), at=usage.occurred_at
-            )
-        free = usage.api_model.pk in free_models[key]
+        grants = coverage.get(usage.organization_id, ())
+        free = any(
+            grant.covers(api_model_id=usage.api_model.pk, at=usage.occurred_at) for grant in grants
+        )
         cost = 0 if free else price_usage(
             api_model=usage.api_model,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             pages=usage.pages,
         )
-        rows.append(
-            UsageEvent(
-                event_id=usage.event_id,
-                organization_id=usage.organization_id,
-                api_model=usage.api_model,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                pages=usage.pages,
-                occurred_at=usage.occurred_at,
-                recorded_at=now,
-                cost_micros=cost,
-                free=free,
-                batch=batch,
-                api_key=api_key,
-            )
+        priced.append((cost, free))
+    return priced
+
+
+_EVENT_COLUMNS = (
+    "event_id", "organization_id", "api_model_id", "input_tokens", "output_tokens", "pages",
+    "occurred_at", "recorded_at", "cost_micros", "free", "batch", "api_key_id", "ledger_entry_id",
+)
+# PostgreSQL types of those columns: a batch travels as one JSON parameter read back with
+# jsonb_to_recordset, not as 13,000 parameters the driver would splice into the statement
+# text one by one (json.dumps is C; the driver's quoting is Python).
+_EVENT_TYPES = (
+    "text", "bigint", "bigint", "bigint", "bigint", "bigint",
+    "timestamptz", "timestamptz", "bigint", "boolean", "uuid", "bigint", "bigint",
+)
+
+
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _known_event_ids(event_ids: list[str]) -> set[str]:
+    """Which of these event ids were recorded before (one indexed lookup)."""
+    if _on_postgresql():
+        table = connection.ops.quote_name(UsageEvent._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT event_id FROM {table} WHERE event_id = ANY(%s)", [event_ids])
+            return {row[0] for row in cursor.fetchall()}
+    return set(UsageEvent.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
+
+
+class _EventRecordedMeanwhile(Exception):
+    """A concurrent batch (of another organization, so not behind our locks) inserted one of
+    our event ids after we looked: this attempt is rolled back and made again."""
+
+
+def _insert_events(
+    *,
+    events: list[UsageInput],
+    priced: list[tuple[int, bool]],
+    entries: list,
+    batch: uuid.UUID,
+    api_key: ApiKey | None,
+    now: datetime,
+) -> int:
+    """Insert the events, each pointing at its entry, in one statement that skips ids already
+    recorded (`ON CONFLICT (event_id) DO NOTHING RETURNING`: the unique index decides, even
+    against a concurrent batch); returns how many rows it really inserted."""
+    api_key_id = api_key.pk if api_key is not None else None
+    columns: list[list[Any]] = [
+        [usage.event_id for usage in events],
+        [usage.organization_id for usage in events],
+        [usage.api_model.pk for usage in events],
+        [usage.input_tokens for usage in events],
+        [usage.output_tokens for usage in events],
+        [usage.pages for usage in events],
+        [usage.occurred_at for usage in events],
+        [now] * len(events),
+        [cost for cost, _free in priced],
+        [free for _cost, free in priced],
+        [batch] * len(events),
+        [api_key_id] * len(events),
+        [entry.pk if entry is not None else None for entry in entries],
+    ]
+    table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    names = ", ".join(_EVENT_COLUMNS)
+    if _on_postgresql():
+        columns[6] = [moment.isoformat() for moment in columns[6]]
+        columns[7] = [now.isoformat()] * len(events)
+        columns[10] = [str(batch)] * len(events)
+        record = ", ".join(f"{name} {kind}" for name, kind in zip(_EVENT_COLUMNS, _EVENT_TYPES, strict=True))
+        sql = (
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb) "
+            f"AS r({record}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
         )
-    return rows
+        rows = [dict(zip(_EVENT_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)]
+        params: list[Any] = [json.dumps(rows)]
+    else:
+        # SQLite (3.35+) has the same upsert and RETURNING; no arrays, so one row of values
+        # per event, adapted as Django would.
+        ops = connection.ops
+        columns[6] = [ops.adapt_datetimefield_value(moment) for moment in columns[6]]
+        columns[7] = [ops.adapt_datetimefield_value(now)] * len(events)
+        columns[10] = [batch.hex] * len(events)
+        row = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+        sql = (
+            f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(events))} "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+        )
+        params = [value for values in zip(*columns, strict=True) for value in values]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return len(cursor.fetchall())
 
 
-@transaction.atomic
+def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
+    """Add the new events to their (organization, UTC day, model) rollups in one statement.
+
+    Runs under the organizations' account locks, so two batches never add to one rollup at
+    once; `ON CONFLICT ... DO UPDATE` adds to a row that exists and creates one that does not."""
+    sums: dict[tuple[int, date, int], list[int]] = {}
+    for usage, cost in new_events:
+        day = usage.occurred_at.astimezone(UTC).date()
+        row = sums.setdefault((usage.organization_id, day, usage.api_model.pk), [0, 0, 0, 0, 0])
+        row[0] += 1
+        row[1] += usage.input_tokens
+        row[2] += usage.output_tokens
+        row[3] += usage.pages
+        row[4] += cost
+    if not sums:
+        return
+    ops = connection.ops
+    table = ops.quote_name(UsageRollup._meta.db_table)
+    added = ("calls", "input_tokens", "output_tokens", "pages", "cost_micros")
+    params: list[Any] = []
+    for (organization_id, day, api_model_id), values in sums.items():
+        params += (organization_id, ops.adapt_datefield_value(day), api_model_id, *values)
+    sql = (
+        f"INSERT INTO {table} (organization_id, day, api_model_id, {', '.join(added)}) VALUES "
+        + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(sums))
+        + " ON CONFLICT (organization_id, day, api_model_id) DO UPDATE SET "
+        + ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in added)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def usage_committed(*, organization_ids: list[int], now: datetime) -> None:
+    """What follows a committed usage batch, outside its transaction and its locks: the one
+    place to call post-usage reactions from. Alerts are checked once per batch and
+    organization (never per call)."""
+    check_alerts(organization_ids=organization_ids, now=now)
+
+
 def record_usage_batch(
     *, events: list[UsageInput], api_key: ApiKey | None, now: datetime
 ) -> UsageBatchResult:
     """Record and debit a validated batch; events whose id was recorded before are skipped.
 
-    One transaction, one lock per organization taken in primary-key order (so two batches
-    naming the same organizations never deadlock). The unique event_id index decides which
-    batch owns an event: rows are inserted skipping conflicts, and only the rows this batch
-    really inserted (found again by its batch token) are debited. That holds even when two
-    batches for different organizations carry the same event id."""
-    organization_ids = sorted({usage.organization_id for usage in events})
-    accounts = {
-        pk: ledger.lock_account(organization=Organization(pk=pk)) for pk in organization_ids
-    }
-    batch = uuid.uuid4()
-    UsageEvent.objects.bulk_create(
-        _usage_rows(events=events, batch=batch, api_key=api_key, now=now),
-        ignore_conflicts=True,
-        batch_size=MAX_BATCH_EVENTS,
-    )
-    inserted = {
-        row.event_id: row
-        for row in UsageEvent.objects.filter(batch=batch).only(
-            "event_id", "organization_id", "cost_micros"
+    One transaction: the organizations' accounts locked in one statement (in organization
+    order, so batches never deadlock); the ids already recorded looked up; one ledger entry
+    per lot and model for the new calls (SPEC "Money": usage is kept per call and debited per
+    batch); the events inserted pointing at their entries; the daily rollups upserted. Ten
+    statements at most, whatever the number of events or organizations; none per event.
+
+    Our locks keep out batches of the same organizations, but not a batch of another
+    organization carrying the same event id: if one inserts such an id between our lookup
+    and our insert, the insert skips it, the counts disagree, and the attempt is rolled back
+    and made again (the id is then known). The unique index is what decides, always."""
+    for _attempt in range(4):
+        try:
+            with transaction.atomic():
+                result = _record_once(events=events, api_key=api_key, now=now)
+        except _EventRecordedMeanwhile:
+            continue
+        # Robust: a failing alert must not turn an accepted batch into a 500.
+        transaction.on_commit(
+            partial(usage_committed, organization_ids=sorted({u.organization_id for u in events}), now=now),
+            robust=True,
         )
-    }
-    draws: dict[int, list[tuple[int, dict]]] = {pk: [] for pk in organization_ids}
-    for usage in events:
-        row = inserted.get(usage.event_id)
-        # A zero cost (free, or zero units) is recorded as an event but moves no money.
-        if row is not None and row.cost_micros > 0:
-            draws[usage.organization_id].append(
-                (row.cost_micros, {"reference": usage.event_id, "memo": usage.api_model.name})
-            )
-    for pk, account in accounts.items():
-        ledger.draw_many(account=account, draws=draws[pk], kind=EntryKind.USAGE, now=now)
-    # Alerts are checked once per batch and organization, after the debit commits (never
-    # per call); robust: a failing alert must not turn an accepted batch into a 500.
-    transaction.on_commit(
-        lambda: check_alerts(organization_ids=organization_ids, now=now), robust=True
-    )
+        return result
+    raise RuntimeError("Usage batch kept losing races for its event ids; retry the request.")
+
+
+def _record_once(*, events: list[UsageInput], api_key: ApiKey | None, now: datetime) -> UsageBatchResult:
+    organization_ids = sorted({usage.organization_id for usage in events})
+    accounts = ledger.lock_accounts(organization_ids=organization_ids)
+    known = _known_event_ids([usage.event_id for usage in events])
+    new = [usage for usage in events if usage.event_id not in known]
+    if new:
+        batch = uuid.uuid4()
+        priced = _price_and_cover(new)
+        entries = ledger.draw_usage_batch(
+            accounts=accounts,
+            charges=[
+                ledger.UsageCharge(
+                    organization_id=usage.organization_id,
+                    api_model=usage.api_model,
+                    cost_micros=cost,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    pages=usage.pages,
+                )
+                for usage, (cost, _free) in zip(new, priced, strict=True)
+            ],
+            reference=str(batch),
+            now=now,
+        )
+        inserted = _insert_events(
+            events=new, priced=priced, entries=entries, batch=batch, api_key=api_key, now=now
+        )
+        if inserted != len(new):
+            raise _EventRecordedMeanwhile
+        _upsert_rollups(new_events=[(usage, cost) for usage, (cost, _free) in zip(new, priced, strict=True)])
     return UsageBatchResult(
-        accepted=[usage.event_id for usage in events if usage.event_id in inserted],
-        duplicates=[usage.event_id for usage in events if usage.event_id not in inserted],
+        accepted=[usage.event_id for usage in new],
+        duplicates=[usage.event_id for usage in events if usage.event_id in known],
         balances={pk: account.balance_micros for pk, account in accounts.items()},
     )

@@ -16,7 +16,7 @@ from credits.money import micros_to_plain
 from credits.openapi import openapi_document
 from credits.selectors.catalog import model_slugs_by_kind
 from credits.selectors.limits import current_limits
-from credits.selectors.usage import api_key_for
+from credits.selectors.process_cache import cached_api_key
 from credits.services import usage as usage_service
 
 
@@ -25,13 +25,14 @@ def _error(status: int, code: str, message: str, **details) -> JsonResponse:
 
 
 def api_key_required(view: Callable) -> Callable:
-    """401 unless the request carries an active key as `Authorization: Bearer <key>`."""
+    """401 unless the request carries an active key as `Authorization: Bearer <key>`
+    (cached in-process: a revoked key stops within PROCESS_CACHE_SECONDS everywhere)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         token = token.strip()
-        api_key = api_key_for(raw_key=token) if scheme.lower() == "bearer" and token else None
+        api_key = cached_api_key(raw_key=token) if scheme.lower() == "bearer" and token else None
         if api_key is None:
             response = _error(401, "unauthorized", "Send an active API key as 'Authorization: Bearer <key>'.")
             response["WWW-Authenticate"] = 'Bearer realm="billing-api"'

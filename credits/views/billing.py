@@ -15,10 +15,12 @@ from credits.selectors.tiers import bonus_schedule
 @member_required
 def credit(request):
     summary = credit_summary(organization=request.organization, now=timezone.now())
+    # Passed uncalled: the template calls it only for the no-credits message, so the page
+    # reads the bonus schedule only when it says something about it.
     return render(
         request,
         "credits/credit.html",
-        {"organization": request.organization, "summary": summary, "bonus_schedule": bonus_schedule()},
+        {"organization": request.organization, "summary": summary, "bonus_schedule": bonus_schedule},
     )
 
 

@@ -1,4 +1,4 @@
-"""Billing > Usage: daily usage per model (chart and table) and the ledger with CSV export."""
+"""Billing > Usage: daily usage per model (chart, table and CSV) and the ledger with CSV export."""
 
 import csv
 from collections.abc import Iterable, Iterator
@@ -14,13 +14,18 @@ from credits.forms.usage import UsageFilterForm
 from credits.models import LedgerEntry
 from credits.money import micros_to_plain
 from credits.selectors.ledger import ledger_entries
-from credits.selectors.usage import daily_usage
+from credits.selectors.usage import DailyUsage, daily_usage
 from credits.usage_chart import usage_chart
 
 LEDGER_PAGE_SIZE = 25
 CSV_HEADER = [
     "created_at", "kind", "lot", "amount_usd", "amount_micros",
     "balance_after_usd", "balance_after_micros", "reference", "memo",
+    "description", "model", "calls", "input_tokens", "output_tokens", "pages",
+]
+USAGE_CSV_HEADER = [
+    "day", "model", "model_name", "calls", "input_tokens", "output_tokens", "pages",
+    "cost_usd", "cost_micros",
 ]
 
 
@@ -64,6 +69,8 @@ def _csv_lines(entries: Iterable[LedgerEntry]) -> Iterator[str]:
             micros_to_plain(entry.amount_micros), entry.amount_micros,
             micros_to_plain(entry.balance_after_micros), entry.balance_after_micros,
             _spreadsheet_safe(entry.reference), _spreadsheet_safe(entry.memo),
+            entry.description, entry.api_model.slug if entry.api_model else "", entry.calls,
+            entry.input_tokens, entry.output_tokens, entry.pages,
         ])
 
 
@@ -78,5 +85,27 @@ def ledger_csv(request):
         _csv_lines(entries.iterator(chunk_size=2_000)), content_type="text/csv; charset=utf-8"
     )
     name = f"ledger-{request.organization.pk}-{chosen.start}-{chosen.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _usage_csv_lines(rows: list[DailyUsage]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(USAGE_CSV_HEADER)
+    for row in rows:
+        yield writer.writerow([
+            row.day.isoformat(), row.model_slug, row.model_name, row.events, row.input_tokens,
+            row.output_tokens, row.pages, micros_to_plain(row.cost_micros), row.cost_micros,
+        ])
+
+
+@require_GET
+@member_required
+def usage_csv(request):
+    """Usage per model per UTC day of the chosen range, from the daily rollups."""
+    chosen = UsageFilterForm(request.GET or None, today=timezone.now().date()).usage_filter()
+    rows = daily_usage(organization=request.organization, start=chosen.start, end=chosen.end)
+    response = StreamingHttpResponse(_usage_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    name = f"usage-{request.organization.pk}-{chosen.start}-{chosen.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

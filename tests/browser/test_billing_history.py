@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from credits.models import ApiKey, Receipt
-from credits.services.usage import api_key_issue
+from credits.services.api_keys import api_key_issue
 from tests import localstripe
 from tests.credits.receipt_helpers import only_pdf, pdf_text, receipt_mails
 from tests.factories import PASSWORD, MembershipFactory, saved_card

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from credits.models import ApiKey
-from credits.services.usage import api_key_issue
+from credits.services.api_keys import api_key_issue
 from tests.factories import OrganizationFactory
 
 

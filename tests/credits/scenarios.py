@@ -46,3 +46,20 @@ def event(event_id: str, organization, *, model="solar-pro-2", at: datetime | No
         **units,
     }
 
+
+
+def record_usage(organization, calls: list[tuple[str, dict]], *, at: datetime, now: datetime | None = None):
+    """Record one batch through the usage service: (model, units) per call, ids made unique."""
+    from credits.services.usage import record_usage_batch, validate_usage_batch
+
+    global _recorded
+    events = []
+    for model, units in calls:
+        _recorded += 1
+        events.append(event(f"scenario-{_recorded}", organization, model=model, at=at, **units))
+    return record_usage_batch(
+        events=validate_usage_batch(payload={"events": events}), api_key=None, now=now or at
+    )
+
+
+_recorded = 0

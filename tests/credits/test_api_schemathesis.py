@@ -14,7 +14,7 @@ from schemathesis.checks import CHECKS, is_check_class, load_all_checks
 
 from accounts.models import Organization
 from credits.models import ApiKey
-from credits.services.usage import api_key_issue
+from credits.services.api_keys import api_key_issue
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db

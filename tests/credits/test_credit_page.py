@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
 from credits.services import ledger
+from tests.credits.scenarios import record_usage
 from tests.factories import paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +27,10 @@ def test_new_organization_sees_empty_states(owner_client):
 
 def test_credit_page_shows_parts_tier_progress_limits_and_forecast(owner_client, owner):
     now = timezone.now()
-    paid_purchase(owner.organization, 50_000, now - timedelta(days=1))
-    ledger.debit_usage(organization=owner.organization, cost_micros=30_000_000, now=now)
+    paid_purchase(owner.organization, 50_000, now - timedelta(days=3))
+    # $10 of Document Parse (1,000 pages) on each of three days.
+    for day in range(3):
+        record_usage(owner.organization, [("document-parse", {"pages": 1_000})], at=now - timedelta(days=day))
 
     page = owner_client.get(reverse("credits:credit")).content.decode()
 
@@ -37,7 +40,8 @@ def test_credit_page_shows_parts_tier_progress_limits_and_forecast(owner_client,
     assert '<span id="current-tier">Build</span>' in page
     assert "$4,500.00 more this period for Scale" in page
     assert "Solar Pro 2</strong>: 50 req/s" in page
-    assert "balance lasts until about" in page
+    # $495 left at $10 a day over three days: about 49 days.
+    assert "balance lasts <strong>about 49 days</strong>, until about" in page
 
 
 def _fill_ledger(account, count):
@@ -80,6 +84,31 @@ def test_rate_limit_table_is_public_and_marks_the_organizations_column(owner_cli
     mine = owner_client.get(reverse("credits:rate_limits")).content.decode()
 
     assert 'class="num highlight">Tier 1 <span class="badge">yours</span>' in mine
+
+
+def test_forecast_uses_the_days_with_usage_and_says_nothing_with_too_little(owner_client, owner):
+    from credits.selectors.usage import usage_forecast
+
+    now = timezone.now()
+    organization = owner.organization
+    paid_purchase(organization, 10_000, now - timedelta(days=20))
+    # $1 of Document Parse (100 pages) on each of two days: too little to tell.
+    for day in (5, 6):
+        record_usage(organization, [("document-parse", {"pages": 100})], at=now - timedelta(days=day))
+
+    forecast = usage_forecast(organization=organization, balance_micros=100_000_000, today=now.date())
+    page = owner_client.get(reverse("credits:credit")).content.decode()
+
+    assert (forecast.days_left, forecast.runs_out_on, forecast.used_micros) == (None, None, 2_000_000)
+    assert "Too little usage yet" in page and "until about" not in page
+
+    # A third day: the rate is $3 over the 7 days from the first day with usage to today.
+    record_usage(organization, [("document-parse", {"pages": 100})], at=now)
+    forecast = usage_forecast(organization=organization, balance_micros=100_000_000, today=now.date())
+
+    assert (forecast.used_micros, forecast.days_counted) == (3_000_000, 7)
+    assert forecast.days_left == 100_000_000 * 7 // 3_000_000 == 233
+    assert forecast.runs_out_on == now.date() + timedelta(days=233)
 
 
 def test_used_up_and_expired_lots_stay_listed_with_when_they_ran_out(owner, owner_client):

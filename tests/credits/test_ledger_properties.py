@@ -15,10 +15,21 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind, PurchaseStatus
+from credits.models import (
+    CreditAccount,
+    CreditLot,
+    EntryKind,
+    LedgerEntry,
+    LotKind,
+    PurchaseStatus,
+    UsageEvent,
+)
 from credits.money import cents_to_micros
+from credits.selectors.usage import usage_rollup_violations
 from credits.services import ledger
 from credits.services.purchases import reverse_purchase
+from credits.services.usage import record_usage_batch, validate_usage_batch
+from tests.credits.scenarios import event
 from tests.factories import OrganizationFactory, UserFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +48,7 @@ class LedgerMachine(RuleBasedStateMachine):
         # What the balance must be, computed from what each operation reported.
         self.expected = 0
         self.purchases = []
+        self.batches = 0
 
     def teardown(self):
         transaction.set_rollback(True)
@@ -56,6 +68,19 @@ class LedgerMachine(RuleBasedStateMachine):
     def use(self, cost):
         ledger.debit_usage(organization=self.organization, cost_micros=cost, now=self.now)
         self.expected -= cost
+
+    @rule(pages=st.lists(st.integers(min_value=0, max_value=20_000), min_size=1, max_size=6))
+    def use_batch(self, pages):
+        """A usage batch through the ingest service: one entry per lot and model."""
+        self.batches += 1
+        events = [
+            event(f"m{self.batches}-{n}", self.organization, model="document-parse", pages=count, at=self.now)
+            for n, count in enumerate(pages)
+        ]
+        batch = validate_usage_batch(payload={"events": events})
+        record_usage_batch(events=batch, api_key=None, now=self.now)
+        # $0.01 a page of Document Parse.
+        self.expected -= sum(pages) * 10_000
 
     @rule(amount=st.integers(min_value=-50_000_000, max_value=50_000_000).filter(bool))
     def adjust(self, amount):
@@ -103,6 +128,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert lot.remaining_micros <= 0
             else:
                 assert 0 <= lot.remaining_micros <= lot.original_micros
+
+    @invariant()
+    def batch_entries_count_every_charged_call_and_rollups_equal_events(self):
+        charged = UsageEvent.objects.filter(organization=self.organization, cost_micros__gt=0)
+        batch_entries = LedgerEntry.objects.filter(
+            account__organization=self.organization, kind=EntryKind.USAGE, api_model__isnull=False
+        )
+        assert sum(batch_entries.values_list("calls", flat=True)) == charged.count()
+        assert -(batch_entries.aggregate(s=Sum("amount_micros"))["s"] or 0) == (
+            charged.aggregate(s=Sum("cost_micros"))["s"] or 0
+        )
+        assert usage_rollup_violations() == []
 
     @invariant()
     def expired_credits_are_never_spent(self):

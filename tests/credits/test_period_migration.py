@@ -11,8 +11,8 @@ from credits.selectors.tiers import timeline_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("credits", "0015_credit_account_per_organization")]
-AFTER = [("credits", "0018_period_timeline_constraints")]
+BEFORE = [("credits", "0017_build_usage_rollups")]
+AFTER = [("credits", "0020_period_timeline_constraints")]
 
 
 def at(year, month, day):

@@ -19,7 +19,7 @@ from credits.models import (
     UsageEvent,
 )
 from credits.selectors.usage import has_usage_history
-from credits.services.usage import api_key_issue, api_key_revoke
+from credits.services.api_keys import api_key_issue, api_key_revoke
 from tests.credits.scenarios import buy, event, grant
 from tests.factories import OrganizationFactory
 
@@ -55,12 +55,24 @@ def test_prices_each_model_kind_from_the_catalog(post_usage, organization):
     }
 
 
-def test_each_event_is_a_usage_entry_with_its_event_id(post_usage, organization):
-    post_usage([event("a", organization), event("b", organization, output_tokens=1_000)])
+def test_a_batch_is_one_entry_per_model_each_event_pointing_at_it(post_usage, organization):
+    post_usage([
+        event("a", organization),
+        event("doc", organization, model="document-parse", pages=2),
+        event("b", organization, output_tokens=1_000),
+    ])
 
     entries = LedgerEntry.objects.filter(kind=EntryKind.USAGE).order_by("pk")
-    assert [(e.reference, e.amount_micros) for e in entries] == [("a", -150), ("b", -600)]
-    assert entries.last().balance_after_micros == -750
+    assert [
+        (e.api_model.slug, e.amount_micros, e.calls, e.input_tokens, e.output_tokens, e.pages)
+        for e in entries
+    ] == [("solar-pro-2", -750, 2, 1_000, 1_000, 0), ("document-parse", -20_000, 1, 0, 0, 2)]
+    assert [e.balance_after_micros for e in entries] == [-750, -20_750]
+    assert entries[0].description == "Solar Pro 2 usage, 2 calls"
+    batch = UsageEvent.objects.get(event_id="a").batch
+    assert {e.reference for e in entries} == {str(batch)}
+    linked = dict(UsageEvent.objects.values_list("event_id", "ledger_entry"))
+    assert linked == {"a": entries[0].pk, "b": entries[0].pk, "doc": entries[1].pk}
 
 
 def test_zero_cost_event_is_recorded_without_a_ledger_entry(post_usage, organization):
@@ -84,7 +96,8 @@ def test_same_batch_posted_twice_debits_once(post_usage, organization):
     assert second.json()["accepted"] == []
     assert second.json()["duplicates"] == ["e1", "e2"]
     assert UsageEvent.objects.count() == 2
-    assert LedgerEntry.objects.filter(kind=EntryKind.USAGE).count() == 2
+    # One model, one lot: one entry for both calls, and none for the replay.
+    assert LedgerEntry.objects.filter(kind=EntryKind.USAGE).count() == 1
     # 1,000,000 - 150 (e1) - 150 - 6,000 (e2)
     assert balance(organization) == 993_700
     assert second.json()["balances"][str(organization.pk)]["balance_micros"] == 993_700
@@ -98,7 +111,7 @@ def test_overlapping_batches_debit_the_shared_event_once(post_usage, organizatio
     assert response.json()["accepted"] == ["c"]
     assert response.json()["duplicates"] == ["b"]
     assert balance(organization) == -450
-    assert LedgerEntry.objects.count() == 3
+    assert list(LedgerEntry.objects.values_list("amount_micros", "calls")) == [(-300, 2), (-150, 1)]
 
 
 def test_event_id_already_used_by_another_organization_is_a_duplicate(post_usage, organization):
@@ -194,8 +207,12 @@ def test_program_grant_zero_rates_only_covered_models_inside_its_dates(post_usag
         "before": (False, 250),
         "after": (False, 250),
     }
-    references = set(LedgerEntry.objects.values_list("reference", flat=True))
-    assert references == {"not-covered", "before", "after"}
+    debited = set(UsageEvent.objects.filter(ledger_entry__isnull=False).values_list("event_id", flat=True))
+    assert debited == {"not-covered", "before", "after"}
+    assert sorted(LedgerEntry.objects.values_list("api_model__slug", "calls", "amount_micros")) == [
+        ("solar-pro", 2, -500),
+        ("solar-pro-2", 1, -150),
+    ]
     assert balance(organization) == -650
 
 
@@ -450,3 +467,38 @@ def test_usage_endpoint_needs_no_csrf_token(organization, api_key):
     response = _usage_post(strict, organization, f"Bearer {api_key}")
 
     assert response.status_code == 201
+
+
+def test_a_key_revoked_elsewhere_works_until_the_cache_bound_and_not_after(
+    client, organization, api_key, settings
+):
+    from credits.selectors.process_cache import forget_process_cache
+
+    settings.PROCESS_CACHE_SECONDS = 3_600
+    assert _usage_post(client, organization, f"Bearer {api_key}").status_code == 201
+    # Revoked by another worker: this one does not hear of it until its cache expires.
+    ApiKey.objects.update(revoked_at=timezone.now())
+
+    cached = client.post(
+        reverse("credits:api_usage"),
+        json.dumps({"events": [event("b", organization)]}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+    forget_process_cache()  # what PROCESS_CACHE_SECONDS passing does
+    expired = _usage_post(client, organization, f"Bearer {api_key}")
+
+    assert cached.status_code == 201
+    assert expired.status_code == 401
+
+
+def test_a_key_revoked_in_this_worker_stops_at_once(
+    client, organization, api_key, settings, django_capture_on_commit_callbacks
+):
+    settings.PROCESS_CACHE_SECONDS = 3_600
+    assert _usage_post(client, organization, f"Bearer {api_key}").status_code == 201
+
+    with django_capture_on_commit_callbacks(execute=True):
+        api_key_revoke(api_key=ApiKey.objects.get(), now=timezone.now())
+
+    assert _usage_post(client, organization, f"Bearer {api_key}").status_code == 401

@@ -1,4 +1,5 @@
-"""Two overlapping usage batches posted at the same moment debit every event exactly once."""
+"""Overlapping usage batches posted at the same moment debit every event exactly once, and
+their entries and rollups lose nothing."""
 
 import json
 import threading
@@ -9,7 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from credits.models import CreditAccount, EntryKind, LedgerEntry, UsageEvent
+from credits.models import CreditAccount, EntryKind, LedgerEntry, UsageEvent, UsageRollup
+from credits.selectors.ledger import ledger_invariant_violations
+from credits.selectors.usage import usage_rollup_violations
 from tests.credits.scenarios import event, grant
 from tests.factories import OrganizationFactory
 
@@ -58,7 +61,15 @@ def test_overlapping_batches_posted_concurrently_debit_each_event_once(api_key, 
     assert sorted(accepted) == sorted(f"e{n}" for n in range(300))
     assert len(set(results[0]["duplicates"]) | set(results[1]["duplicates"])) == 100
     assert UsageEvent.objects.count() == 300
-    assert LedgerEntry.objects.filter(kind=EntryKind.USAGE).values("reference").distinct().count() == 300
+    # Each charged event points at a batch entry, and the entries count every call once.
+    usage = LedgerEntry.objects.filter(kind=EntryKind.USAGE)
+    assert not UsageEvent.objects.filter(ledger_entry__isnull=True).exists()
+    assert sum(usage.values_list("calls", flat=True)) == 300
+    # Two batches at most, each one entry per (lot, model) of each organization.
+    assert usage.count() <= 2 * 3
+    assert usage_rollup_violations() == []
+    assert ledger_invariant_violations() == []
+    assert sum(UsageRollup.objects.values_list("calls", flat=True)) == 300
     # 150 events each at 1,000 input tokens of Solar Pro 2 (150 micro-dollars).
     first = CreditAccount.objects.get(organization=first_org)
     second = CreditAccount.objects.get(organization=second_org)
@@ -67,3 +78,81 @@ def test_overlapping_batches_posted_concurrently_debit_each_event_once(api_key, 
     # The cached balances equal the sum of the ledger, to the micro-dollar.
     for account in (first, second):
         assert account.balance_micros == sum(account.entries.values_list("amount_micros", flat=True))
+
+
+def test_six_batches_racing_over_three_lots_lose_nothing():
+    """Six batches, each of three organizations (named in different orders) and half shared
+    with another batch: every call is debited once, from the right lots, and the books and
+    rollups add up to the micro-dollar."""
+    from datetime import timedelta
+
+    from credits.services.usage import record_usage_batch, validate_usage_batch
+    from tests.credits.scenarios import buy
+    from tests.reliability.books import race
+
+    now = timezone.now()
+    organizations = [OrganizationFactory() for _ in range(3)]
+    for organization in organizations:
+        buy(organization, amount_cents=10_000, now=now)  # $100 paid + $3 bonus
+        grant(organization, amount_micros=1_000_000, now=now, expires_at=now + timedelta(days=300))
+    batches = []
+    for b in range(6):
+        ids = range(b * 100, b * 100 + 200)  # overlaps the next batch by 100 ids
+        order = organizations[b % 3 :] + organizations[: b % 3]
+        events = [
+            event(f"r{n}", order[n % 3], model="information-extract", pages=1, at=now) for n in ids
+        ]
+        batches.append(validate_usage_batch(payload={"events": events}))
+
+    results = race(*[
+        (lambda events=events: record_usage_batch(events=events, api_key=None, now=now)) for events in batches
+    ])
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    accepted = [event_id for result in results for event_id in result.accepted]
+    assert sorted(accepted) == sorted(f"r{n}" for n in range(700))
+    # 700 calls at $0.04 over three organizations: r0..r699 by n % 3 of each batch's order.
+    per_org = {
+        organization.pk: UsageEvent.objects.filter(organization=organization).count() * 40_000
+        for organization in organizations
+    }
+    for organization in organizations:
+        account = CreditAccount.objects.get(organization=organization)
+        assert account.balance_micros == 104_000_000 - per_org[organization.pk]
+    usage = LedgerEntry.objects.filter(kind=EntryKind.USAGE)
+    assert sum(usage.values_list("calls", flat=True)) == 700
+    assert not UsageEvent.objects.filter(ledger_entry__isnull=True).exists()
+    assert ledger_invariant_violations() == []
+    assert usage_rollup_violations() == []
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_same_event_ids_racing_for_two_organizations_are_recorded_once(attempt):
+    """Two batches of different organizations (so not serialized by one lock) carry the same
+    ids: the unique index gives each id to one of them, and the other's debit for it is
+    rolled back and redone, so nothing is charged twice or lost."""
+    from credits.services.usage import record_usage_batch, validate_usage_batch
+    from tests.reliability.books import race
+
+    now = timezone.now()
+    first, second = OrganizationFactory(), OrganizationFactory()
+    batches = [
+        validate_usage_batch(
+            payload={"events": [event(f"same-{n}", organization, at=now) for n in range(300)]}
+        )
+        for organization in (first, second)
+    ]
+
+    results = race(*[
+        (lambda events=events: record_usage_batch(events=events, api_key=None, now=now)) for events in batches
+    ])
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert sorted(results[0].accepted + results[1].accepted) == sorted(f"same-{n}" for n in range(300))
+    assert UsageEvent.objects.count() == 300
+    for organization in (first, second):
+        owned = UsageEvent.objects.filter(organization=organization).count()
+        assert CreditAccount.objects.get(organization=organization).balance_micros == -150 * owned
+    assert sum(LedgerEntry.objects.filter(kind=EntryKind.USAGE).values_list("calls", flat=True)) == 300
+    assert ledger_invariant_violations() == []
+    assert usage_rollup_violations() == []

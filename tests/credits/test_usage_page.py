@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from credits.models import EntryKind
+from credits.services import ledger
 from credits.services.usage import record_usage_batch, validate_usage_batch
 from tests.credits.scenarios import event, grant
 from tests.factories import MembershipFactory, OrganizationFactory
@@ -70,8 +71,11 @@ def test_usage_page_shows_chart_table_and_ledger(member_client):
         ("solar-pro-2", 1, 150_000),
         ("document-parse", 1, 120_000),
     ]
-    assert response.context["ledger_page"].paginator.count == 4
+    # The grant, then one entry per model for the batch.
+    assert response.context["ledger_page"].paginator.count == 3
     assert "Staff adjustment" in body
+    assert "Solar Pro 2 usage, 2 calls" in body
+    assert "Document Parse usage, 1 call" in body
 
 
 def test_free_usage_shows_in_the_table_but_not_the_chart(member_client):
@@ -111,7 +115,8 @@ def test_ledger_filters_by_kind_and_paginates(member_client):
     organization = member_client.organization
     now = timezone.now()
     grant(organization, amount_micros=1_000_000, now=now)
-    record([event(f"e{n}", organization) for n in range(30)])
+    for n in range(30):
+        record([event(f"e{n}", organization)])
 
     usage_only = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE})
     second_page = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE, "page": 2})
@@ -164,9 +169,11 @@ def test_csv_export_streams_only_own_rows(member_client):
     assert f"ledger-{mine.pk}-" in response["Content-Disposition"]
     rows = _csv(response)
     assert rows[0][:5] == ["created_at", "kind", "lot", "amount_usd", "amount_micros"]
-    assert sorted(row[7] for row in rows[1:]) == ["mine-1", "mine-2"]
-    amounts = {row[7]: (row[3], row[4]) for row in rows[1:]}
-    assert amounts == {"mine-1": ("-0.000150", "-150"), "mine-2": ("-0.000006", "-6")}
+    assert rows[0][9:12] == ["description", "model", "calls"]
+    # mine-1 and mine-2 in one entry of the batch: 150 + 6 micro-dollars.
+    assert [(row[3], row[4], row[9], row[10], row[11]) for row in rows[1:]] == [
+        ("-0.000156", "-156", "Solar Pro 2 usage, 2 calls", "solar-pro-2", "2")
+    ]
 
 
 def test_csv_export_applies_the_filters(member_client):
@@ -181,11 +188,17 @@ def test_csv_export_applies_the_filters(member_client):
 
 def test_csv_neutralizes_spreadsheet_formulas(member_client):
     organization = member_client.organization
-    record([event("=HYPERLINK(1)", organization)])
+    ledger.adjust_credits(
+        organization=organization,
+        amount_micros=5,
+        reason="=HYPERLINK(1)",
+        created_by=None,
+        now=timezone.now(),
+    )
 
     rows = _csv(member_client.get(reverse("credits:usage_ledger_csv")))
 
-    assert rows[1][7] == "'=HYPERLINK(1)"
+    assert rows[1][8] == "'=HYPERLINK(1)"
 
 
 def test_every_input_of_the_filter_form_has_a_label(member_client):
@@ -193,3 +206,29 @@ def test_every_input_of_the_filter_form_has_a_label(member_client):
 
     for name in ("start", "end", "kind"):
         assert f'for="id_{name}"' in body
+
+
+def test_usage_csv_lists_calls_units_and_cost_per_model_and_day(member_client):
+    organization = member_client.organization
+    now = timezone.now().replace(hour=12)
+    record([
+        event("a", organization, at=now, input_tokens=1_000, output_tokens=100),
+        event("b", organization, at=now, input_tokens=1_000),
+        event("c", organization, at=now - timedelta(days=1), model="document-parse", pages=4),
+        event("theirs", OrganizationFactory(), at=now),
+    ])
+
+    response = member_client.get(reverse("credits:usage_csv"))
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f"usage-{organization.pk}-" in response["Content-Disposition"]
+    rows = _csv(response)
+    assert rows[0] == [
+        "day", "model", "model_name", "calls", "input_tokens", "output_tokens", "pages",
+        "cost_usd", "cost_micros",
+    ]
+    yesterday, today = (now - timedelta(days=1)).date().isoformat(), now.date().isoformat()
+    assert rows[1:] == [
+        [yesterday, "document-parse", "Document Parse", "1", "0", "0", "4", "0.040000", "40000"],
+        [today, "solar-pro-2", "Solar Pro 2", "2", "2000", "100", "0", "0.000360", "360"],
+    ]

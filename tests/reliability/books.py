@@ -4,7 +4,7 @@ import threading
 from collections.abc import Callable
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Sum
 
 from credits.models import (
     CreditAccount,
@@ -53,10 +53,24 @@ def assert_books(organization, *, expected_micros: int, stripe_server) -> None:
     assert ledger_invariant_violations() == []
     assert UsageEvent.objects.count() == UsageEvent.objects.values("event_id").distinct().count()
     usage = LedgerEntry.objects.filter(kind=EntryKind.USAGE)
-    # One event may be split over several lots, so count references, not entries.
-    charged_events = UsageEvent.objects.filter(cost_micros__gt=0).count()
-    assert usage.values("reference").distinct().count() == charged_events
-    assert not usage.values("reference", "lot").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    charged_events = UsageEvent.objects.filter(cost_micros__gt=0)
+    # Batch entries (one per batch, lot and model) count each charged call once, on the entry
+    # its cost began on, and every charged event points at that entry.
+    batch_entries = usage.filter(api_model__isnull=False)
+    assert sum(batch_entries.values_list("calls", flat=True)) == charged_events.count()
+    assert not charged_events.filter(ledger_entry__isnull=True).exists()
+    per_entry = batch_entries.values("reference", "lot", "api_model").annotate(n=Count("pk"))
+    assert not per_entry.filter(n__gt=1).exists()
+    # Every organization's usage debits equal its charged events, to the micro-dollar.
+    debited = dict(
+        usage.values("account__organization")
+        .annotate(s=Sum("amount_micros"))
+        .values_list("account__organization", "s")
+    )
+    costs = dict(
+        charged_events.values("organization").annotate(s=Sum("cost_micros")).values_list("organization", "s")
+    )
+    assert {pk: -total for pk, total in debited.items() if total} == costs
     charged = [i for i in stripe_server.payment_intents() if i["status"] == "succeeded"]
     through_stripe = Purchase.objects.filter(granted_at__isnull=False, stripe_payment_intent_id__gt="")
     intent_ids = through_stripe.values_list("stripe_payment_intent_id", flat=True)

@@ -1,4 +1,4 @@
-"""The timeline's rules in the database, now that 0017 rebuilt it: one first period per
+"""The timeline's rules in the database, now that 0019 rebuilt it: one first period per
 account, each period ending on a day no other ends on, and on PostgreSQL no two periods of an
 account overlapping (an exclusion constraint over their date ranges, with btree_gist for the
 account column) and every period but the first starting where another ends (a foreign key
@@ -33,7 +33,7 @@ def _run(statements):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("credits", "0017_rebuild_period_timeline"),
+        ("credits", "0019_rebuild_period_timeline"),
     ]
 
     operations = [

@@ -116,7 +116,7 @@ def rebuild(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("credits", "0016_commitment_schedule"),
+        ("credits", "0018_commitment_schedule"),
     ]
 
     operations = [

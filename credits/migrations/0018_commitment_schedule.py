@@ -1,5 +1,5 @@
 """Commitment schedules, and what links periods into a timeline (constraints that need the
-rebuilt timeline come in 0018)."""
+rebuilt timeline come in 0020)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('credits', '0015_credit_account_per_organization'),
+        ('credits', '0017_build_usage_rollups'),
     ]
 
     operations = [

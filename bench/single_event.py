@@ -1,0 +1,108 @@
+"""Single-event usage posts through gunicorn on PostgreSQL, against a bare logged-in view on
+the same server, measured in the same run.
+
+6 client processes post one event each request (a random one of 100 organizations) to
+/api/v1/usage/; the same 6 clients then (and before) load /bench/bare/, a view that loads
+only the session and the user. Target: posts/s at least 0.8x the bare view's requests/s.
+
+    .venv/bin/python bench/single_event.py        # or: make bench-single
+"""
+
+import argparse
+import random
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+
+ORGANIZATIONS: list[int] = []
+HEADERS: dict[str, str] = {}
+COOKIE: dict[str, str] = {}
+RUN = {"tag": ""}
+
+
+def post_event(client: int, n: int):
+    organization = random.Random(client * 1_000_003 + n).choice(ORGANIZATIONS)
+    body = harness.json_body(
+        {
+            "events": [
+                {
+                    "event_id": f"{RUN['tag']}-{client}-{n}",
+                    "organization": organization,
+                    "model": "solar-pro-2",
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                    "input_tokens": 1_000,
+                    "output_tokens": 250,
+                }
+            ]
+        }
+    )
+    return "POST", "/api/v1/usage/", body, HEADERS
+
+
+def bare(client: int, n: int):
+    return "GET", "/bench/bare/", None, COOKIE
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--organizations", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=15)
+    options = parser.parse_args()
+    url = harness.database_url()
+    harness.fresh_database(url)
+    harness.setup_django(url)
+    from accounts.models import Organization
+    from credits.models import ApiKey
+    from credits.selectors.ledger import ledger_invariant_violations
+    from credits.selectors.usage import usage_rollup_violations
+    from credits.services.api_keys import api_key_issue
+    from credits.services.ledger import adjust_credits
+
+    now = datetime.now(UTC)
+    organizations = [
+        Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(options.organizations)
+    ]
+    for organization in organizations:
+        adjust_credits(
+            organization=organization, amount_micros=50_000_000, reason="bench", created_by=None, now=now
+        )
+    ORGANIZATIONS.extend(o.pk for o in organizations)
+    raw_key = api_key_issue(api_key=ApiKey(name="bench"), created_by=None, now=now)
+    HEADERS.update({"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"})
+    COOKIE["Cookie"] = harness.logged_in_cookie(organizations[0])
+
+    with harness.Server(url) as server:
+        RUN["tag"] = "warm"
+        harness.load(server.port, post_event, clients=options.clients, seconds=2, ok=(201,))
+        harness.load(server.port, bare, clients=options.clients, seconds=2)
+        RUN["tag"] = "run"
+        bare_before = harness.load(server.port, bare, clients=options.clients, seconds=options.seconds)
+        posts = harness.load(
+            server.port, post_event, clients=options.clients, seconds=options.seconds, ok=(201,)
+        )
+        bare_after = harness.load(server.port, bare, clients=options.clients, seconds=options.seconds)
+    bare_rate = (bare_before.per_second + bare_after.per_second) / 2
+    problems = ledger_invariant_violations() + usage_rollup_violations()
+    harness.report(
+        "Single-event posts vs a bare logged-in view",
+        [
+            f"bare view (session + user), {options.clients} clients: {bare_before.per_second:,.0f} then "
+            f"{bare_after.per_second:,.0f} req/s (p50 {bare_before.p50_ms:.1f} ms); errors: "
+            f"{bare_before.errors + bare_after.errors}",
+            f"single-event posts, {options.clients} clients, {options.organizations} organizations: "
+            f"{posts.per_second:,.0f} req/s (p50 {posts.p50_ms:.1f} ms); errors: {posts.errors}",
+            f"ratio: {posts.per_second / bare_rate:.2f}x (target >= 0.8x)",
+            "books: " + ("ledger and rollups consistent" if not problems else f"{len(problems)} problems"),
+        ],
+    )
+    if posts.errors or problems:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
