@@ -8,7 +8,6 @@ from django.db.models import F, Max, Q
 from accounts.models import Organization
 from credits.models import (
     AutoRecharge,
-    CommitmentPeriod,
     CreditAccount,
     CreditLot,
     LotKind,
@@ -19,11 +18,11 @@ from credits.models import (
 )
 from credits.selectors.ledger import credit_account_of, usage_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
-from credits.selectors.periods import PeriodBounds, period_on
+from credits.selectors.periods import PeriodBounds
 from credits.selectors.process_cache import cached_catalog
 from credits.selectors.programs import ActiveProgram, active_programs
 from credits.selectors.recharge import charges_needing_attention, recharge_plan_of
-from credits.selectors.tiers import TierHold, holds_tier_on, next_tier_threshold, tier_held, tier_hold
+from credits.selectors.tiers import TierHold, next_tier_threshold, timeline_view
 from credits.selectors.usage import UsageForecast, usage_forecast
 
 
@@ -92,36 +91,17 @@ class CreditSummary:
 
 def _tier_and_progress(*, account: CreditAccount, today: date) -> tuple[str, "TierProgress"]:
     """The tier held today and the progress of the current period, from one read of the
-    periods that matter (those whose tier still holds, and the current one)."""
-    bounds = period_on(account=account, day=today)
-    wanted = Q(starts_on__lte=today, tier_held_until__gt=today)
-    if bounds is not None:
-        wanted |= Q(starts_on=bounds.starts_on)
-    periods = list(
-        CommitmentPeriod.objects.filter(account=account)
-        .filter(wanted)
-        .values_list("starts_on", "tier_held_until", "tier_earned", "purchased_cents")
+    periods that matter and one of the schedules (credits.selectors.tiers.timeline_view)."""
+    view = timeline_view(account=account, today=today)
+    return view.tier, _tier_progress(
+        account=account, tier=view.tier, bounds=view.period, purchased=view.purchased_cents, hold=view.hold
     )
-    tier = tier_held(
-        account=account,
-        earned=[
-            earned
-            for starts_on, held_until, earned, _ in periods
-            if holds_tier_on(starts_on=starts_on, tier_held_until=held_until, today=today)
-        ],
-    )
-    purchased = next(
-        (cents for starts_on, _, _, cents in periods if bounds and starts_on == bounds.starts_on), 0
-    )
-    return tier, _tier_progress(account=account, tier=tier, bounds=bounds, purchased=purchased, today=today)
 
 
 def _tier_progress(
-    *, account: CreditAccount, tier: str, bounds: PeriodBounds | None, purchased: int, today: date
+    *, account: CreditAccount, tier: str, bounds: PeriodBounds | None, purchased: int, hold: TierHold | None
 ) -> TierProgress:
     kind = bounds.kind if bounds is not None else PeriodKind.MONTHLY
-    # Only a self-serve tier has a hold date and a purchase that keeps it.
-    hold = tier_hold(account=account, today=today) if tier not in (Tier.NONE, Tier.ENTERPRISE) else None
     upcoming = next_tier_threshold(kind=kind, purchased_cents=purchased)
     if upcoming is None or account.enterprise:
         return TierProgress(tier, Tier(tier).label, kind, bounds, purchased, None, 0, 100, hold)

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import Q, Subquery
+
 from credits.models import (
     TIER_RANK,
     BonusRate,
@@ -16,7 +18,7 @@ from credits.models import (
     TierThreshold,
 )
 from credits.money import percent_of_cents
-from credits.selectors.periods import active_schedules, cut_period, period_on, period_row_on
+from credits.selectors.periods import PeriodBounds, active_schedules, cut_period
 from credits.selectors.process_cache import cached_tier_thresholds
 
 
@@ -121,8 +123,9 @@ class TierHold:
 
     tier: str
     held_until: date
-    # Buying keep_cents more in the period keep_from..keep_before keeps the tier after
-    # held_until (keep_from is None when that period is the current one).
+    # Buying keep_cents more before keep_before keeps the tier after held_until. When the
+    # tier was earned this period keep_cents is 0 and keep_from is the next period's start,
+    # from which buying again keeps it.
     keep_cents: int
     keep_before: date
     keep_from: date | None
@@ -135,37 +138,61 @@ class TierHold:
 def tier_hold(*, account: CreditAccount, today: date) -> TierHold | None:
     """The date the current tier holds until and the purchase that keeps it; None without a
     self-serve tier."""
-    tier = current_tier(account=account, today=today)
-    if tier in (Tier.NONE, Tier.ENTERPRISE):
-        return None
-    rank = TIER_RANK[Tier(tier)]
-    holders = [
-        period
-        for period in CommitmentPeriod.objects.filter(
-            account=account, starts_on__lte=today, tier_held_until__gt=today
+    view = timeline_view(account=account, today=today)
+    return view.hold
+
+
+@dataclass(frozen=True)
+class TimelineView:
+    """What Billing > Credit shows of the timeline today, read in two queries."""
+
+    tier: str
+    period: PeriodBounds | None
+    purchased_cents: int
+    hold: TierHold | None
+
+
+def timeline_view(*, account: CreditAccount, today: date) -> TimelineView:
+    """The tier held today, the current period and its purchases, and the tier's hold: one
+    read of the periods that matter (still holding a tier, not ended, or the latest) and one
+    of the schedules (which cut the periods not opened yet)."""
+    latest = CommitmentPeriod.objects.filter(account=account).order_by("-starts_on").values("pk")[:1]
+    rows = list(
+        CommitmentPeriod.objects.filter(account=account).filter(
+            Q(tier_held_until__gt=today) | Q(ends_on__gt=today) | Q(pk__in=Subquery(latest))
         )
-        if TIER_RANK[Tier(period.tier_earned)] >= rank
-    ]
-    held_until = max(period.tier_held_until for period in holders)
-    current = period_on(account=account, day=today)
-    row = period_row_on(account=account, day=today)
-    if current is None:
-        return None
-    keep_from = None
-    purchased = row.purchased_cents if row is not None else 0
-    target = current
-    if row is not None and TIER_RANK[Tier(row.tier_earned)] >= rank:
-        # Earned this period already: the next period is the one that keeps it.
-        target = period_on(account=account, day=current.ends_on) or current
-        keep_from, purchased = target.starts_on, 0
-    threshold = (
-        TierThreshold.objects.filter(period=target.kind, tier=tier)
-        .values_list("min_amount_cents", flat=True)
-        .first()
     )
-    if threshold is None:
-        return None
-    return TierHold(tier, held_until, max(threshold - purchased, 0), target.ends_on, keep_from)
+    holders = [row for row in rows if row.starts_on <= today < row.tier_held_until]
+    tier: str = Tier.ENTERPRISE if account.enterprise else Tier.NONE
+    for row in holders:
+        if not account.enterprise:
+            tier = higher_tier(tier, row.tier_earned)
+    current = next((row for row in rows if row.starts_on <= today < row.ends_on), None)
+    schedules = None
+    bounds: PeriodBounds | None = None
+    if current is not None:
+        bounds = PeriodBounds(current.kind, current.starts_on, current.ends_on)
+    elif rows and min(row.starts_on for row in rows) <= today:
+        schedules = active_schedules(account=account)
+        bounds = cut_period(schedules, today)
+    purchased = current.purchased_cents if current is not None else 0
+    if bounds is None or tier in (Tier.NONE, Tier.ENTERPRISE):
+        return TimelineView(tier, bounds, purchased, None)
+    rank = TIER_RANK[Tier(tier)]
+    held_until = max(row.tier_held_until for row in holders if TIER_RANK[Tier(row.tier_earned)] >= rank)
+    if current is not None and TIER_RANK[Tier(current.tier_earned)] >= rank:
+        # Earned this period already: it holds through the next period, where buying again
+        # keeps it; nothing to buy before the current period ends.
+        hold = TierHold(tier, held_until, 0, held_until, bounds.ends_on)
+        return TimelineView(tier, bounds, purchased, hold)
+    threshold = next(
+        (t.min_amount_cents for t in cached_tier_thresholds() if t.period == bounds.kind and t.tier == tier),
+        None,
+    )
+    hold = None
+    if threshold is not None:
+        hold = TierHold(tier, held_until, max(threshold - purchased, 0), bounds.ends_on, None)
+    return TimelineView(tier, bounds, purchased, hold)
 
 
 def timeline_violations() -> list[str]:
