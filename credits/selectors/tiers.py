@@ -189,7 +189,7 @@ def timeline_view(*, account: CreditAccount, today: date) -> TimelineView:
         (t.min_amount_cents for t in cached_tier_thresholds() if t.period == bounds.kind and t.tier == tier),
         None,
     )
-    hold = None
+    hold: TierHold | None = None
     if threshold is not None:
         hold = TierHold(tier, held_until, max(threshold - purchased, 0), bounds.ends_on, None)
     return TimelineView(tier, bounds, purchased, hold)
