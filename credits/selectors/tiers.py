@@ -183,8 +183,8 @@ def timeline_view(*, account: CreditAccount, today: date) -> TimelineView:
     if current is not None and TIER_RANK[Tier(current.tier_earned)] >= rank:
         # Earned this period already: it holds through the next period, where buying again
         # keeps it; nothing to buy before the current period ends.
-        hold = TierHold(tier, held_until, 0, held_until, bounds.ends_on)
-        return TimelineView(tier, bounds, purchased, hold)
+        earned_here = TierHold(tier, held_until, 0, held_until, bounds.ends_on)
+        return TimelineView(tier, bounds, purchased, earned_here)
     threshold = next(
         (t.min_amount_cents for t in cached_tier_thresholds() if t.period == bounds.kind and t.tier == tier),
         None,
