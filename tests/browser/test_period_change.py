@@ -9,7 +9,13 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from credits.models import CommitmentPeriod
-from tests.factories import PASSWORD, MembershipFactory, paid_purchase
+from tests.factories import (
+    PASSWORD,
+    MembershipFactory,
+    PaymentMethodFactory,
+    StripeCustomerFactory,
+    paid_purchase,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,6 +30,8 @@ def _long(day: date) -> str:
 
 def test_start_a_plan_mid_period_and_see_the_periods_and_the_hold(page: Page, live_server):
     owner = MembershipFactory(role="owner", organization__name="Midway Co")
+    # A plan can only be started with a card to charge.
+    PaymentMethodFactory(customer=StripeCustomerFactory(organization=owner.organization), is_default=True)
     now = timezone.now()
     today = now.date()
     paid_purchase(owner.organization, 10_000, now - timedelta(days=10))
