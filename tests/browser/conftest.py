@@ -31,6 +31,31 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time_on_sqlite():
+    """On SQLite the live server's threads share the test database's one in-memory connection,
+    and two requests at once (an htmx preview racing a form post) interleave on it and fail at
+    random. There the live server answers one request at a time; PostgreSQL keeps the threaded
+    server, with a connection per request thread."""
+    from django.conf import settings
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        yield
+        return
+    class OneAtATime(WSGIServer):
+        # The live server thread already put the shared connection in place for itself,
+        # and this server answers in that thread.
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = OneAtATime
+    yield
+    LiveServerThread.server_class = threaded
+
+
 @pytest.fixture(autouse=True)
 def _no_console_errors(page):
     """A page that breaks CSP or throws in JavaScript fails the test that loaded it."""
