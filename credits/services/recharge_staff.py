@@ -13,20 +13,22 @@ from credits.models import AutoRecharge, RechargeCharge, RechargeStatus
 from credits.services import recharge_jobs
 
 
-@transaction.atomic
-def recharge_pause(*, plan_id: int, staff: User, now: datetime) -> AutoRecharge:
-    """Stop the plan's charges (scheduled and top-ups) until it is resumed."""
+def _move_plan(
+    *, plan_id: int, staff: User, now: datetime, source: str, target: str, verb: str, action: str,
+    error: CreditsError
+) -> AutoRecharge:
+    """One audited status change of a plan, under its row lock."""
     plan = AutoRecharge.objects.select_for_update().select_related("organization").get(pk=plan_id)
-    if plan.status != RechargeStatus.ACTIVE:
-        raise CreditsError("Only an active plan can be paused.", code="not_active")
+    if plan.status != source:
+        raise error
     before = audit_snapshot(plan)
-    plan.status = RechargeStatus.PAUSED
-    plan.last_result = f"Paused by our billing team on {now:%b %-d, %Y}."
+    plan.status = target
+    plan.last_result = f"{verb} by our billing team on {now:%b %-d, %Y}."
     plan.updated_at = now
     plan.save(update_fields=["status", "last_result", "updated_at"])
     audit_record(
         actor=staff,
-        action="recharge_pause",
+        action=action,
         obj=plan,
         before=before,
         after=audit_snapshot(plan),
@@ -34,30 +36,27 @@ def recharge_pause(*, plan_id: int, staff: User, now: datetime) -> AutoRecharge:
         now=now,
     )
     return plan
+
+
+@transaction.atomic
+def recharge_pause(*, plan_id: int, staff: User, now: datetime) -> AutoRecharge:
+    """Stop the plan's charges (scheduled and top-ups) until it is resumed."""
+    return _move_plan(
+        plan_id=plan_id, staff=staff, now=now, source=RechargeStatus.ACTIVE, target=RechargeStatus.PAUSED,
+        verb="Paused", action="recharge_pause",
+        error=CreditsError("Only an active plan can be paused.", code="not_active"),
+    )
 
 
 @transaction.atomic
 def recharge_resume(*, plan_id: int, staff: User, now: datetime) -> AutoRecharge:
     """Charge again from the next billing day (a day missed while paused is charged once,
     for the current period, like any late run)."""
-    plan = AutoRecharge.objects.select_for_update().select_related("organization").get(pk=plan_id)
-    if plan.status != RechargeStatus.PAUSED:
-        raise CreditsError("Only a paused plan can be resumed.", code="not_paused")
-    before = audit_snapshot(plan)
-    plan.status = RechargeStatus.ACTIVE
-    plan.last_result = f"Resumed by our billing team on {now:%b %-d, %Y}."
-    plan.updated_at = now
-    plan.save(update_fields=["status", "last_result", "updated_at"])
-    audit_record(
-        actor=staff,
-        action="recharge_resume",
-        obj=plan,
-        before=before,
-        after=audit_snapshot(plan),
-        organization=plan.organization,
-        now=now,
+    return _move_plan(
+        plan_id=plan_id, staff=staff, now=now, source=RechargeStatus.PAUSED, target=RechargeStatus.ACTIVE,
+        verb="Resumed", action="recharge_resume",
+        error=CreditsError("Only a paused plan can be resumed.", code="not_paused"),
     )
-    return plan
 
 
 def recharge_charge_retry(*, charge_id: int, staff: User, now: datetime) -> RechargeCharge:
