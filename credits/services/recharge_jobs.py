@@ -134,8 +134,10 @@ def schedule_due_charges(*, now: datetime) -> int:
     created = 0
     while True:
         with transaction.atomic():
+            # The plan row alone (a purchase or usage being written for the organization
+            # holds a key-share lock on it that must not make the plan skipped).
             plan = (
-                AutoRecharge.objects.select_for_update(skip_locked=True)
+                AutoRecharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
                 .filter(status=RechargeStatus.ACTIVE, next_charge_on__lte=today)
                 .select_related("organization")
                 .order_by("pk")
@@ -162,7 +164,7 @@ def schedule_threshold_charges(*, now: datetime) -> int:
     for plan_id in plans.values_list("pk", flat=True).order_by("pk"):
         with transaction.atomic():
             plan = (
-                AutoRecharge.objects.select_for_update(skip_locked=True)
+                AutoRecharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
                 .filter(pk=plan_id, status=RechargeStatus.ACTIVE)
                 .select_related("organization")
                 .first()
@@ -195,18 +197,31 @@ def schedule_threshold_charges(*, now: datetime) -> int:
     return created
 
 
+def _locked_charge(charge_id: int) -> RechargeCharge:
+    """The charge (locked by the caller) with its plan and purchase read afresh.
+
+    The lock is taken by its own statement first: a locking SELECT that joins other tables
+    re-reads only the locked row when a concurrent commit changed it, and keeps the joined
+    rows as its snapshot saw them. A worker claiming a charge another worker had just paid
+    would then see the purchase without its intent id and charge the card again."""
+    return RechargeCharge.objects.select_related("plan__organization", "purchase").get(pk=charge_id)
+
+
 def _claim_next_charge(now: datetime) -> RechargeCharge | None:
-    return (
-        RechargeCharge.objects.select_for_update(skip_locked=True, of=("self",))
+    charge_id = (
+        # FOR NO KEY UPDATE of the charge row alone: rows being inserted elsewhere that
+        # point at the plan or organization (key-share locks) must not make it skipped.
+        RechargeCharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
         .filter(
             status__in=OPEN_STATUSES,
             next_attempt_at__lte=now,
             plan__status=RechargeStatus.ACTIVE,
         )
-        .select_related("plan__organization", "purchase")
         .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)
         .first()
     )
+    return None if charge_id is None else _locked_charge(charge_id)
 
 
 def process_due_charges(*, now: datetime) -> int:
@@ -236,11 +251,8 @@ def retry_charge_now(*, charge_id: int, now: datetime) -> RechargeCharge:
     """Attempt one open charge at once (staff's "retry now"), under the same row lock and
     with the same idempotency rules as the job; a charge the plan gave up on is reopened."""
     with transaction.atomic():
-        charge = (
-            RechargeCharge.objects.select_for_update(of=("self",))
-            .select_related("plan__organization", "purchase")
-            .get(pk=charge_id)
-        )
+        RechargeCharge.objects.select_for_update(no_key=True).filter(pk=charge_id).values_list("pk").get()
+        charge = _locked_charge(charge_id)
         if charge.plan.status != RechargeStatus.ACTIVE:
             raise CreditsError("Resume the plan before retrying its charge.", code="plan_not_active")
         if charge.status == ChargeStatus.GAVE_UP:

@@ -121,3 +121,109 @@ def test_two_workers_at_once_charge_each_due_plan_once(stripe_server):
     assert len(stripe_server.payment_intents()) == 3
     for organization in organizations:
         assert _balance(organization) == 103_000_000
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_retry_now_during_the_jobs_stripe_call_never_charges_again(owner, stripe_server, monkeypatch):
+    """Staff press "retry now" while the job is inside its Stripe call for the same charge.
+    The retry waits for the job's row lock; when it gets the lock it must see the purchase
+    as the job left it (paid, with its intent) and grant, not charge the card a second time."""
+    from credits import stripe_client
+
+    _plan(owner.organization, localstripe.VISA, stripe_server)
+    recharge_jobs.schedule_due_charges(now=START)
+    charge_id = RechargeCharge.objects.get().pk
+    in_stripe = threading.Event()
+    release = threading.Event()
+    real_create = stripe_client.payment_intent_create_and_confirm
+
+    def slow_create(**kwargs):
+        intent = real_create(**kwargs)
+        if not in_stripe.is_set():
+            in_stripe.set()
+            release.wait(timeout=30)
+        return intent
+
+    monkeypatch.setattr(stripe_client, "payment_intent_create_and_confirm", slow_create)
+    errors = []
+
+    def run(target):
+        try:
+            target()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    job = threading.Thread(target=run, args=(lambda: recharge_jobs.process_due_charges(now=START),))
+    staff = threading.Thread(
+        target=run, args=(lambda: recharge_jobs.retry_charge_now(charge_id=charge_id, now=START),)
+    )
+    job.start()
+    assert in_stripe.wait(timeout=30)
+    staff.start()
+    # Let the job commit only once the staff retry is waiting for the charge's row lock.
+    for _ in range(300):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                break
+        threading.Event().wait(0.05)
+    else:
+        pytest.fail("the staff retry never waited for the job's lock")
+    release.set()
+    job.join()
+    staff.join()
+
+    assert errors == []
+    assert len(stripe_server.payment_intents()) == 1
+    assert RechargeCharge.objects.get().status == ChargeStatus.SUCCEEDED
+    assert _balance(owner.organization) == 103_000_000
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_purchase_being_written_does_not_make_the_job_skip_the_plan(owner, stripe_server):
+    """Writing any row that points at the organization (a purchase, usage) takes a key-share
+    lock on it when its foreign keys are checked (at commit; here at once, to hold that
+    moment open). The job's SKIP LOCKED must lock the plan row alone, or it skips a due plan."""
+    from django.db import transaction
+
+    from credits.services.purchases import purchase_create
+
+    _plan(owner.organization, localstripe.VISA, stripe_server)
+    writing = threading.Event()
+    done = threading.Event()
+
+    def purchase_in_flight():
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                purchase_create(
+                    organization=owner.organization,
+                    amount_cents=2_000,
+                    key="in-flight",
+                    created_by=None,
+                    refund_policy_version="",
+                    refund_policy_accepted_at=None,
+                    now=START,
+                )
+                writing.set()
+                done.wait(timeout=30)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=purchase_in_flight)
+    writer.start()
+    try:
+        assert writing.wait(timeout=30)
+        assert recharge_jobs.schedule_due_charges(now=START) == 1
+    finally:
+        done.set()
+        writer.join()
+    assert RechargeCharge.objects.count() == 1
