@@ -1,6 +1,6 @@
 """What nearly every request reads and only staff change, cached in this process: API keys,
 the model catalog, the rate-limit table, tier thresholds, the billing policy, which
-organizations exist and which hold program grants.
+organizations exist, which hold program grants and which set alerts.
 
 The bound, documented in README "Usage at scale": a revoked key, a changed price, limit,
 threshold or policy date reaches every worker at most `PROCESS_CACHE_SECONDS` (5 s by
@@ -17,12 +17,20 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.models import Organization
-from credits.models import ApiKey, ApiModel, BillingPolicy, ProgramGrant, RateLimit, TierThreshold
+from credits.models import (
+    AlertSettings,
+    ApiKey,
+    ApiModel,
+    BillingPolicy,
+    LowBalanceMode,
+    ProgramGrant,
+    RateLimit,
+    TierThreshold,
+)
 from credits.models.usage import hash_api_key
 
 # Bounded so a flood of distinct valid keys cannot grow the process: past this, start over.
 MAX_CACHED_KEYS = 1_000
-
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,20 @@ def cached_program_organization_ids() -> frozenset[int]:
     return _table(
         "program_organizations",
         lambda: frozenset(ProgramGrant.objects.values_list("organization_id", flat=True).distinct()),
+    )
+
+
+def cached_alert_organization_ids() -> frozenset[int]:
+    """Organizations with a low-balance alert or a budget set. After a usage batch only these
+    are checked, so a batch of anyone else costs no alert query; an alert just saved is
+    checked at once in the saving process (which forgets this cache on commit) and within
+    PROCESS_CACHE_SECONDS elsewhere, and the jobs check every alert each minute anyway."""
+    return _table(
+        "alert_organizations",
+        lambda: frozenset(
+            AlertSettings.objects.exclude(low_balance_mode=LowBalanceMode.OFF, budget_micros__isnull=True)
+            .values_list("organization_id", flat=True)
+        ),
     )
 
 

@@ -26,6 +26,7 @@ from credits.selectors.alerts import (
     usage_since_micros,
 )
 from credits.selectors.ledger import credit_account_of
+from credits.selectors.process_cache import cached_alert_organization_ids
 from credits.services.notifications import BILLING_ROLES, notify_organization
 
 
@@ -34,9 +35,13 @@ def _watched() -> Q:
 
 
 def check_alerts(*, organization_ids: Iterable[int], now: datetime) -> int:
-    """Send the alerts these organizations are due; returns how many went out. One query
-    when none of them asked for alerts (the common case after a usage batch)."""
-    watched = AlertSettings.objects.filter(_watched(), organization_id__in=list(organization_ids))
+    """Send the alerts these organizations are due; returns how many went out. No query
+    when none of them asked for alerts (the common case after a usage batch): which
+    organizations did is cached in-process (credits.selectors.process_cache)."""
+    wanted = sorted(set(organization_ids) & cached_alert_organization_ids())
+    if not wanted:
+        return 0
+    watched = AlertSettings.objects.filter(_watched(), organization_id__in=wanted)
     return sum(
         _check_one(settings_id=pk, now=now)
         for pk in watched.order_by("pk").values_list("pk", flat=True)

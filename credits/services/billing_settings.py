@@ -9,6 +9,7 @@ from accounts.services import audit_record
 from credits.exceptions import CreditsError
 from credits.models import AlertSettings, BillingDetails, LowBalanceMode
 from credits.models.billing_settings import MAX_DAYS, AlertsInput, BillingDetailsInput
+from credits.selectors.process_cache import forget_process_cache
 from credits.services.alerts import check_alerts
 
 
@@ -89,6 +90,8 @@ def alert_settings_save(
             organization=organization,
             now=now,
         )
+        # This process sees the new alert at once (other workers within PROCESS_CACHE_SECONDS).
+        transaction.on_commit(forget_process_cache)
         transaction.on_commit(
             lambda: check_alerts(organization_ids=[organization.pk], now=now), robust=True
         )

@@ -6,6 +6,8 @@ from itertools import count
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role
@@ -181,6 +183,34 @@ def test_organizations_without_alerts_get_none(organization, run_on_commit):
 
     assert mail.outbox == []
     assert not AlertSettings.objects.exists()
+
+
+def test_a_batch_of_an_organization_without_alerts_runs_no_alert_query(
+    organization, run_on_commit, settings, django_capture_on_commit_callbacks
+):
+    settings.PROCESS_CACHE_SECONDS = 3_600  # a running worker's warm cache
+    paid_purchase(organization, 1_000, START - timedelta(days=1))
+    run_on_commit(use, organization, 100, START)  # warms the cache
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        use(organization, 100, START)
+    with CaptureQueriesContext(connection) as after_commit:
+        for callback in callbacks:
+            callback()
+
+    assert after_commit.captured_queries == []
+
+
+def test_an_alert_saved_with_a_warm_cache_is_checked_at_once(organization, run_on_commit, settings):
+    # The saving process forgets its cache of who has alerts on commit: the check that
+    # follows the save (and the next batch) sees the new alert, not the cached "nobody".
+    settings.PROCESS_CACHE_SECONDS = 3_600
+    paid_purchase(organization, 1_000, START - timedelta(days=1))  # $10
+    run_on_commit(use, organization, 100, START)  # warms the cache: no alerts anywhere
+
+    run_on_commit(_threshold, organization, 20, START)  # above the $9 left: alerts now
+
+    assert len(alerts("Low balance")) == 1
 
 
 def test_settings_page_saves_details_and_alerts_and_shows_the_last_alert(client, run_on_commit):
