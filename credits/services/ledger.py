@@ -5,10 +5,12 @@ CreditAccount row; every lot and entry write happens under that single lock, so 
 requests for one organization serialize and there is one lock order (no deadlocks).
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.models import Organization
 from accounts.services import audit_record
@@ -230,12 +232,68 @@ def draw_usage_batch(
         for entry in entries[first_entry:]:
             account.balance_micros += entry.amount_micros
             entry.balance_after_micros = account.balance_micros
-    LedgerEntry.objects.bulk_create(entries)
-    CreditLot.objects.bulk_update(list(touched.values()), ["remaining_micros"])
-    CreditAccount.objects.bulk_update(
-        [accounts[pk] for pk in sorted(by_organization)], ["balance_micros"]
+    _save_usage_draw(
+        entries=entries,
+        lots=list(touched.values()),
+        accounts=[accounts[pk] for pk in sorted(by_organization)],
     )
     return charged_on
+
+
+def _save_usage_draw(
+    *, entries: list[LedgerEntry], lots: list[CreditLot], accounts: list[CreditAccount]
+) -> None:
+    """Insert a batch's entries (setting their primary keys) and store the lots' and accounts'
+    new sums. On PostgreSQL that is one statement, whatever the batch: the two updates ride
+    on the insert as data-modifying CTEs, so a single-event post pays one round trip for its
+    ledger writes instead of three. Elsewhere (SQLite) three set-based statements."""
+    if connection.vendor != "postgresql":
+        LedgerEntry.objects.bulk_create(entries)
+        CreditLot.objects.bulk_update(lots, ["remaining_micros"])
+        CreditAccount.objects.bulk_update(accounts, ["balance_micros"])
+        return
+    # Every column of an entry but its id, as the model declares them (no list to keep in step).
+    fields = [
+        (field.attname, str(field.column), field.db_type(connection))
+        for field in LedgerEntry._meta.concrete_fields
+        if not field.primary_key
+    ]
+    columns = ", ".join(connection.ops.quote_name(column) for _, column, _ in fields)
+    record = ", ".join(f"{connection.ops.quote_name(column)} {kind}" for _, column, kind in fields)
+    rows = [
+        {column: _json_value(getattr(entry, attname)) for attname, column, _ in fields} for entry in entries
+    ]
+    lot_table = connection.ops.quote_name(CreditLot._meta.db_table)
+    account_table = connection.ops.quote_name(CreditAccount._meta.db_table)
+    entry_table = connection.ops.quote_name(LedgerEntry._meta.db_table)
+    sql = (
+        f"WITH lots AS (UPDATE {lot_table} AS lot SET remaining_micros = new.value"
+        " FROM unnest(%s::bigint[], %s::bigint[]) AS new(id, value) WHERE lot.id = new.id),"
+        f" accounts AS (UPDATE {account_table} AS account SET balance_micros = new.value"
+        " FROM unnest(%s::bigint[], %s::bigint[]) AS new(id, value) WHERE account.id = new.id)"
+        f" INSERT INTO {entry_table} ({columns}) SELECT {columns}"
+        f" FROM jsonb_to_recordset(%s::jsonb) AS r({record}) RETURNING id, lot_id, api_model_id"
+    )
+    params: list[Any] = [
+        [lot.pk for lot in lots],
+        [lot.remaining_micros for lot in lots],
+        [account.pk for account in accounts],
+        [account.balance_micros for account in accounts],
+        json.dumps(rows),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    # A batch has one entry per lot and model, so (lot, model) names each row returned
+    # whatever order PostgreSQL returns them in.
+    ids = {(lot_id, api_model_id): pk for pk, lot_id, api_model_id in returned}
+    for entry in entries:
+        entry.pk = ids[(entry.lot_id, entry.api_model_id)]
+        entry._state.adding, entry._state.db = False, connection.alias
+
+
+def _json_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def settle_overage(*, account: CreditAccount, from_lot: CreditLot, now: datetime, **fields) -> int:

@@ -281,8 +281,8 @@ def _known_event_ids(event_ids: list[str]) -> set[str]:
 
 
 class _EventRecordedMeanwhile(Exception):
-    """A concurrent batch (of another organization, so not behind our locks) inserted one of
-    our event ids after we looked: this attempt is rolled back and made again."""
+    """One of our event ids was recorded before this attempt looked (or, on the first
+    attempt, which does not look, at all): the attempt is rolled back and made again."""
 
 
 def _insert_events(
@@ -296,7 +296,13 @@ def _insert_events(
 ) -> int:
     """Insert the events, each pointing at its entry, in one statement that skips ids already
     recorded (`ON CONFLICT (event_id) DO NOTHING RETURNING`: the unique index decides, even
-    against a concurrent batch); returns how many rows it really inserted."""
+    against a concurrent batch), and add them to the daily rollups; returns how many events
+    it really inserted. The caller rolls the whole attempt back when that is fewer than it
+    sent, so the rollups count what the events hold. On PostgreSQL the rollup upsert rides
+    on the insert as a data-modifying CTE: one round trip for both."""
+    rollup_sql, rollup_params = _rollup_upsert(
+        new_events=[(usage, cost) for usage, (cost, _free) in zip(events, priced, strict=True)]
+    )
     api_key_id = api_key.pk if api_key is not None else None
     columns: list[list[Any]] = [
         [usage.event_id for usage in events],
@@ -321,11 +327,12 @@ def _insert_events(
         columns[10] = [str(batch)] * len(events)
         record = ", ".join(f"{name} {kind}" for name, kind in zip(_EVENT_COLUMNS, _EVENT_TYPES, strict=True))
         sql = (
+            f"WITH rollups AS ({rollup_sql}) "
             f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb) "
             f"AS r({record}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
         )
         rows = [dict(zip(_EVENT_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)]
-        params: list[Any] = [json.dumps(rows)]
+        params: list[Any] = [*rollup_params, json.dumps(rows)]
     else:
         # SQLite (3.35+) has the same upsert and RETURNING; no arrays, so one row of values
         # per event, adapted as Django would.
@@ -341,11 +348,14 @@ def _insert_events(
         params = [value for values in zip(*columns, strict=True) for value in values]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return len(cursor.fetchall())
+        inserted = len(cursor.fetchall())
+        if not _on_postgresql():
+            cursor.execute(rollup_sql, rollup_params)
+    return inserted
 
 
-def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
-    """Add the new events to their (organization, UTC day, model) rollups in one statement.
+def _rollup_upsert(*, new_events: list[tuple[UsageInput, int]]) -> tuple[str, list[Any]]:
+    """The statement adding the new events to their (organization, UTC day, model) rollups.
 
     Runs under the organizations' account locks, so two batches never add to one rollup at
     once; `ON CONFLICT ... DO UPDATE` adds to a row that exists and creates one that does not."""
@@ -358,8 +368,6 @@ def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
         row[2] += usage.output_tokens
         row[3] += usage.pages
         row[4] += cost
-    if not sums:
-        return
     ops = connection.ops
     table = ops.quote_name(UsageRollup._meta.db_table)
     added = ("calls", "input_tokens", "output_tokens", "pages", "cost_micros")
@@ -372,8 +380,7 @@ def _upsert_rollups(*, new_events: list[tuple[UsageInput, int]]) -> None:
         + " ON CONFLICT (organization_id, day, api_model_id) DO UPDATE SET "
         + ", ".join(f"{column} = {table}.{column} + excluded.{column}" for column in added)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params
 
 
 def usage_committed(*, organization_ids: list[int], now: datetime) -> None:
@@ -389,19 +396,22 @@ def record_usage_batch(
     """Record and debit a validated batch; events whose id was recorded before are skipped.
 
     One transaction: the organizations' accounts locked in one statement (in organization
-    order, so batches never deadlock); the ids already recorded looked up; one ledger entry
-    per lot and model for the new calls (SPEC "Money": usage is kept per call and debited per
-    batch); the events inserted pointing at their entries; the daily rollups upserted. Ten
-    statements at most, whatever the number of events or organizations; none per event.
+    order, so batches never deadlock); one ledger entry per lot and model for the new calls
+    (SPEC "Money": usage is kept per call and debited per batch); the events inserted
+    pointing at their entries; the daily rollups upserted. On PostgreSQL that is four
+    statements (lock, lots, entries with the lot and account sums, events with the rollups),
+    whatever the number of events or organizations; none per event.
 
-    Our locks keep out batches of the same organizations, but not a batch of another
-    organization carrying the same event id: if one inserts such an id between our lookup
-    and our insert, the insert skips it, the counts disagree, and the attempt is rolled back
-    and made again (the id is then known). The unique index is what decides, always."""
-    for _attempt in range(4):
+    The first attempt assumes every event is new, as nearly all are, and does not look the
+    ids up: the unique index on event_id is what decides, always. If any id was recorded
+    before (a replayed batch) or meanwhile (a batch of another organization, not held by
+    our locks, carrying the same id), the insert skips it, the counts disagree, and the
+    attempt is rolled back and made again with the recorded ids looked up first. A replay
+    thus costs a rolled-back attempt; a new batch costs no lookup."""
+    for attempt in range(4):
         try:
             with transaction.atomic():
-                result = _record_once(events=events, api_key=api_key, now=now)
+                result = _record_once(events=events, api_key=api_key, now=now, look_up_known=attempt > 0)
         except _EventRecordedMeanwhile:
             continue
         # Robust: a failing alert must not turn an accepted batch into a 500.
@@ -413,10 +423,12 @@ def record_usage_batch(
     raise RuntimeError("Usage batch kept losing races for its event ids; retry the request.")
 
 
-def _record_once(*, events: list[UsageInput], api_key: ApiKey | None, now: datetime) -> UsageBatchResult:
+def _record_once(
+    *, events: list[UsageInput], api_key: ApiKey | None, now: datetime, look_up_known: bool
+) -> UsageBatchResult:
     organization_ids = sorted({usage.organization_id for usage in events})
     accounts = ledger.lock_accounts(organization_ids=organization_ids)
-    known = _known_event_ids([usage.event_id for usage in events])
+    known = _known_event_ids([usage.event_id for usage in events]) if look_up_known else set()
     new = [usage for usage in events if usage.event_id not in known]
     if new:
         batch = uuid.uuid4()
@@ -442,7 +454,6 @@ def _record_once(*, events: list[UsageInput], api_key: ApiKey | None, now: datet
         )
         if inserted != len(new):
             raise _EventRecordedMeanwhile
-        _upsert_rollups(new_events=[(usage, cost) for usage, (cost, _free) in zip(new, priced, strict=True)])
     return UsageBatchResult(
         accepted=[usage.event_id for usage in new],
         duplicates=[usage.event_id for usage in events if usage.event_id in known],

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from credits.models import CreditLot, EntryKind, LedgerEntry, LotKind, UsageEvent, UsageRollup
+from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind, UsageEvent, UsageRollup
 from credits.selectors.ledger import ledger_invariant_violations
 from credits.selectors.usage import usage_rollup_violations
 from credits.services.usage import record_usage_batch, validate_usage_batch
@@ -138,6 +138,36 @@ def test_replays_write_nothing(organization):
     )
     assert after == before
     assert UsageEvent.objects.count() == 110
+
+
+def test_a_batch_mixing_recorded_and_new_ids_debits_only_the_new_ones(organization):
+    # The first attempt does not look ids up: it draws for all 60, the insert skips the 20
+    # recorded ones, and the attempt is rolled back and made again with them looked up.
+    now = timezone.now()
+    _three_lots(organization, now)
+    first = [event(f"mix-{n}", organization, model="information-extract", pages=1, at=now) for n in range(20)]
+    start = CreditAccount.objects.get(organization=organization).balance_micros
+    record(first, now)
+    entries_before = LedgerEntry.objects.count()
+    balance_before = CreditAccount.objects.get(organization=organization).balance_micros
+    per_page = (start - balance_before) // 20
+
+    result = record(
+        first + [event(f"mix-{n}", organization, model="information-extract", pages=1, at=now)
+                 for n in range(20, 60)],
+        now,
+    )
+
+    assert result.duplicates == [f"mix-{n}" for n in range(20)]
+    assert result.accepted == [f"mix-{n}" for n in range(20, 60)]
+    assert per_page > 0
+    balance = CreditAccount.objects.get(organization=organization).balance_micros
+    assert balance == balance_before - 40 * per_page
+    new_entries = LedgerEntry.objects.order_by("pk")[entries_before:]
+    assert sum(entry.calls for entry in new_entries) == 40
+    assert UsageEvent.objects.filter(ledger_entry__in=new_entries).count() == 40
+    assert UsageEvent.objects.count() == 60
+    assert ledger_invariant_violations() == [] and usage_rollup_violations() == []
 
 
 def test_rollups_sum_each_utc_day_and_model_including_free_calls(organization):
