@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -251,6 +252,36 @@ def logged_in_cookie(organization) -> str:
     client = Client()
     client.force_login(user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def funded_organizations(*, count: int, credit_micros: int) -> tuple[str, list, dict[str, str]]:
+    """What the ingest benchmarks start from: a fresh bench database (Django set up on it in
+    this process) holding `count` organizations with `credit_micros` of credit each, and an
+    API key. Returns the database URL, the organizations and the API's request headers."""
+    url = database_url()
+    fresh_database(url)
+    setup_django(url)
+    from accounts.models import Organization
+    from credits.models import ApiKey
+    from credits.services.api_keys import api_key_issue
+    from credits.services.ledger import adjust_credits
+
+    now = datetime.now(UTC)
+    organizations = [Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(count)]
+    for organization in organizations:
+        adjust_credits(
+            organization=organization, amount_micros=credit_micros, reason="bench", created_by=None, now=now
+        )
+    raw_key = api_key_issue(api_key=ApiKey(name="bench"), created_by=None, now=now)
+    return url, organizations, {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+
+
+def books_problems() -> list[str]:
+    """Ledger invariants and rollups against events, checked after a run (empty: consistent)."""
+    from credits.selectors.ledger import ledger_invariant_violations
+    from credits.selectors.usage import usage_rollup_violations
+
+    return ledger_invariant_violations() + usage_rollup_violations()
 
 
 def machine() -> str:

@@ -53,27 +53,11 @@ def main() -> None:
     parser.add_argument("--organizations", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=15)
     options = parser.parse_args()
-    url = harness.database_url()
-    harness.fresh_database(url)
-    harness.setup_django(url)
-    from accounts.models import Organization
-    from credits.models import ApiKey
-    from credits.selectors.ledger import ledger_invariant_violations
-    from credits.selectors.usage import usage_rollup_violations
-    from credits.services.api_keys import api_key_issue
-    from credits.services.ledger import adjust_credits
-
-    now = datetime.now(UTC)
-    organizations = [
-        Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(options.organizations)
-    ]
-    for organization in organizations:
-        adjust_credits(
-            organization=organization, amount_micros=50_000_000, reason="bench", created_by=None, now=now
-        )
+    url, organizations, headers = harness.funded_organizations(
+        count=options.organizations, credit_micros=50_000_000
+    )
     ORGANIZATIONS.extend(o.pk for o in organizations)
-    raw_key = api_key_issue(api_key=ApiKey(name="bench"), created_by=None, now=now)
-    HEADERS.update({"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"})
+    HEADERS.update(headers)
     COOKIE["Cookie"] = harness.logged_in_cookie(organizations[0])
 
     with harness.Server(url) as server:
@@ -87,7 +71,7 @@ def main() -> None:
         )
         bare_after = harness.load(server.port, bare, clients=options.clients, seconds=options.seconds)
     bare_rate = (bare_before.per_second + bare_after.per_second) / 2
-    problems = ledger_invariant_violations() + usage_rollup_violations()
+    problems = harness.books_problems()
     harness.report(
         "Single-event posts vs a bare logged-in view",
         [

@@ -57,26 +57,13 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="per client, at most")
     parser.add_argument("--seconds", type=float, default=30)
     options = parser.parse_args()
-    url = harness.database_url()
-    harness.fresh_database(url)
-    harness.setup_django(url)
-    from accounts.models import Organization
-    from credits.models import ApiKey, UsageEvent
-    from credits.selectors.ledger import ledger_invariant_violations
-    from credits.selectors.usage import usage_rollup_violations
-    from credits.services.api_keys import api_key_issue
-    from credits.services.ledger import adjust_credits
+    url, organizations, headers = harness.funded_organizations(
+        count=options.organizations, credit_micros=5_000_000
+    )
+    HEADERS.update(headers)
+    from credits.models import UsageEvent
 
     now = datetime.now(UTC)
-    organizations = [
-        Organization.objects.create(name=f"Bench {n}", created_at=now) for n in range(options.organizations)
-    ]
-    for organization in organizations:
-        adjust_credits(
-            organization=organization, amount_micros=5_000_000, reason="bench", created_by=None, now=now
-        )
-    raw_key = api_key_issue(api_key=ApiKey(name="bench"), created_by=None, now=now)
-    HEADERS.update({"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"})
     ids = [o.pk for o in organizations]
     start = now - timedelta(hours=1)
     BODIES.extend(
@@ -98,7 +85,7 @@ def main() -> None:
     tps = harness.pgbench_hot_row_tps(url, clients=options.clients, seconds=10)
     events = result.requests * BATCH
     events_per_second = events / result.seconds
-    problems = ledger_invariant_violations() + usage_rollup_violations()
+    problems = harness.books_problems()
     stored = UsageEvent.objects.count()
     harness.report(
         "Batched ingest (1,000 events a batch) vs pgbench one-hot-row updates",
