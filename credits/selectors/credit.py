@@ -16,12 +16,12 @@ from credits.models import (
     PeriodKind,
     Tier,
 )
-from credits.selectors.ledger import credit_account_of, usage_lots
+from credits.selectors.ledger import usage_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds
 from credits.selectors.process_cache import cached_catalog
 from credits.selectors.programs import ActiveProgram, active_programs
-from credits.selectors.recharge import charges_needing_attention, recharge_plan_of
+from credits.selectors.recharge import charges_needing_attention
 from credits.selectors.tiers import TierHold, next_tier_threshold, timeline_view
 from credits.selectors.usage import UsageForecast, usage_forecast
 
@@ -141,9 +141,21 @@ def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
     return rows
 
 
+def _account_and_plan(*, organization: Organization) -> tuple[CreditAccount, AutoRecharge | None]:
+    """The organization's account and its auto-recharge plan (if any) in one query: the plan
+    is joined through the organization (one plan per organization at most)."""
+    account = CreditAccount.objects.select_related("organization__auto_recharge").get(
+        organization=organization
+    )
+    try:
+        return account, account.organization.auto_recharge
+    except AutoRecharge.DoesNotExist:
+        return account, None
+
+
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
-    account = credit_account_of(organization=organization)
+    account, plan = _account_and_plan(organization=organization)
     # One read for the spendable lots (in spend order) and the overage lot.
     own = usage_lots(account_ids=[account.pk], now=now)[account.pk]
     lots = own.spendable
@@ -157,7 +169,6 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     tier, progress = _tier_and_progress(account=account, today=now.date())
     tier, limits = current_limits(organization=organization, now=now, tier=tier)
     featured = {slug for slug, model in cached_catalog().items() if model.featured}
-    plan = recharge_plan_of(organization=organization)
     used_up = used_up_lots(account=account, now=now)
     return CreditSummary(
         balance_micros=account.balance_micros,

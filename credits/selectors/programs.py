@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from accounts.models import Organization
 from credits.models import ProgramGrant
-from credits.selectors.process_cache import cached_catalog
+from credits.selectors.process_cache import cached_catalog, cached_program_organization_ids
 
 
 def active_program_grants(*, organization: Organization, at: datetime) -> list[ProgramGrant]:
@@ -67,7 +67,11 @@ class ActiveProgram:
 def active_programs(*, organization: Organization, at: datetime) -> list[ActiveProgram]:
     """What the credit page says of the organization's program grants covering `at` (soonest
     end first): one query on the grant-model links, model names from the cached catalog.
-    A grant covering no model makes nothing free and is left out."""
+    A grant covering no model makes nothing free and is left out. No query for an
+    organization that never held a grant (cached in-process: a grant just approved shows
+    within PROCESS_CACHE_SECONDS, as it prices usage)."""
+    if organization.pk not in cached_program_organization_ids():
+        return []
     links = (
         ProgramGrant.api_models.through.objects.filter(
             programgrant__organization=organization,
