@@ -7,10 +7,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+from credits.models import ApiModel, CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+from credits.selectors.process_cache import forget_process_cache
 from credits.services import ledger
 from tests.credits.scenarios import record_usage
-from tests.factories import paid_purchase
+from tests.factories import ProgramGrantFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,28 @@ def test_credit_page_query_count_does_not_grow_with_the_ledger(owner_client, own
         assert owner_client.get(reverse("credits:credit")).status_code == 200
 
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_credit_page_reads_program_grants_only_for_an_organization_holding_one(owner_client, owner, settings):
+    settings.PROCESS_CACHE_SECONDS = 3_600  # a running worker's warm cache
+    paid_purchase(owner.organization, 10_000, timezone.now())
+    owner_client.get(reverse("credits:credit"))  # warm the session and the caches
+    with CaptureQueriesContext(connection) as without_grant:
+        page = owner_client.get(reverse("credits:credit")).content.decode()
+    assert 'id="grants-heading"' not in page
+
+    grant = ProgramGrantFactory(organization=owner.organization)
+    grant.api_models.set(ApiModel.objects.filter(slug="solar-pro"))
+    forget_process_cache()  # as approving a grant does on commit
+    owner_client.get(reverse("credits:credit"))
+    with CaptureQueriesContext(connection) as with_grant:
+        page = owner_client.get(reverse("credits:credit")).content.decode()
+    assert 'id="grants-heading"' in page
+
+    # Session, user, membership, the account with its auto-recharge plan, lots, periods,
+    # used-up lots, forecast; the grants' models once the organization holds a grant.
+    assert len(without_grant.captured_queries) == 8
+    assert len(with_grant.captured_queries) == 9
 
 
 def test_rate_limit_table_is_public_and_marks_the_organizations_column(owner_client, owner):
