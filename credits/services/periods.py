@@ -1,7 +1,7 @@
 """Commitment periods, written: schedules recorded, periods opened and cut short, purchases
 counted in them. The only writer of CommitmentSchedule and CommitmentPeriod rows.
 
-Every function here expects the account's row to be locked by the caller (ledger.lock_account):
+Every function here expects the account's row to be locked by the caller (locks.lock_account):
 the timeline of one account changes one transaction at a time. On PostgreSQL the database
 also refuses overlapping or gapped periods; on SQLite the checks below are the guard.
 """

@@ -24,7 +24,7 @@ from credits.selectors.periods import (
     period_row_on,
 )
 from credits.selectors.tiers import tier_for_amount
-from credits.services import ledger, periods
+from credits.services import locks, periods
 from credits.services.purchases import (
     PurchasePreview,
     preview_for_period,
@@ -165,7 +165,7 @@ def recharge_save(
 ) -> AutoRecharge:
     """Start a plan, or change one; a change applies from the next charge."""
     _validate(settings)
-    account = ledger.lock_account(organization=organization)
+    account = locks.lock_account(organization=organization)
     plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
     starting = plan is None or plan.status == RechargeStatus.TERMINATED
     moved = plan is None or settings.billing_date != plan.billing_date
@@ -227,7 +227,7 @@ def _accept_refund_policy(
 def recharge_terminate(*, organization: Organization, now: datetime) -> AutoRecharge:
     """Stop future charges; credits already bought stay where they are. The current period
     runs to its end; the periods after it are monthly on the same billing day."""
-    account = ledger.lock_account(organization=organization)
+    account = locks.lock_account(organization=organization)
     plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
     if plan is None or plan.status == RechargeStatus.TERMINATED:
         raise CreditsError("There is no auto-recharge to terminate.", code="no_plan")

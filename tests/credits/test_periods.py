@@ -20,7 +20,7 @@ from credits.selectors.credit import credit_summary
 from credits.selectors.ledger import ledger_invariant_violations
 from credits.selectors.periods import period_on
 from credits.selectors.tiers import current_tier
-from credits.services import ledger, periods, recharge_jobs
+from credits.services import locks, periods, recharge_jobs
 from credits.services.purchases import preview_purchase, reverse_purchase
 from credits.services.recharge import (
     RechargeSettings,
@@ -376,7 +376,7 @@ def test_the_service_refuses_a_period_that_would_overlap():
 
     with pytest.raises(TimelineError):
         with transaction.atomic():
-            ledger.lock_account(organization=organization)
+            locks.lock_account(organization=organization)
             # The schedules say the next period starts Apr 10: a gap after Mar 20.
             periods.open_periods(account=account, through=date(2026, 4, 15))
 
