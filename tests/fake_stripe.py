@@ -36,13 +36,13 @@ class ScriptedStripe:
     `now_says(intent_id, status)` changes that (3-D Secure finished, a payment settled)."""
 
     def __init__(self, monkeypatch):
-        self.script: list[str | Exception] = []
+        self.script: list[str | BaseException] = []
         # The answer once the script has run out.
-        self.otherwise: str = SUCCEEDED
+        self.otherwise: str | BaseException = SUCCEEDED
         self.charges: list[dict] = []
         self.intents: dict[str, stripe_client.PaymentIntent] = {}
         self.refunds: list[dict] = []
-        self.refund_script: list[str | Exception] = []
+        self.refund_script: list[str | BaseException] = []
         self._ids = count(1)
         monkeypatch.setattr(stripe_client, "payment_intent_create_and_confirm", self.create)
         monkeypatch.setattr(stripe_client, "payment_intent_retrieve", self.retrieve)
@@ -68,7 +68,7 @@ class ScriptedStripe:
         }
         self.charges.append(call)
         answer = self.script.pop(0) if self.script else self.otherwise
-        if isinstance(answer, Exception):
+        if isinstance(answer, BaseException):
             raise answer
         if answer == UNAVAILABLE:
             raise PaymentProviderUnavailable("Stripe did not answer.")
@@ -102,9 +102,13 @@ class ScriptedStripe:
         intent = self.intents[intent_id]
         self.intents[intent_id] = stripe_client.PaymentIntent(**{**intent.__dict__, "status": status})
 
+    def calls(self, *fields: str) -> list[dict]:
+        """The payment intents asked for, with only these fields of each."""
+        return [{name: charge[name] for name in fields} for charge in self.charges]
+
     def refund(self, *, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
         answer = self.refund_script.pop(0) if self.refund_script else SUCCEEDED
-        if isinstance(answer, Exception):
+        if isinstance(answer, BaseException):
             raise answer
         if answer == UNAVAILABLE:
             raise PaymentProviderUnavailable("Stripe is unavailable")

@@ -165,7 +165,7 @@ def _charge_paid(*, charge: OverageCharge, outcome: ChargeOutcome | None, now: d
     """The card paid: grant the overage purchase (a paid lot that settles the debt, through
     the one granting path, which for overage neither anchors the period, counts toward the
     tier nor earns bonus) and close the charge. The webhook may have granted it already."""
-    purchases.record_purchase(
+    charge.purchase = purchases.record_purchase(
         purchase_id=charge.purchase_id,
         now=now,
         payment_intent_id=outcome.intent_id if outcome else "",
@@ -179,7 +179,7 @@ def _charge_paid(*, charge: OverageCharge, outcome: ChargeOutcome | None, now: d
 
 
 def _charge_failed(*, charge: OverageCharge, code: str, message: str) -> OverageCharge:
-    purchases.purchase_mark_failed(purchase_id=charge.purchase_id, message=message)
+    charge.purchase = purchases.purchase_mark_failed(purchase_id=charge.purchase_id, message=message)
     charge.status = OverageStatus.FAILED
     charge.failure_code = code[:64]
     charge.failure_message = message[:500]
