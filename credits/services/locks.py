@@ -10,9 +10,14 @@ functions below, so two transactions never wait on each other in a circle:
 2. The organization's CreditAccount (`lock_account`, or `lock_accounts` for several, in
    organization order): every balance change serializes on it.
 3. The Purchase (`lock_purchase` takes 2 and 3 together).
-4. The AutoRecharge plan, updated last. Scheduling a plan's charges, and staff pausing or
-   resuming it, lock the plan alone (through `lock_work_row`, or skipping locked plans) and
-   take no other lock of this list while holding it.
+4. The AutoRecharge plan (`lock_plan`), updated last. Scheduling a plan's charges, and
+   staff pausing or resuming it, lock the plan alone (through `lock_work_row`, or skipping
+   locked plans) and take no other lock of this list while holding it.
+
+Rows that belong to the account (its lots, entries and commitment periods) are written
+under the account's lock; the receipt number sequence is taken last, when a grant commits.
+tests/credits/test_lock_order.py keeps every lock of these rows in this module (the job's
+SKIP LOCKED claims excepted).
 
 Rows are locked alone (`of=self`, FOR NO KEY UPDATE where the key is not changed): a lock
 that also covered a joined organization would collide with the key-share locks that
@@ -22,7 +27,7 @@ foreign-key checks of every insert for that organization take.
 from django.db import models, transaction
 
 from accounts.models import Organization
-from credits.models import CreditAccount, Purchase
+from credits.models import AutoRecharge, CreditAccount, Purchase
 
 
 def _require_transaction(name: str) -> None:
@@ -73,6 +78,13 @@ def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
 
 def lock_purchase(*, purchase_id: int) -> tuple[CreditAccount, Purchase]:
     """Steps 2 and 3: the purchase's account, then the purchase."""
+    _require_transaction("lock_purchase")
     organization_id = Purchase.objects.values_list("organization_id", flat=True).get(pk=purchase_id)
     account = lock_account(organization=Organization(pk=organization_id))
     return account, Purchase.objects.select_for_update().get(pk=purchase_id)
+
+
+def lock_plan(*, organization: Organization) -> AutoRecharge | None:
+    """Step 4: the organization's auto-recharge plan, if it has one (after its account)."""
+    _require_transaction("lock_plan")
+    return AutoRecharge.objects.select_for_update(of=("self",)).filter(organization=organization).first()

@@ -166,7 +166,7 @@ def recharge_save(
     """Start a plan, or change one; a change applies from the next charge."""
     _validate(settings)
     account = locks.lock_account(organization=organization)
-    plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
+    plan = locks.lock_plan(organization=organization)
     starting = plan is None or plan.status == RechargeStatus.TERMINATED
     moved = plan is None or settings.billing_date != plan.billing_date
     if (starting or moved) and settings.billing_date < now.date():
@@ -228,7 +228,7 @@ def recharge_terminate(*, organization: Organization, now: datetime) -> AutoRech
     """Stop future charges; credits already bought stay where they are. The current period
     runs to its end; the periods after it are monthly on the same billing day."""
     account = locks.lock_account(organization=organization)
-    plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
+    plan = locks.lock_plan(organization=organization)
     if plan is None or plan.status == RechargeStatus.TERMINATED:
         raise CreditsError("There is no auto-recharge to terminate.", code="no_plan")
     plan.status = RechargeStatus.TERMINATED

@@ -24,11 +24,10 @@ from credits.services.purchases import reverse_purchase
 def refund_request(
     *, organization: Organization, purchase_id: int, reason: str, user, now: datetime
 ) -> RefundRequest:
-    purchase = (
-        Purchase.objects.select_for_update().filter(organization=organization, pk=purchase_id).first()
-    )
-    if purchase is None:
+    if not Purchase.objects.filter(organization=organization, pk=purchase_id).exists():
         raise CreditsError("No such purchase.", code="not_found")
+    # Two requests for one purchase serialize here (the second finds the first open).
+    _, purchase = locks.lock_purchase(purchase_id=purchase_id)
     if not reason.strip():
         raise CreditsError("Tell us why you want a refund.", code="reason_required")
     row = next(
@@ -129,7 +128,7 @@ def _claim_refund(*, request_id: int, staff, now: datetime) -> None:
 def refund_reject(*, request_id: int, staff, note: str, now: datetime) -> RefundRequest:
     if not note.strip():
         raise CreditsError("Give the customer a reason.", code="reason_required")
-    request = RefundRequest.objects.select_for_update().get(pk=request_id)
+    request = locks.lock_work_row(RefundRequest, pk=request_id, related=("organization",))
     if request.status != RefundStatus.PENDING:
         # An approved request's credits were already taken back: its refund is owed.
         raise CreditsError("Only a request waiting for review can be rejected.", code="not_open")
