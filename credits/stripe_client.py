@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, cast
 
 import stripe
@@ -61,9 +62,32 @@ class SetupIntent:
     error_message: str = ""
 
 
+class Outcome(StrEnum):
+    """What a payment came to, in the product's words: checkout, auto-recharge and overage
+    all decide on these four, and `of_intent_status` is the one reading of Stripe's statuses."""
+
+    SUCCEEDED = "succeeded"
+    # The bank wants 3-D Secure: the page finishes it with Stripe.js, then asks us again.
+    REQUIRES_ACTION = "requires_action"
+    # Declined, or the intent was canceled: nothing was charged.
+    FAILED = "failed"
+    # Stripe has not answered for good yet (or another request is charging this purchase).
+    PROCESSING = "processing"
+
+    @classmethod
+    def of_intent_status(cls, status: str) -> "Outcome":
+        return {
+            "succeeded": cls.SUCCEEDED,
+            "requires_action": cls.REQUIRES_ACTION,
+            "requires_payment_method": cls.FAILED,
+            "canceled": cls.FAILED,
+        }.get(status, cls.PROCESSING)
+
+
 @dataclass(frozen=True)
 class PaymentIntent:
     id: str
+    # Stripe's own word; code decides on `outcome`.
     status: str
     client_secret: str
     amount_cents: int
@@ -73,6 +97,10 @@ class PaymentIntent:
     metadata: dict[str, str] = field(default_factory=dict)
     # The bank's or Stripe's words for the last failed attempt, if any.
     error_message: str = ""
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome.of_intent_status(self.status)
 
 
 def browser_context() -> dict[str, str]:
@@ -269,7 +297,7 @@ def payment_intent_create_and_confirm(
                 params=cast(PaymentIntentCreateParams, params), options={"idempotency_key": idempotency_key}
             )
         )
-    if off_session and intent.status == "requires_action":
+    if off_session and intent.outcome == Outcome.REQUIRES_ACTION:
         raise AuthenticationRequired(
             "Your bank asks you to confirm this payment.", payment_intent_id=intent.id
         )

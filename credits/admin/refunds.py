@@ -77,7 +77,7 @@ class RefundRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reject")
     def reject_link(self, refund):
-        if refund.status not in (RefundStatus.PENDING, RefundStatus.APPROVED_UNPAID):
+        if refund.status != RefundStatus.PENDING:
             return "—"
         url = reverse("admin:credits_refundrequest_reject", args=[refund.pk])
         return format_html('<a class="button" href="{}">Reject with a reason…</a>', url)

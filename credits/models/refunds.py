@@ -6,8 +6,9 @@ from django.db import models
 
 class RefundStatus(models.TextChoices):
     PENDING = "pending", "Pending review"
-    # Staff approved but Stripe failed; the error is kept and approval can be retried.
-    APPROVED_UNPAID = "approved_unpaid", "Approved, refund failed (retry)"
+    # Staff approved and the credits were taken back; the card refund has not been paid
+    # yet (in flight, or Stripe failed: the error is kept and approving again retries it).
+    APPROVED_UNPAID = "approved_unpaid", "Approved, refund on its way"
     REFUNDED = "refunded", "Refunded"
     REJECTED = "rejected", "Rejected"
 

@@ -1,9 +1,9 @@
 """Reads behind the alerts: usage this month, the current daily rate, where an alert stands."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
-from django.db.models import Min, Sum
+from django.db.models import Sum
 
 from accounts.models import Organization
 from credits.models import (
@@ -16,10 +16,9 @@ from credits.models import (
     LowBalanceMode,
 )
 from credits.selectors.ledger import credit_account_of
+from credits.selectors.usage import usage_forecast
 
 BUDGET_LEVELS = (50, 80, 100)
-# How far back the current rate of use looks, at most.
-RATE_WINDOW_DAYS = 30
 # Back above the threshold by this share (at least the minimum) before another alert.
 REARM_PERCENT = 10
 REARM_MIN_MICROS = 1_000_000
@@ -37,18 +36,16 @@ def usage_since_micros(*, account_id: int, since: datetime) -> int:
     return -(used or 0)
 
 
-def daily_usage_rate_micros(*, account_id: int, now: datetime) -> int:
-    """Usage per day over the days the organization has actually used the API, at most
-    the last 30 (a two-week-old account is not averaged over 30 days); 0 without usage."""
-    window_start = now - timedelta(days=RATE_WINDOW_DAYS)
-    first = LedgerEntry.objects.filter(
-        account_id=account_id, kind=EntryKind.USAGE, created_at__gte=window_start
-    ).aggregate(first=Min("created_at"))["first"]
-    if first is None:
-        return 0
-    # Calendar days from the first day with usage to today, both counted.
-    days = (now.date() - first.date()).days + 1
-    return usage_since_micros(account_id=account_id, since=first) // days
+def days_left_at_current_rate(*, organization_id: int, balance_micros: int, now: datetime) -> int | None:
+    """How many days the balance lasts at the current rate of use: the credit page's forecast
+    (selectors/usage.py), so an alert never says what the page does not. None until usage
+    makes a rate (charged on a few days), or when it lasts past the forecast's horizon."""
+    forecast = usage_forecast(
+        organization_id=organization_id, balance_micros=balance_micros, today=now.date()
+    )
+    if not forecast.rated:
+        return None
+    return 0 if balance_micros <= 0 else forecast.days_left
 
 
 @dataclass(frozen=True)
@@ -70,11 +67,12 @@ def low_balance_reading(
             balance < threshold, balance >= rearm_level_micros(threshold), balance, None
         )
     if settings.low_balance_mode == LowBalanceMode.DAYS:
-        rate = daily_usage_rate_micros(account_id=account.pk, now=now)
-        if rate <= 0:
-            # No recent usage: nothing runs out, whatever the balance.
+        days_left = days_left_at_current_rate(
+            organization_id=account.organization_id, balance_micros=balance, now=now
+        )
+        if days_left is None:
+            # No rate of use yet (or one that lasts for years): nothing is running out.
             return LowBalanceReading(False, True, balance, None)
-        days_left = max(0, balance) // rate
         wanted = settings.low_balance_days
         margin = max(wanted * REARM_PERCENT // 100, REARM_MIN_DAYS)
         return LowBalanceReading(days_left < wanted, days_left >= wanted + margin, balance, days_left)
@@ -120,7 +118,6 @@ def alerts_overview(*, organization: Organization, now: datetime) -> AlertsOverv
     account = credit_account_of(organization=organization)
     settings = AlertSettings.objects.filter(organization=organization).first()
     used = usage_since_micros(account_id=account.pk, since=month_start_at(now))
-    rate = daily_usage_rate_micros(account_id=account.pk, now=now)
     sent = AlertSent.objects.filter(organization=organization)
     budget = settings.budget_micros if settings else None
     return AlertsOverview(
@@ -128,7 +125,9 @@ def alerts_overview(*, organization: Organization, now: datetime) -> AlertsOverv
         balance_micros=account.balance_micros,
         used_this_month_micros=used,
         budget_percent=used * 100 // budget if budget else None,
-        days_left=max(0, account.balance_micros) // rate if rate > 0 else None,
+        days_left=days_left_at_current_rate(
+            organization_id=organization.pk, balance_micros=account.balance_micros, now=now
+        ),
         last_low_balance=sent.filter(kind=AlertKind.LOW_BALANCE).first(),
         last_budget=sent.filter(kind=AlertKind.BUDGET).first(),
     )

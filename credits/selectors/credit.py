@@ -196,7 +196,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         limits=[row for row in limits if row.model_slug in featured],
         limits_source_legacy=any(row.source == LimitSource.LEGACY for row in limits),
         forecast=usage_forecast(
-            organization=organization, balance_micros=account.balance_micros, today=now.date()
+            organization_id=organization.pk, balance_micros=account.balance_micros, today=now.date()
         ),
         plan=plan,
         # Recharge charges belong to a plan: without one there is nothing to ask about.

@@ -109,6 +109,8 @@ class UsageForecast:
     # What was charged over the days counted, and how many days that is.
     used_micros: int
     days_counted: int
+    # Usage was charged on enough days to be a rate (FORECAST_MIN_DAYS_WITH_USAGE).
+    rated: bool
     # None while there is too little usage to tell (or nothing left, or past ten years).
     days_left: int | None
     runs_out_on: date | None
@@ -119,8 +121,9 @@ class UsageForecast:
         return self.used_micros // self.days_counted if self.days_counted else 0
 
 
-def usage_forecast(*, organization: Organization, balance_micros: int, today: date) -> UsageForecast:
-    """When the balance runs out at the organization's rate of use (one rollup query).
+def usage_forecast(*, organization_id: int, balance_micros: int, today: date) -> UsageForecast:
+    """When the balance runs out at the organization's rate of use (one rollup query): the
+    one definition of "the current rate of use", for the credit page and the alerts alike.
 
     The rate is the charged usage over the days the organization has actually been using
     the API: from its first charged day in the last 30 UTC days through today, so a customer
@@ -129,7 +132,7 @@ def usage_forecast(*, organization: Organization, balance_micros: int, today: da
     start = today - timedelta(days=FORECAST_WINDOW_DAYS - 1)
     days = dict(
         UsageRollup.objects.filter(
-            organization=organization, day__gte=start, day__lte=today, cost_micros__gt=0
+            organization_id=organization_id, day__gte=start, day__lte=today, cost_micros__gt=0
         )
         .order_by()
         .values("day")
@@ -138,14 +141,15 @@ def usage_forecast(*, organization: Organization, balance_micros: int, today: da
     )
     used = sum(days.values())
     if not days:
-        return UsageForecast(0, 0, None, None, False)
+        return UsageForecast(0, 0, False, None, None, False)
     counted = (today - min(days)).days + 1
-    if len(days) < FORECAST_MIN_DAYS_WITH_USAGE or balance_micros <= 0:
-        return UsageForecast(used, counted, None, None, False)
+    rated = len(days) >= FORECAST_MIN_DAYS_WITH_USAGE
+    if not rated or balance_micros <= 0:
+        return UsageForecast(used, counted, rated, None, None, False)
     days_left = balance_micros * counted // used
     if days_left > FORECAST_MAX_DAYS:
-        return UsageForecast(used, counted, None, None, True)
-    return UsageForecast(used, counted, days_left, today + timedelta(days=days_left), False)
+        return UsageForecast(used, counted, rated, None, None, True)
+    return UsageForecast(used, counted, rated, days_left, today + timedelta(days=days_left), False)
 
 
 def usage_rollup_violations() -> list[str]:

@@ -83,10 +83,11 @@ def _check_low_balance(settings: AlertSettings, account: CreditAccount, now: dat
         return 0
     settings.low_balance_below = True
     if settings.low_balance_mode == LowBalanceMode.DAYS:
+        left = reading.days_left or 0
+        lasts = "Less than a day" if left == 0 else f"About {left} day{'s' if left != 1 else ''}"
         summary = (
-            f"About {reading.days_left} day{'s' if reading.days_left != 1 else ''} of usage left "
-            f"at the current rate (alert below {settings.low_balance_days} days); balance "
-            f"{format_usd(reading.balance_micros)}."
+            f"{lasts} of usage left at the current rate (alert below "
+            f"{settings.low_balance_days} days); balance {format_usd(reading.balance_micros)}."
         )
     else:
         summary = (

@@ -12,7 +12,6 @@ asked, so these functions are not `atomic` themselves; each write below is.
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from django.db import IntegrityError, transaction
 
@@ -31,27 +30,20 @@ from credits.models import (
     Purchase,
     PurchaseStatus,
 )
+from credits.services import locks
 from credits.services.purchases import purchase_create, purchase_mark_failed, record_purchase
+from credits.stripe_client import Outcome
 
 
 @dataclass(frozen=True)
 class ChargeOutcome:
     """What an off-session charge (auto-recharge, overage) came to."""
 
-    # "succeeded", "requires_action", "failed", or Stripe's own word while still pending
-    status: str
+    status: Outcome
     intent_id: str = ""
     message: str = ""
     card_brand: str = ""
     card_last4: str = ""
-
-
-class Outcome(StrEnum):
-    SUCCEEDED = "succeeded"
-    # The bank wants 3-D Secure: the page finishes it with Stripe.js, then asks us again.
-    REQUIRES_ACTION = "requires_action"
-    # Stripe has not answered for good yet (or another request is charging this purchase).
-    PROCESSING = "processing"
 
 
 @dataclass(frozen=True)
@@ -116,9 +108,7 @@ def purchase_confirm(*, organization: Organization, purchase_id: int, now: datet
         raise CardDeclined(purchase.failure_message or stripe_client.DECLINED_MESSAGE)
     if not purchase.stripe_payment_intent_id:
         return CheckoutResult(purchase=purchase, outcome=Outcome.PROCESSING)
-    intent = stripe_client.payment_intent_retrieve(
-        payment_intent_id=purchase.stripe_payment_intent_id
-    )
+    intent = stripe_client.payment_intent_retrieve(payment_intent_id=purchase.stripe_payment_intent_id)
     card = PaymentMethod.objects.filter(stripe_id=intent.payment_method).first()
     return _intent_apply(purchase=purchase, intent=intent, card=card, now=now)
 
@@ -156,7 +146,7 @@ def _intent_apply(
     ):
         raise PaymentError("This payment does not match the purchase.", code="intent_mismatch")
     _intent_store(purchase_id=purchase.pk, intent=intent)
-    if intent.status == "succeeded":
+    if intent.outcome == Outcome.SUCCEEDED:
         purchase = record_purchase(
             purchase_id=purchase.pk,
             now=now,
@@ -165,12 +155,12 @@ def _intent_apply(
             card_last4=card.last4 if card else "",
         )
         return CheckoutResult(purchase=purchase, outcome=Outcome.SUCCEEDED)
-    if intent.status == "requires_action":
+    if intent.outcome == Outcome.REQUIRES_ACTION:
         purchase.refresh_from_db()
         return CheckoutResult(
             purchase=purchase, outcome=Outcome.REQUIRES_ACTION, client_secret=intent.client_secret
         )
-    if intent.status in ("requires_payment_method", "canceled"):
+    if intent.outcome == Outcome.FAILED:
         message = intent.error_message or "The payment did not go through."
         purchase_mark_failed(purchase_id=purchase.pk, message=message)
         raise CardDeclined(message)
@@ -180,14 +170,14 @@ def _intent_apply(
 
 @transaction.atomic
 def _intent_store(*, purchase_id: int, intent: stripe_client.PaymentIntent) -> None:
-    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    _, purchase = locks.lock_purchase(purchase_id=purchase_id)
     if purchase.granted_at is not None:
         return
     fields = []
     if not purchase.stripe_payment_intent_id:
         purchase.stripe_payment_intent_id = intent.id
         fields.append("stripe_payment_intent_id")
-    if intent.status == "requires_action" and purchase.status == PurchaseStatus.PENDING:
+    if intent.outcome == Outcome.REQUIRES_ACTION and purchase.status == PurchaseStatus.PENDING:
         purchase.status = PurchaseStatus.REQUIRES_ACTION
         fields.append("status")
     if fields:
@@ -209,11 +199,14 @@ def charge_saved_card_off_session(
     """Charge a saved card (by Stripe id; empty means the default card) with nobody present."""
     cards = PaymentMethod.objects.filter(customer__organization=organization)
     card = (
-        cards.filter(stripe_id=payment_method_id) if payment_method_id else cards.filter(is_default=True)
-    ).select_related("customer").first()
+        (cards.filter(stripe_id=payment_method_id) if payment_method_id else cards.filter(is_default=True))
+        .select_related("customer")
+        .first()
+    )
     if card is None:
         return ChargeOutcome(
-            status="failed", message="There is no saved card to charge. Add one under Payment methods."
+            status=Outcome.FAILED,
+            message="There is no saved card to charge. Add one under Payment methods.",
         )
     metadata = {"organization_id": str(organization.pk)}
     if purchase_id is not None:
@@ -229,10 +222,10 @@ def charge_saved_card_off_session(
         )
     except AuthenticationRequired as error:
         return ChargeOutcome(
-            status="requires_action", intent_id=error.payment_intent_id, message=error.message
+            status=Outcome.REQUIRES_ACTION, intent_id=error.payment_intent_id, message=error.message
         )
     except CardDeclined as error:
-        return ChargeOutcome(status="failed", message=error.message)
+        return ChargeOutcome(status=Outcome.FAILED, message=error.message)
     return _outcome(intent, card)
 
 
@@ -243,16 +236,10 @@ def payment_intent_outcome(*, intent_id: str) -> ChargeOutcome:
 
 
 def _outcome(intent: stripe_client.PaymentIntent, card: PaymentMethod | None) -> ChargeOutcome:
-    status = {
-        "succeeded": "succeeded",
-        "requires_action": "requires_action",
-        "requires_payment_method": "failed",
-        "canceled": "failed",
-    }.get(intent.status, intent.status)
     return ChargeOutcome(
-        status=status,
+        status=intent.outcome,
         intent_id=intent.id,
-        message=intent.error_message if status == "failed" else "",
+        message=intent.error_message if intent.outcome == Outcome.FAILED else "",
         card_brand=card.brand if card else "",
         card_last4=card.last4 if card else "",
     )

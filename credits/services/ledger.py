@@ -17,6 +17,7 @@ from accounts.services import audit_record
 from credits.exceptions import CreditsError, InvalidAmount
 from credits.models import ApiModel, CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
 from credits.selectors.ledger import spendable_lots, usage_lots
+from credits.services.locks import lock_account
 
 
 def credit_account_create(*, organization: Organization) -> CreditAccount:
@@ -29,16 +30,6 @@ def credit_account_create(*, organization: Organization) -> CreditAccount:
     migration 0015 made one for every organization that existed before. Idempotent."""
     account, _ = CreditAccount.objects.get_or_create(organization=organization)
     return account
-
-
-def lock_account(*, organization: Organization) -> CreditAccount:
-    """The organization's account, locked for this transaction."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("lock_account must run inside transaction.atomic().")
-    # Accounts exist from the organization's creation; get_or_create stays in this one write
-    # path so an organization made some other way (a shell, a script) is still billed.
-    CreditAccount.objects.get_or_create(organization=organization)
-    return CreditAccount.objects.select_for_update().get(organization=organization)
 
 
 def post_entry(
@@ -122,30 +113,8 @@ def draw(
             return entries
     # Running out never stops API usage: the rest is owed on the overage lot.
     lot = overage_lot(account=account, now=now)
-    entries.append(
-        post_entry(account=account, lot=lot, kind=kind, amount_micros=-left, now=now, **fields)
-    )
+    entries.append(post_entry(account=account, lot=lot, kind=kind, amount_micros=-left, now=now, **fields))
     return entries
-
-
-def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
-    """Several organizations' accounts, created on first need, locked in one query in
-    organization order: the order every multi-account lock takes, so two usage batches
-    naming the same organizations never deadlock. Returns them by organization id."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("lock_accounts must run inside transaction.atomic().")
-    wanted = sorted(set(organization_ids))
-    locked = CreditAccount.objects.select_for_update().filter(organization_id__in=wanted)
-    accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
-    if len(accounts) < len(wanted):
-        # First usage of an organization: its account is created, then every row is locked
-        # again in order (rows already held are simply held).
-        CreditAccount.objects.bulk_create(
-            [CreditAccount(organization_id=pk) for pk in wanted if pk not in accounts],
-            ignore_conflicts=True,
-        )
-        accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
-    return accounts
 
 
 @dataclass(frozen=True)
@@ -168,9 +137,10 @@ def draw_usage_batch(
     Calls are drawn one after another as `draw` would (same lots, same order, same amounts
     per lot), model by model in the order each model first appears; each (lot, model) pair
     becomes one entry counting the calls that began on it. Set-based: one read of the lots,
-    one insert of the entries, one update of the lots and one of the accounts, whatever the
-    number of calls. Returns, for each charge, the entry its cost began on (None when it cost
-    nothing). `accounts` is by organization id, as `lock_accounts` returns it."""
+    then the entries inserted with the lots' and accounts' new sums (`_save_usage_draw`: one
+    statement on PostgreSQL, three elsewhere), whatever the number of calls. Returns, for
+    each charge, the entry its cost began on (None when it cost nothing). `accounts` is by
+    organization id, as `locks.lock_accounts` returns it."""
     charged_on: list[LedgerEntry | None] = [None] * len(charges)
     by_organization: dict[int, dict[int, list[int]]] = {}
     for index, charge in enumerate(charges):
@@ -181,9 +151,7 @@ def draw_usage_batch(
             models.setdefault(charge.api_model.pk, []).append(index)
     if not by_organization:
         return charged_on
-    lots = usage_lots(
-        account_ids=[accounts[pk].pk for pk in by_organization], now=now
-    )
+    lots = usage_lots(account_ids=[accounts[pk].pk for pk in by_organization], now=now)
     entries: list[LedgerEntry] = []
     touched: dict[int, CreditLot] = {}
     for organization_id in sorted(by_organization):
@@ -298,9 +266,7 @@ def _json_value(value: object) -> object:
 
 def settle_overage(*, account: CreditAccount, from_lot: CreditLot, now: datetime, **fields) -> int:
     """Pay a negative balance off from a new lot first; returns the micro-dollars moved."""
-    debt_lot = CreditLot.objects.filter(
-        account=account, kind=LotKind.OVERAGE, remaining_micros__lt=0
-    ).first()
+    debt_lot = CreditLot.objects.filter(account=account, kind=LotKind.OVERAGE, remaining_micros__lt=0).first()
     if debt_lot is None or from_lot.remaining_micros <= 0:
         return 0
     moved = min(-debt_lot.remaining_micros, from_lot.remaining_micros)
@@ -381,9 +347,9 @@ def adjust_credits(
 def expire_account_lots(*, account: CreditAccount, now: datetime) -> int:
     """Write off what is left of this (locked) account's lots past their expiry."""
     expired = 0
-    lots = CreditLot.objects.filter(
-        account=account, expires_at__lte=now, remaining_micros__gt=0
-    ).exclude(kind=LotKind.OVERAGE)
+    lots = CreditLot.objects.filter(account=account, expires_at__lte=now, remaining_micros__gt=0).exclude(
+        kind=LotKind.OVERAGE
+    )
     for lot in lots.order_by("pk"):
         expired += lot.remaining_micros
         post_entry(

@@ -2,7 +2,6 @@
 when the debt passes the policy threshold; the payment settles the debt as a purchase."""
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,7 +10,6 @@ from django.db import transaction
 from accounts.models import Organization
 from credits.exceptions import (
     CreditsError,
-    OverageChargeFailed,
     PaymentProviderUnavailable,
     StripeRequestRejected,
 )
@@ -28,8 +26,10 @@ from credits.models import (
 from credits.money import cents_to_micros, micros_to_cents_ceil
 from credits.selectors.periods import PeriodBounds, overage_period_on
 from credits.selectors.usage import day_start
-from credits.services import ledger, purchases
+from credits.services import checkout, locks, purchases
+from credits.services.checkout import ChargeOutcome
 from credits.services.notifications import notify_organization
+from credits.stripe_client import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -50,39 +50,6 @@ class OverageJobIncomplete(CreditsError):
     """Some organizations could not be charged this run; the others were."""
 
     code = "overage_job_incomplete"
-
-
-@dataclass(frozen=True)
-class CardCharge:
-    payment_intent_id: str
-    card_brand: str
-    card_last4: str
-
-
-def _charge_card(
-    *, organization: Organization, amount_cents: int, idempotency_key: str, purchase_id: int
-) -> CardCharge:
-    """The only Stripe call of overage: the default card, off-session. A network failure or
-    Stripe outage propagates, so the charge stays pending and the next run retries it under
-    the same idempotency key."""
-    from credits.services import checkout
-
-    outcome = checkout.charge_saved_card_off_session(
-        organization=organization,
-        amount_cents=amount_cents,
-        payment_method_id="",
-        idempotency_key=idempotency_key,
-        purchase_id=purchase_id,
-    )
-    if outcome.status == "succeeded":
-        return CardCharge(outcome.intent_id, outcome.card_brand, outcome.card_last4)
-    if outcome.status == "requires_action":
-        raise OverageChargeFailed(
-            outcome.message or "Your bank asked to confirm the payment.", code="authentication_required"
-        )
-    if outcome.status == "failed":
-        raise OverageChargeFailed(outcome.message or "The card was declined.")
-    raise PaymentProviderUnavailable("The payment is still processing; it is checked again later.")
 
 
 def _period_on(account: CreditAccount, organization: Organization, day) -> PeriodBounds:
@@ -149,10 +116,8 @@ def _attempt_number(organization: Organization, trigger: str, period_starts_on) 
 @transaction.atomic
 def _open_charge(*, organization: Organization, now: datetime) -> OverageCharge | None:
     """The charge to attempt now: one left pending by a crash, else a new one if due."""
-    account = ledger.lock_account(organization=organization)
-    pending = OverageCharge.objects.filter(
-        organization=organization, status=OverageStatus.PENDING
-    ).first()
+    account = locks.lock_account(organization=organization)
+    pending = OverageCharge.objects.filter(organization=organization, status=OverageStatus.PENDING).first()
     if pending is not None:
         return pending
     failed_lately = OverageCharge.objects.filter(
@@ -196,34 +161,28 @@ def _open_charge(*, organization: Organization, now: datetime) -> OverageCharge 
     return charge
 
 
-@transaction.atomic
-def _charge_paid(*, charge_id: int, card: CardCharge | None, now: datetime) -> OverageCharge:
+def _charge_paid(*, charge: OverageCharge, outcome: ChargeOutcome | None, now: datetime) -> OverageCharge:
     """The card paid: grant the overage purchase (a paid lot that settles the debt, through
     the one granting path, which for overage neither anchors the period, counts toward the
     tier nor earns bonus) and close the charge. The webhook may have granted it already."""
-    charge = OverageCharge.objects.get(pk=charge_id)
-    purchases.record_purchase(
+    charge.purchase = purchases.record_purchase(
         purchase_id=charge.purchase_id,
         now=now,
-        payment_intent_id=card.payment_intent_id if card else "",
-        card_brand=card.card_brand if card else "",
-        card_last4=card.card_last4 if card else "",
+        payment_intent_id=outcome.intent_id if outcome else "",
+        card_brand=outcome.card_brand if outcome else "",
+        card_last4=outcome.card_last4 if outcome else "",
     )
-    charge = OverageCharge.objects.select_for_update().get(pk=charge_id)
-    if charge.status != OverageStatus.SUCCEEDED:
-        charge.status = OverageStatus.SUCCEEDED
-        charge.charged_at = now
-        charge.save(update_fields=["status", "charged_at"])
+    charge.status = OverageStatus.SUCCEEDED
+    charge.charged_at = now
+    charge.save(update_fields=["status", "charged_at"])
     return charge
 
 
-@transaction.atomic
-def _charge_failed(*, charge_id: int, error: OverageChargeFailed) -> OverageCharge:
-    charge = OverageCharge.objects.select_for_update().select_related("organization").get(pk=charge_id)
-    purchases.purchase_mark_failed(purchase_id=charge.purchase_id, message=error.message)
+def _charge_failed(*, charge: OverageCharge, code: str, message: str) -> OverageCharge:
+    charge.purchase = purchases.purchase_mark_failed(purchase_id=charge.purchase_id, message=message)
     charge.status = OverageStatus.FAILED
-    charge.failure_code = error.code[:64]
-    charge.failure_message = error.message[:500]
+    charge.failure_code = code[:64]
+    charge.failure_message = message[:500]
     charge.save(update_fields=["status", "failure_code", "failure_message"])
     # To the owners, after commit (notify_organization defers the send).
     notify_organization(
@@ -238,37 +197,54 @@ def _charge_failed(*, charge_id: int, error: OverageChargeFailed) -> OverageChar
 def charge_overage(*, organization: Organization, now: datetime) -> OverageCharge | None:
     """Charge the organization's negative balance if it is due; idempotent per period.
 
-    Not one transaction on purpose: the pending charge is committed before the card is
-    charged and the outcome after, so neither a crash nor a rollback loses a payment."""
-    charge = _open_charge(organization=organization, now=now)
-    if charge is None:
+    The pending charge (and its purchase, whose key is Stripe's idempotency key) commits
+    before the card is charged. The card is then charged holding only the charge's row lock
+    (step 1 of credits/services/locks.py, never the account, so usage goes on meanwhile); a
+    second worker waits on that lock and finds the charge settled. A crash after Stripe
+    charged leaves the charge pending: the next run asks again with the same key (Stripe
+    answers with the same intent) or finds the purchase granted by the webhook."""
+    opened = _open_charge(organization=organization, now=now)
+    if opened is None:
         return None
-    if charge.purchase.granted_at is not None:
-        # Paid before a crash and granted by the webhook meanwhile: never charge again.
-        return _charge_paid(charge_id=charge.pk, card=None, now=now)
-    try:
-        card = _charge_card(
-            organization=organization,
-            amount_cents=charge.amount_cents,
-            idempotency_key=charge.key,
-            purchase_id=charge.purchase_id,
-        )
-    except OverageChargeFailed as error:
-        return _charge_failed(charge_id=charge.pk, error=error)
-    except StripeRequestRejected as error:
-        # Stripe refused the request itself (too small, a removed card): retrying the same
-        # request cannot help, so it is recorded as failed, for staff and the schedule.
+    with transaction.atomic():
+        charge = locks.lock_work_row(OverageCharge, pk=opened.pk, related=("organization", "purchase"))
+        if charge.status != OverageStatus.PENDING:
+            return charge
+        if charge.purchase.granted_at is not None:
+            # Paid before a crash and granted by the webhook meanwhile: never charge again.
+            return _charge_paid(charge=charge, outcome=None, now=now)
+        try:
+            # The default card, off-session. A network failure or an outage propagates and
+            # rolls this back, so the charge stays pending for the next run.
+            outcome = checkout.charge_saved_card_off_session(
+                organization=organization,
+                amount_cents=charge.amount_cents,
+                payment_method_id="",
+                idempotency_key=charge.key,
+                purchase_id=charge.purchase_id,
+            )
+        except StripeRequestRejected as error:
+            # Stripe refused the request itself (too small, a removed card): retrying the
+            # same request cannot help, so it is recorded as failed, for staff and the schedule.
+            return _charge_failed(charge=charge, code=error.code, message=error.message)
+        if outcome.status == Outcome.SUCCEEDED:
+            return _charge_paid(charge=charge, outcome=outcome, now=now)
+        if outcome.status == Outcome.PROCESSING:
+            raise PaymentProviderUnavailable("The payment is still processing; it is checked again later.")
+        if outcome.status == Outcome.REQUIRES_ACTION:
+            return _charge_failed(
+                charge=charge,
+                code="authentication_required",
+                message=outcome.message or "Your bank asked to confirm the payment.",
+            )
         return _charge_failed(
-            charge_id=charge.pk, error=OverageChargeFailed(error.message, code=error.code)
+            charge=charge, code="card_declined", message=outcome.message or "The card was declined."
         )
-    return _charge_paid(charge_id=charge.pk, card=card, now=now)
 
 
 def charge_due_overages(*, now: datetime) -> list[OverageCharge]:
     """The job (daily or more often): every organization in debt or with a charge pending."""
-    in_debt = CreditAccount.objects.filter(balance_micros__lt=0).values_list(
-        "organization_id", flat=True
-    )
+    in_debt = CreditAccount.objects.filter(balance_micros__lt=0).values_list("organization_id", flat=True)
     pending = OverageCharge.objects.filter(status=OverageStatus.PENDING).values_list(
         "organization_id", flat=True
     )

@@ -1,7 +1,7 @@
 """Commitment periods, written: schedules recorded, periods opened and cut short, purchases
 counted in them. The only writer of CommitmentSchedule and CommitmentPeriod rows.
 
-Every function here expects the account's row to be locked by the caller (ledger.lock_account):
+Every function here expects the account's row to be locked by the caller (locks.lock_account):
 the timeline of one account changes one transaction at a time. On PostgreSQL the database
 also refuses overlapping or gapped periods; on SQLite the checks below are the guard.
 """
@@ -151,9 +151,27 @@ def record_plan_schedule(
     schedules, replaced = with_schedule(active_schedules(account=account), new, today=today)
     _set_aside(replaced, now)
     row = _record(account, new, source=ScheduleSource.PLAN, now=now)
+    cut = CommitmentPeriod.objects.filter(account=account).order_by("-starts_on").first()
     _reshape_latest(account, schedules)
     open_periods(account=account, through=today)
+    if cut is not None:
+        _follow_the_days(cut)
     return row
+
+
+def _follow_the_days(cut: CommitmentPeriod) -> None:
+    """A plan starting today ends the running period today: what was bought earlier today
+    belongs to the day, so it moves into the plan's first period (the purchases of days
+    that stay in the cut period never move)."""
+    cut.refresh_from_db()
+    moved = list(Purchase.objects.filter(period=cut, granted_at__date__gte=cut.ends_on).order_by("pk"))
+    for purchase in moved:
+        assert purchase.granted_at is not None  # only granted purchases are in a period
+        uncount_purchase(purchase=purchase)
+        period = period_row_on(account=cut.account, day=purchase.granted_at.date())
+        assert period is not None  # opened through today just before
+        count_purchase(account=cut.account, purchase=purchase, period=period)
+        purchase.save(update_fields=["period"])
 
 
 def record_termination(*, account: CreditAccount, now: datetime) -> CommitmentSchedule | None:

@@ -30,7 +30,7 @@ from credits.selectors.tiers import (
     higher_tier,
     tier_for_amount,
 )
-from credits.services import ledger, periods
+from credits.services import ledger, locks, periods
 from credits.services.alerts import check_alerts
 from credits.services.receipts import issue_receipt
 
@@ -208,10 +208,7 @@ def record_purchase(
     card_last4: str = "",
 ) -> Purchase:
     """Grant a paid purchase's credits exactly once; later calls return it unchanged."""
-    organization_id = Purchase.objects.values_list("organization_id", flat=True).get(pk=purchase_id)
-    # Lock order everywhere: the account first, then the purchase.
-    account = ledger.lock_account(organization=Organization(pk=organization_id))
-    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    account, purchase = locks.lock_purchase(purchase_id=purchase_id)
     if purchase.granted_at is not None:
         return purchase
     if purchase.status == PurchaseStatus.REFUNDED:
@@ -220,11 +217,7 @@ def record_purchase(
     # Paying off a negative balance is not buying credits: it neither anchors the
     # commitment period nor counts toward the tier (and earns no bonus).
     buys_credits = purchase.source != PurchaseSource.OVERAGE
-    period = (
-        periods.period_for_new_purchase(account=account, today=today, now=now)
-        if buys_credits
-        else None
-    )
+    period = periods.period_for_new_purchase(account=account, today=today, now=now) if buys_credits else None
     paid_lot = ledger.grant_lot(
         account=account,
         kind=LotKind.PAID,
@@ -270,7 +263,7 @@ def record_purchase(
 @transaction.atomic
 def purchase_mark_failed(*, purchase_id: int, message: str) -> Purchase:
     """A declined or abandoned payment; a purchase already granted is never touched."""
-    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    _, purchase = locks.lock_purchase(purchase_id=purchase_id)
     if purchase.granted_at is None and purchase.status != PurchaseStatus.REFUNDED:
         purchase.status = PurchaseStatus.FAILED
         purchase.failure_message = message[:500]
@@ -282,9 +275,7 @@ def purchase_mark_failed(*, purchase_id: int, message: str) -> Purchase:
 def reverse_purchase(*, purchase_id: int, now: datetime, created_by=None) -> Purchase:
     """Undo a refunded purchase in the ledger: its paid and bonus lots are reversed and the
     period's purchases and tier recomputed. Idempotent."""
-    organization_id = Purchase.objects.values_list("organization_id", flat=True).get(pk=purchase_id)
-    account = ledger.lock_account(organization=Organization(pk=organization_id))
-    purchase = Purchase.objects.select_for_update().get(pk=purchase_id)
+    account, purchase = locks.lock_purchase(purchase_id=purchase_id)
     if purchase.status == PurchaseStatus.REFUNDED:
         return purchase
     if purchase.granted_at is None:

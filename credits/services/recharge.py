@@ -24,7 +24,7 @@ from credits.selectors.periods import (
     period_row_on,
 )
 from credits.selectors.tiers import tier_for_amount
-from credits.services import ledger, periods
+from credits.services import locks, periods
 from credits.services.purchases import (
     PurchasePreview,
     preview_for_period,
@@ -165,8 +165,8 @@ def recharge_save(
 ) -> AutoRecharge:
     """Start a plan, or change one; a change applies from the next charge."""
     _validate(settings)
-    account = ledger.lock_account(organization=organization)
-    plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
+    account = locks.lock_account(organization=organization)
+    plan = locks.lock_plan(organization=organization)
     starting = plan is None or plan.status == RechargeStatus.TERMINATED
     moved = plan is None or settings.billing_date != plan.billing_date
     if (starting or moved) and settings.billing_date < now.date():
@@ -227,8 +227,8 @@ def _accept_refund_policy(
 def recharge_terminate(*, organization: Organization, now: datetime) -> AutoRecharge:
     """Stop future charges; credits already bought stay where they are. The current period
     runs to its end; the periods after it are monthly on the same billing day."""
-    account = ledger.lock_account(organization=organization)
-    plan = AutoRecharge.objects.select_for_update().filter(organization=organization).first()
+    account = locks.lock_account(organization=organization)
+    plan = locks.lock_plan(organization=organization)
     if plan is None or plan.status == RechargeStatus.TERMINATED:
         raise CreditsError("There is no auto-recharge to terminate.", code="no_plan")
     plan.status = RechargeStatus.TERMINATED

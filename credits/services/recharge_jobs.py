@@ -28,7 +28,7 @@ from credits.models import (
 from credits.money import cents_to_micros, format_usd
 from credits.selectors.ledger import credit_account_of
 from credits.selectors.periods import charge_dates, latest_charge_day, period_for_purchase
-from credits.services import checkout
+from credits.services import checkout, locks
 from credits.services.checkout import ChargeOutcome
 from credits.services.notifications import BILLING_ROLES, notify_organization
 from credits.services.purchases import (
@@ -36,6 +36,7 @@ from credits.services.purchases import (
     purchase_mark_failed,
     record_purchase,
 )
+from credits.stripe_client import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -65,30 +66,6 @@ OPEN_STATUSES = (
     ChargeStatus.REQUIRES_ACTION,
     ChargeStatus.UNREACHABLE,
 )
-
-
-def charge_off_session(
-    *,
-    organization: Organization,
-    amount_cents: int,
-    payment_method_id: str,
-    idempotency_key: str,
-    purchase_id: int,
-) -> ChargeOutcome:
-    """Charge a saved card without the customer present. The one seam tests replace."""
-    return checkout.charge_saved_card_off_session(
-        organization=organization,
-        amount_cents=amount_cents,
-        payment_method_id=payment_method_id,
-        idempotency_key=idempotency_key,
-        # Lets the webhook match the intent to its purchase even before this job stores it.
-        purchase_id=purchase_id,
-    )
-
-
-def retrieve_outcome(*, intent_id: str) -> ChargeOutcome:
-    """What Stripe now says of an intent we created earlier."""
-    return checkout.payment_intent_outcome(intent_id=intent_id)
 
 
 def _latest_due_day(plan: AutoRecharge, today: date) -> date:
@@ -197,20 +174,14 @@ def schedule_threshold_charges(*, now: datetime) -> int:
     return created
 
 
-def _locked_charge(charge_id: int) -> RechargeCharge:
-    """The charge (locked by the caller) with its plan and purchase read afresh.
-
-    The lock is taken by its own statement first: a locking SELECT that joins other tables
-    re-reads only the locked row when a concurrent commit changed it, and keeps the joined
-    rows as its snapshot saw them. A worker claiming a charge another worker had just paid
-    would then see the purchase without its intent id and charge the card again."""
-    return RechargeCharge.objects.select_related("plan__organization", "purchase").get(pk=charge_id)
+# What a claimed charge is read with, after its lock (locks.lock_work_row says why after).
+CHARGE_RELATED = ("plan__organization", "purchase")
 
 
 def _claim_next_charge(now: datetime) -> RechargeCharge | None:
     charge_id = (
-        # FOR NO KEY UPDATE of the charge row alone: rows being inserted elsewhere that
-        # point at the plan or organization (key-share locks) must not make it skipped.
+        # The charge row alone, as locks.lock_work_row takes it, but skipping rows another
+        # worker holds; then read afresh under the lock.
         RechargeCharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
         .filter(
             status__in=OPEN_STATUSES,
@@ -221,7 +192,9 @@ def _claim_next_charge(now: datetime) -> RechargeCharge | None:
         .values_list("pk", flat=True)
         .first()
     )
-    return None if charge_id is None else _locked_charge(charge_id)
+    if charge_id is None:
+        return None
+    return RechargeCharge.objects.select_related(*CHARGE_RELATED).get(pk=charge_id)
 
 
 def process_due_charges(*, now: datetime) -> int:
@@ -237,7 +210,7 @@ def process_due_charges(*, now: datetime) -> int:
                     return paid
                 charge_id = charge.pk
                 outcome = _attempt(charge, now)
-            if outcome.status == "succeeded":
+            if outcome.status == Outcome.SUCCEEDED:
                 _grant(charge.pk, outcome, now)
                 paid += 1
         except Exception as error:
@@ -251,8 +224,7 @@ def retry_charge_now(*, charge_id: int, now: datetime) -> RechargeCharge:
     """Attempt one open charge at once (staff's "retry now"), under the same row lock and
     with the same idempotency rules as the job; a charge the plan gave up on is reopened."""
     with transaction.atomic():
-        RechargeCharge.objects.select_for_update(no_key=True).filter(pk=charge_id).values_list("pk").get()
-        charge = _locked_charge(charge_id)
+        charge = locks.lock_work_row(RechargeCharge, pk=charge_id, related=CHARGE_RELATED)
         if charge.plan.status != RechargeStatus.ACTIVE:
             raise CreditsError("Resume the plan before retrying its charge.", code="plan_not_active")
         if charge.status == ChargeStatus.GAVE_UP:
@@ -260,7 +232,7 @@ def retry_charge_now(*, charge_id: int, now: datetime) -> RechargeCharge:
         elif charge.status not in OPEN_STATUSES:
             raise CreditsError("Only a charge that has not been paid can be retried.", code="not_retryable")
         outcome = _attempt(charge, now)
-    if outcome.status == "succeeded":
+    if outcome.status == Outcome.SUCCEEDED:
         _grant(charge.pk, outcome, now)
     charge.refresh_from_db()
     return charge
@@ -281,7 +253,7 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
     if purchase.granted_at is not None:
         # The webhook granted it meanwhile (Stripe had charged before an outage hid the
         # answer from us): record the success, never charge again.
-        return ChargeOutcome(status="succeeded", intent_id=purchase.stripe_payment_intent_id or "")
+        return ChargeOutcome(status=Outcome.SUCCEEDED, intent_id=purchase.stripe_payment_intent_id or "")
     if purchase.stripe_payment_intent_id and charge.status in (
         ChargeStatus.PENDING,
         ChargeStatus.REQUIRES_ACTION,
@@ -289,16 +261,17 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
     ):
         # Charged before and not granted (a crash), or waiting for the customer to
         # authenticate: ask Stripe first instead of charging again.
-        known = retrieve_outcome(intent_id=purchase.stripe_payment_intent_id)
-        if known.status == "succeeded" or charge.status == ChargeStatus.PENDING:
+        known = checkout.payment_intent_outcome(intent_id=purchase.stripe_payment_intent_id)
+        if known.status == Outcome.SUCCEEDED or charge.status == ChargeStatus.PENDING:
             outcome = known
     if outcome is None:
         try:
-            outcome = charge_off_session(
+            outcome = checkout.charge_saved_card_off_session(
                 organization=charge.plan.organization,
                 amount_cents=charge.amount_cents,
                 payment_method_id=charge.plan.payment_method_id,
                 idempotency_key=f"{purchase.key}:attempt-{charge.attempts + 1}",
+                # Lets the webhook match the intent to its purchase before this job stores it.
                 purchase_id=purchase.pk,
             )
         except PaymentProviderUnavailable as error:
@@ -306,19 +279,19 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
             # attempt count is not advanced), so Stripe answers with the first intent.
             return _provider_unreachable(charge, error.message, now)
         except CreditsError as error:
-            outcome = ChargeOutcome(status="failed", message=error.message)
+            outcome = ChargeOutcome(status=Outcome.FAILED, message=error.message)
         charge.attempts += 1
     # Stripe answered: the outage (if any) is over.
     charge.provider_failures = 0
     if outcome.intent_id and outcome.intent_id != purchase.stripe_payment_intent_id:
         purchase.stripe_payment_intent_id = outcome.intent_id
         purchase.save(update_fields=["stripe_payment_intent_id"])
-    if outcome.status == "succeeded":
+    if outcome.status == Outcome.SUCCEEDED:
         # Granted right after this transaction commits; until then the row says pending.
         charge.status = ChargeStatus.PENDING
         charge.save(update_fields=["status", "attempts", "provider_failures"])
         return outcome
-    if outcome.status not in ("failed", "requires_action"):
+    if outcome.status == Outcome.PROCESSING:
         # Still processing at the bank: look again later, never charge again meanwhile.
         charge.status = ChargeStatus.PENDING
         charge.save(update_fields=["status", "attempts", "provider_failures"])
@@ -334,7 +307,7 @@ def _retry_soon(charge: RechargeCharge, message: str, now: datetime) -> ChargeOu
     charge.next_attempt_at = now + RETRY_SOON
     charge.last_error = message[:500]
     charge.save(update_fields=["next_attempt_at", "last_error"])
-    return ChargeOutcome(status="processing", message=message)
+    return ChargeOutcome(status=Outcome.PROCESSING, message=message)
 
 
 def _provider_unreachable(charge: RechargeCharge, message: str, now: datetime) -> ChargeOutcome:
@@ -363,12 +336,12 @@ def _provider_unreachable(charge: RechargeCharge, message: str, now: datetime) -
             context={"plan": plan, "charge": charge, "message": message},
             roles=BILLING_ROLES,
         )
-    return ChargeOutcome(status="processing", message=message)
+    return ChargeOutcome(status=Outcome.PROCESSING, message=message)
 
 
 def _record_failure(charge: RechargeCharge, outcome: ChargeOutcome, now: datetime) -> None:
     plan = charge.plan
-    needs_action = outcome.status == "requires_action"
+    needs_action = outcome.status == Outcome.REQUIRES_ACTION
     message = outcome.message or (
         "The bank asked for authentication." if needs_action else "The payment failed."
     )
@@ -393,9 +366,7 @@ def _record_failure(charge: RechargeCharge, outcome: ChargeOutcome, now: datetim
         # Authentication needs the customer; the page offers it and the retry stays scheduled.
         charge.purchase.status = PurchaseStatus.REQUIRES_ACTION
         charge.purchase.save(update_fields=["status"])
-    charge.save(
-        update_fields=["status", "attempts", "provider_failures", "last_error", "next_attempt_at"]
-    )
+    charge.save(update_fields=["status", "attempts", "provider_failures", "last_error", "next_attempt_at"])
     plan.updated_at = now
     plan.save(update_fields=["status", "last_result", "updated_at"])
     notify_organization(
@@ -409,7 +380,9 @@ def _record_failure(charge: RechargeCharge, outcome: ChargeOutcome, now: datetim
 
 def _grant(charge_id: int, outcome: ChargeOutcome, now: datetime) -> None:
     with transaction.atomic():
-        charge = RechargeCharge.objects.select_for_update().select_related("plan").get(pk=charge_id)
+        # The lock order (credits/services/locks.py): the charge, then the account and the
+        # purchase (record_purchase), then the plan.
+        charge = locks.lock_work_row(RechargeCharge, pk=charge_id, related=("plan",))
         purchase = record_purchase(
             purchase_id=charge.purchase_id,
             now=now,
@@ -445,9 +418,7 @@ def charge_client_secret(*, organization: Organization, charge_id: int) -> tuple
     )
     if charge is None or not charge.purchase.stripe_payment_intent_id:
         raise CreditsError("This payment does not need authentication.", code="no_action_needed")
-    intent = stripe_client.payment_intent_retrieve(
-        payment_intent_id=charge.purchase.stripe_payment_intent_id
-    )
+    intent = stripe_client.payment_intent_retrieve(payment_intent_id=charge.purchase.stripe_payment_intent_id)
     return charge, intent.client_secret
 
 
@@ -456,19 +427,14 @@ def charge_confirm_after_authentication(
 ) -> RechargeCharge:
     """The page comes back from 3-D Secure: ask Stripe (never the browser) and grant if paid."""
     with transaction.atomic():
-        charge = (
-            RechargeCharge.objects.select_for_update()
-            .select_related("purchase", "plan")
-            .filter(plan__organization=organization, pk=charge_id)
-            .first()
-        )
-        if charge is None:
+        if not RechargeCharge.objects.filter(plan__organization=organization, pk=charge_id).exists():
             raise CreditsError("No such payment.", code="not_found")
+        charge = locks.lock_work_row(RechargeCharge, pk=charge_id, related=("purchase", "plan"))
         if charge.status != ChargeStatus.REQUIRES_ACTION:
             return charge
         # A charge waiting for authentication was sent to Stripe, so its intent id is set.
-        outcome = retrieve_outcome(intent_id=charge.purchase.stripe_payment_intent_id or "")
-        if outcome.status != "succeeded":
+        outcome = checkout.payment_intent_outcome(intent_id=charge.purchase.stripe_payment_intent_id or "")
+        if outcome.status != Outcome.SUCCEEDED:
             raise CreditsError(
                 "The bank has not confirmed this payment. Try again, or update your card.",
                 code="not_authenticated",
@@ -476,5 +442,3 @@ def charge_confirm_after_authentication(
     _grant(charge.pk, outcome, now)
     charge.refresh_from_db()
     return charge
-
-

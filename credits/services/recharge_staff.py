@@ -10,7 +10,7 @@ from accounts.models import User
 from accounts.services import audit_record, audit_snapshot
 from credits.exceptions import CreditsError
 from credits.models import AutoRecharge, RechargeCharge, RechargeStatus
-from credits.services import recharge_jobs
+from credits.services import locks, recharge_jobs
 
 
 def _move_plan(
@@ -18,7 +18,7 @@ def _move_plan(
     error: CreditsError
 ) -> AutoRecharge:
     """One audited status change of a plan, under its row lock."""
-    plan = AutoRecharge.objects.select_for_update().select_related("organization").get(pk=plan_id)
+    plan = locks.lock_work_row(AutoRecharge, pk=plan_id, related=("organization",))
     if plan.status != source:
         raise error
     before = audit_snapshot(plan)

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from accounts.models import Organization
 from accounts.services import audit_record
+from credits import stripe_client
 from credits.exceptions import CreditsError
 from credits.models import (
     Purchase,
@@ -14,7 +15,7 @@ from credits.models import (
 )
 from credits.selectors.refunds import purchases_refundability
 from credits.selectors.usage import has_usage_history
-from credits.services.ledger import lock_account
+from credits.services import locks
 from credits.services.notifications import BILLING_ROLES, notify_organization
 from credits.services.purchases import reverse_purchase
 
@@ -23,11 +24,10 @@ from credits.services.purchases import reverse_purchase
 def refund_request(
     *, organization: Organization, purchase_id: int, reason: str, user, now: datetime
 ) -> RefundRequest:
-    purchase = (
-        Purchase.objects.select_for_update().filter(organization=organization, pk=purchase_id).first()
-    )
-    if purchase is None:
+    if not Purchase.objects.filter(organization=organization, pk=purchase_id).exists():
         raise CreditsError("No such purchase.", code="not_found")
+    # Two requests for one purchase serialize here (the second finds the first open).
+    _, purchase = locks.lock_purchase(purchase_id=purchase_id)
     if not reason.strip():
         raise CreditsError("Tell us why you want a refund.", code="reason_required")
     row = next(
@@ -47,63 +47,44 @@ def refund_request(
     return request
 
 
-def refund_payment(*, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
-    """Refund at Stripe; returns the refund id. The one seam tests replace."""
-    from credits import stripe_client
-
-    return stripe_client.refund_create(
-        payment_intent_id=payment_intent_id,
-        amount_cents=amount_cents,
-        idempotency_key=idempotency_key,
-    )
-
-
 def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
-    """Refund through Stripe, then reverse the purchase's lots. Safe to run twice.
+    """Approve a refund: take the purchase's credits back, then refund the card. Safe to run
+    twice, and no lock that usage needs is held while Stripe is asked.
 
-    One transaction holds the organization's account lock from the usage check to the
-    reversal: usage is debited under the same lock, so no batch can land after the check
-    and be served free by a refund of the whole payment. A crash after Stripe refunded rolls
-    the reversal back; the stable idempotency key (refund-<id>, also looked up at Stripe
-    before creating) makes the retry find that refund instead of refunding twice. A Stripe
-    failure leaves the request approved-but-unpaid with the error, nothing reversed."""
-    organization_id = RefundRequest.objects.values_list("organization_id", flat=True).get(pk=request_id)
+    1. The claim (one transaction; the request, then the account and the purchase, the
+       order of credits/services/locks.py): the usage check and the reversal of the
+       purchase's lots, under the account lock that every usage debit takes. Usage that
+       lands before makes the purchase ineligible; usage that lands after is debited from
+       other credit or owed, never from the refunded purchase. The request is then
+       APPROVED_UNPAID: approved, the money not yet returned.
+    2. The Stripe refund, holding only the request's row lock (so a second approval waits
+       and then finds it paid), with the stable key refund-<id> (also looked up at Stripe
+       before creating), and the request marked REFUNDED in the same transaction.
+    A crash or a Stripe failure after the claim leaves the request APPROVED_UNPAID with the
+    credits already taken back and the error kept: approving it again retries step 2, and
+    the key makes the retry find a refund Stripe already made instead of refunding twice."""
+    _claim_refund(request_id=request_id, staff=staff, now=now)
     with transaction.atomic():
-        # Lock order everywhere: the account first, then the request and its purchase.
-        lock_account(organization=Organization(pk=organization_id))
-        request = RefundRequest.objects.select_for_update().select_related("purchase").get(pk=request_id)
-        if request.status == RefundStatus.REFUNDED:
+        request = locks.lock_work_row(RefundRequest, pk=request_id, related=("organization", "purchase"))
+        if request.status != RefundStatus.APPROVED_UNPAID:
             return request
-        if request.status == RefundStatus.REJECTED:
-            raise CreditsError("This request was rejected.", code="already_rejected")
-        if has_usage_history(organization=request.organization):
-            raise CreditsError(
-                "The organization has used the API since asking, so the purchase is no "
-                "longer refundable.",
-                code="ineligible",
+        try:
+            refund_id = stripe_client.refund_create(
+                payment_intent_id=request.purchase.stripe_payment_intent_id or "",
+                amount_cents=request.purchase.amount_cents,
+                idempotency_key=f"refund-{request.pk}",
             )
-        request.reviewed_by, request.reviewed_at = staff, now
-        refund_id = request.stripe_refund_id
-        if not refund_id:
-            try:
-                refund_id = refund_payment(
-                    payment_intent_id=request.purchase.stripe_payment_intent_id or "",
-                    amount_cents=request.purchase.amount_cents,
-                    idempotency_key=f"refund-{request.pk}",
-                )
-            except CreditsError as error:
-                request.status = RefundStatus.APPROVED_UNPAID
-                request.last_error = error.message[:500]
-                request.save(update_fields=["reviewed_by", "reviewed_at", "status", "last_error"])
-                return request
+        except CreditsError as error:
+            request.last_error = error.message[:500]
+            request.save(update_fields=["last_error"])
+            return request
         request.stripe_refund_id = refund_id
-        reverse_purchase(purchase_id=request.purchase_id, now=now, created_by=staff)
         request.status = RefundStatus.REFUNDED
         request.last_error = ""
-        request.save()
+        request.save(update_fields=["stripe_refund_id", "status", "last_error"])
         audit_record(
             actor=staff,
-            action="refund_approve",
+            action="refund_paid",
             obj=request,
             after={"status": request.status, "stripe_refund_id": refund_id},
             organization=request.organization,
@@ -114,12 +95,43 @@ def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
 
 
 @transaction.atomic
+def _claim_refund(*, request_id: int, staff, now: datetime) -> None:
+    """Step 1 of refund_approve: check, take the credits back, mark approved."""
+    request = locks.lock_work_row(RefundRequest, pk=request_id, related=("organization",))
+    if request.status == RefundStatus.REJECTED:
+        raise CreditsError("This request was rejected.", code="already_rejected")
+    if request.status != RefundStatus.PENDING:
+        # Claimed before (paid, or waiting for Stripe): refund_approve goes on from there.
+        return
+    locks.lock_account(organization=request.organization)
+    if has_usage_history(organization=request.organization):
+        raise CreditsError(
+            "The organization has used the API since asking, so the purchase is no longer refundable.",
+            code="ineligible",
+        )
+    reverse_purchase(purchase_id=request.purchase_id, now=now, created_by=staff)
+    request.status = RefundStatus.APPROVED_UNPAID
+    request.reviewed_by, request.reviewed_at = staff, now
+    request.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    audit_record(
+        actor=staff,
+        action="refund_approve",
+        obj=request,
+        before={"status": RefundStatus.PENDING},
+        after={"status": request.status},
+        organization=request.organization,
+        now=now,
+    )
+
+
+@transaction.atomic
 def refund_reject(*, request_id: int, staff, note: str, now: datetime) -> RefundRequest:
     if not note.strip():
         raise CreditsError("Give the customer a reason.", code="reason_required")
-    request = RefundRequest.objects.select_for_update().get(pk=request_id)
-    if request.status not in (RefundStatus.PENDING, RefundStatus.APPROVED_UNPAID):
-        raise CreditsError("Only an open request can be rejected.", code="not_open")
+    request = locks.lock_work_row(RefundRequest, pk=request_id, related=("organization",))
+    if request.status != RefundStatus.PENDING:
+        # An approved request's credits were already taken back: its refund is owed.
+        raise CreditsError("Only a request waiting for review can be rejected.", code="not_open")
     before = {"status": request.status}
     request.status = RefundStatus.REJECTED
     request.decision_note = note.strip()[:500]

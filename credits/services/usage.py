@@ -24,7 +24,7 @@ from credits.selectors.process_cache import (
     cached_program_organization_ids,
 )
 from credits.selectors.programs import program_coverage
-from credits.services import ledger
+from credits.services import ledger, locks
 from credits.services.alerts import check_alerts
 
 MAX_BATCH_EVENTS = 1_000
@@ -427,7 +427,7 @@ def _record_once(
     *, events: list[UsageInput], api_key: ApiKey | None, now: datetime, look_up_known: bool
 ) -> UsageBatchResult:
     organization_ids = sorted({usage.organization_id for usage in events})
-    accounts = ledger.lock_accounts(organization_ids=organization_ids)
+    accounts = locks.lock_accounts(organization_ids=organization_ids)
     known = _known_event_ids([usage.event_id for usage in events]) if look_up_known else set()
     new = [usage for usage in events if usage.event_id not in known]
     if new:

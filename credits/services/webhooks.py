@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from credits.exceptions import CreditsError
 from credits.models import PaymentMethod, Purchase, StripeEvent
+from credits.services import locks
 from credits.services.purchases import purchase_mark_failed, record_purchase
 from credits.stripe_client import expandable_id
 
@@ -38,7 +39,7 @@ def event_is_malformed(event: StripeEvent) -> bool:
 @transaction.atomic
 def stripe_event_process(*, event_id: int, now: datetime) -> StripeEvent:
     """Handle a stored event once. Types we do not handle are marked done and ignored."""
-    event = StripeEvent.objects.select_for_update().get(pk=event_id)
+    event = locks.lock_work_row(StripeEvent, pk=event_id)
     if event.processed_at is not None:
         return event
     data = event.payload.get("data")

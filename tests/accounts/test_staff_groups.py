@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from credits.models import BonusRate, CreditAccount, LedgerEntry, RefundRequest, RefundStatus
 from credits.services import refunds
+from tests import fake_stripe
 from tests.factories import MembershipFactory, UserFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,7 @@ def _staff(client, group: str):
 
 @pytest.fixture
 def refund_request(monkeypatch):
-    monkeypatch.setattr(refunds, "refund_payment", lambda **kwargs: "re_test")
+    fake_stripe.ScriptedStripe(monkeypatch)
     owner = MembershipFactory()
     purchase = paid_purchase(owner.organization, 10_000, timezone.now())
     return refunds.refund_request(

@@ -22,7 +22,7 @@ from credits.models import (
 )
 from credits.services import recharge_jobs
 from credits.services.recharge import RechargeSettings, recharge_save
-from tests.credits.test_recharge_jobs import FakeStripe
+from tests import fake_stripe
 from tests.factories import (
     InvitationFactory,
     MembershipFactory,
@@ -45,11 +45,12 @@ def staff(client):
 
 @pytest.fixture
 def stripe(monkeypatch):
-    return FakeStripe(monkeypatch)
+    return fake_stripe.ScriptedStripe(monkeypatch)
 
 
 def _plan(organization=None):
     organization = organization or MembershipFactory(role=Role.OWNER).organization
+    fake_stripe.default_card(organization)
     return recharge_save(
         organization=organization,
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 31)),
@@ -61,7 +62,7 @@ def _plan(organization=None):
 
 def _failed_charge(stripe):
     plan = _plan()
-    stripe.script = ["failed"]
+    stripe.script = [fake_stripe.DECLINED]
     recharge_jobs.run_recharges(now=START)
     return RechargeCharge.objects.get(plan=plan)
 
@@ -128,7 +129,7 @@ def test_pause_and_resume_are_audited(client, staff):
 
 def test_retry_a_failed_charge_now_pays_it_once_and_is_audited(client, staff, stripe):
     charge = _failed_charge(stripe)
-    stripe.script = ["succeeded"]
+    stripe.script = [fake_stripe.SUCCEEDED]
 
     response = _action(client, "rechargecharge", "retry_now", [charge.pk])
 

@@ -136,6 +136,35 @@ def test_days_left_alert_at_the_current_rate(organization, run_on_commit):
     assert "About 6 days of usage left" in message.body
 
 
+def test_days_left_is_the_credit_pages_forecast_and_waits_for_a_rate(organization, run_on_commit):
+    """One rule for "the current rate": the alert, the settings page and the credit page's
+    forecast say the same number, and none of them guesses from one or two days of usage."""
+    from credits.selectors.alerts import alerts_overview
+    from credits.selectors.usage import usage_forecast
+
+    paid_purchase(organization, 3_000, START - timedelta(days=10))  # $30
+    alert_settings_save(
+        organization=organization,
+        alerts=AlertsInput(low_balance_mode="days", low_balance_days=7),
+        user=None,
+        now=START - timedelta(days=10),
+    )
+    # $10 on each of two days leaves $10: a day at that rate, but two days are not a rate yet.
+    run_on_commit(use, organization, 1_000, START - timedelta(days=1))
+    run_on_commit(use, organization, 1_000, START)
+    assert alerts("Low balance") == []
+    assert alerts_overview(organization=organization, now=START).days_left is None
+
+    later = START + timedelta(days=1)
+    run_on_commit(use, organization, 500, later)  # a third day: $25 over 3 days, $5 left
+
+    forecast = usage_forecast(organization_id=organization.pk, balance_micros=5 * DOLLAR, today=later.date())
+    assert forecast.days_left == 0  # $5 at $8.33 a day
+    assert alerts_overview(organization=organization, now=later).days_left == forecast.days_left
+    [message] = alerts("Low balance")
+    assert "Less than a day of usage left" in message.body
+
+
 def test_budget_alerts_at_50_80_and_100_percent_once_each_per_month(organization, run_on_commit):
     paid_purchase(organization, 100_000, START - timedelta(days=1))
     alert_settings_save(

@@ -10,14 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from credits.exceptions import OverageChargeFailed
+from credits.exceptions import CardDeclined
 from credits.models import HistoryStatus
 from credits.selectors.history import all_history_rows, history_keys, history_rows
-from credits.services import ledger, overage, recharge_jobs, refunds
-from credits.services.overage import CardCharge, charge_overage
+from credits.services import ledger, recharge_jobs, refunds
+from credits.services.overage import charge_overage
 from credits.services.purchases import purchase_create, purchase_mark_failed
 from credits.services.recharge import RechargeSettings, recharge_save
-from tests.credits.test_receipt_emails import FakeOffSession
+from tests import fake_stripe
 from tests.factories import MembershipFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,9 @@ def test_declined_purchase_shows_the_banks_reason_and_no_receipt(owner_client, o
 
 
 def test_auto_recharge_decline_then_retry_then_paid(owner, monkeypatch):
-    FakeOffSession(monkeypatch, script=["failed", "succeeded"])
+    stripe = fake_stripe.ScriptedStripe(monkeypatch)
+    stripe.script = [fake_stripe.DECLINED, fake_stripe.SUCCEEDED]
+    fake_stripe.default_card(owner.organization, brand="mastercard", last4="4444")
     recharge_save(
         organization=owner.organization,
         settings=RechargeSettings(amount_cents=10_000, frequency="monthly", billing_date=date(2026, 1, 31)),
@@ -97,15 +99,9 @@ def test_overage_decline_then_paid_retry_are_two_rows(owner, monkeypatch):
     organization.save()
     # Past the overage threshold ($100), so the debt is charged at once and retried daily.
     ledger.debit_usage(organization=organization, cost_micros=150_000_000, now=START, reference="u")
-    outcomes = [OverageChargeFailed("Do not honor."), CardCharge("pi_ok", "visa", "4242")]
-
-    def card(**kwargs):
-        outcome = outcomes.pop(0)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    monkeypatch.setattr(overage, "_charge_card", card)
+    stripe = fake_stripe.ScriptedStripe(monkeypatch)
+    stripe.script = [CardDeclined("Do not honor."), fake_stripe.SUCCEEDED]
+    fake_stripe.default_card(organization)
     charge_overage(organization=organization, now=START + timedelta(hours=1))
     assert _statuses(organization) == [("overage", "failed")]
     charge_overage(organization=organization, now=START + timedelta(days=2))
@@ -115,7 +111,7 @@ def test_overage_decline_then_paid_retry_are_two_rows(owner, monkeypatch):
 
 
 def test_refund_shows_the_refund_and_the_charge_as_refunded(owner_client, owner, monkeypatch):
-    monkeypatch.setattr(refunds, "refund_payment", lambda **kwargs: "re_1")
+    fake_stripe.ScriptedStripe(monkeypatch)
     purchase = paid_purchase(owner.organization, 5_000, START)
     request = refunds.refund_request(
         organization=owner.organization, purchase_id=purchase.pk, reason="x", user=owner.user, now=START

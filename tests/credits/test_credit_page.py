@@ -119,7 +119,7 @@ def test_forecast_uses_the_days_with_usage_and_says_nothing_with_too_little(owne
     for day in (5, 6):
         record_usage(organization, [("document-parse", {"pages": 100})], at=now - timedelta(days=day))
 
-    forecast = usage_forecast(organization=organization, balance_micros=100_000_000, today=now.date())
+    forecast = usage_forecast(organization_id=organization.pk, balance_micros=100_000_000, today=now.date())
     page = owner_client.get(reverse("credits:credit")).content.decode()
 
     assert (forecast.days_left, forecast.runs_out_on, forecast.used_micros) == (None, None, 2_000_000)
@@ -127,7 +127,7 @@ def test_forecast_uses_the_days_with_usage_and_says_nothing_with_too_little(owne
 
     # A third day: the rate is $3 over the 7 days from the first day with usage to today.
     record_usage(organization, [("document-parse", {"pages": 100})], at=now)
-    forecast = usage_forecast(organization=organization, balance_micros=100_000_000, today=now.date())
+    forecast = usage_forecast(organization_id=organization.pk, balance_micros=100_000_000, today=now.date())
 
     assert (forecast.used_micros, forecast.days_counted) == (3_000_000, 7)
     assert forecast.days_left == 100_000_000 * 7 // 3_000_000 == 233

@@ -13,14 +13,14 @@ from hypothesis.extra.django import TestCase
 
 from credits.exceptions import InvalidAmount
 from credits.models import ApiModel, CreditAccount, EntryKind, LotKind
-from credits.services import ledger
+from credits.services import ledger, locks
 from tests.factories import OrganizationFactory
 
 
 def _funded_organization(now):
     organization = OrganizationFactory()
     with transaction.atomic():
-        account = ledger.lock_account(organization=organization)
+        account = locks.lock_account(organization=organization)
         ledger.grant_lot(
             account=account, kind=LotKind.PAID, amount_micros=700, entry_kind=EntryKind.PURCHASE, now=now
         )
@@ -72,13 +72,13 @@ class DrawUsageBatchMatchesDraw(TestCase):
         # draw_usage_batch goes model by model (in order of first appearance): so does this.
         models = list(dict.fromkeys(first if use_first else second for _, use_first in calls))
         with transaction.atomic():
-            account = ledger.lock_account(organization=one_by_one)
+            account = locks.lock_account(organization=one_by_one)
             for model in models:
                 for amount, use_first in calls:
                     if amount and (first if use_first else second) == model:
                         ledger.draw(account=account, amount_micros=amount, kind=EntryKind.USAGE, now=now)
         with transaction.atomic():
-            accounts = ledger.lock_accounts(organization_ids=[at_once.pk])
+            accounts = locks.lock_accounts(organization_ids=[at_once.pk])
             charges = [
                 ledger.UsageCharge(at_once.pk, first if use_first else second, amount, input_tokens=10)
                 for amount, use_first in calls
@@ -102,7 +102,7 @@ def test_draw_usage_batch_refuses_negative_amounts():
     now = timezone.now()
     organization = OrganizationFactory()
     with pytest.raises(InvalidAmount), transaction.atomic():
-        accounts = ledger.lock_accounts(organization_ids=[organization.pk])
+        accounts = locks.lock_accounts(organization_ids=[organization.pk])
         ledger.draw_usage_batch(
             accounts=accounts,
             charges=[ledger.UsageCharge(organization.pk, ApiModel.objects.first(), -5)],

@@ -1,5 +1,6 @@
 """Overage: a negative balance is charged (rounded up to the cent) at period end or past the
-threshold, exactly once; paid, it settles the debt as a purchase. The card call is patched."""
+threshold, exactly once; paid, it settles the debt as a purchase. Stripe is scripted at
+stripe_client (tests/fake_stripe.py), or localstripe where marked."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,7 +8,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import Role
-from credits.exceptions import OverageChargeFailed
+from credits.exceptions import PaymentProviderUnavailable
 from credits.models import (
     CreditAccount,
     CreditLot,
@@ -21,7 +22,8 @@ from credits.models import (
     PurchaseStatus,
 )
 from credits.services import ledger, overage
-from credits.services.overage import CardCharge, charge_due_overages, charge_overage
+from credits.services.overage import charge_due_overages, charge_overage
+from tests import fake_stripe
 from tests.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,25 +31,12 @@ pytestmark = pytest.mark.django_db
 JAN_1 = datetime(2026, 1, 1, 9, tzinfo=UTC)
 
 
-class FakeCard:
-    """Stands in for the one Stripe call; remembers every charge it was asked for."""
-
-    def __init__(self, fail_with: Exception | None = None):
-        self.calls: list[dict] = []
-        self.fail_with = fail_with
-
-    def __call__(self, *, organization, amount_cents, idempotency_key, purchase_id):
-        self.calls.append({"amount_cents": amount_cents, "idempotency_key": idempotency_key})
-        if self.fail_with is not None:
-            raise self.fail_with
-        return CardCharge(f"pi_{idempotency_key}", "visa", "4242")
-
-
 @pytest.fixture
-def card(monkeypatch):
-    fake = FakeCard()
-    monkeypatch.setattr(overage, "_charge_card", fake)
-    return fake
+def card(monkeypatch, organization):
+    """Stripe scripted at stripe_client, the organization's saved card behind it; remembers
+    every charge it was asked for."""
+    fake_stripe.default_card(organization)
+    return fake_stripe.ScriptedStripe(monkeypatch)
 
 
 @pytest.fixture
@@ -67,14 +56,14 @@ def balance(organization) -> int:
 
 def test_nothing_to_charge_without_debt(card, organization):
     assert charge_overage(organization=organization, now=JAN_1 + timedelta(days=40)) is None
-    assert card.calls == []
+    assert card.charges == []
 
 
 def test_small_debt_waits_for_the_period_end(card, organization):
     spend(organization, 5_000_000, JAN_1 + timedelta(days=3))
 
     assert charge_overage(organization=organization, now=JAN_1 + timedelta(days=20)) is None
-    assert card.calls == []
+    assert card.charges == []
 
 
 def test_debt_past_the_threshold_is_charged_at_once_rounded_up(card, organization):
@@ -86,7 +75,9 @@ def test_debt_past_the_threshold_is_charged_at_once_rounded_up(card, organizatio
     assert charge.trigger == OverageTrigger.THRESHOLD
     assert charge.status == OverageStatus.SUCCEEDED
     assert charge.amount_cents == 10_001
-    assert card.calls == [{"amount_cents": 10_001, "idempotency_key": charge.key}]
+    assert card.calls("amount_cents", "idempotency_key") == [
+        {"amount_cents": 10_001, "idempotency_key": charge.key}
+    ]
     purchase = charge.purchase
     assert (purchase.source, purchase.status, purchase.key) == (
         PurchaseSource.OVERAGE,
@@ -94,7 +85,7 @@ def test_debt_past_the_threshold_is_charged_at_once_rounded_up(card, organizatio
         charge.key,
     )
     assert purchase.bonus_cents == 0
-    assert purchase.stripe_payment_intent_id == f"pi_{charge.key}"
+    assert purchase.stripe_payment_intent_id == "pi_fake1"
     # The paid lot settled the debt; the 0.9999 cent rounding surplus stays as credit.
     assert balance(organization) == 9_999
     assert CreditLot.objects.get(kind=LotKind.OVERAGE).remaining_micros == 0
@@ -109,7 +100,7 @@ def test_a_charge_is_made_once_however_often_the_job_runs(card, organization):
     charge_overage(organization=organization, now=now)
     charge_due_overages(now=now)
 
-    assert len(card.calls) == 1
+    assert len(card.charges) == 1
     assert OverageCharge.objects.count() == 1
 
 
@@ -139,7 +130,7 @@ def test_period_end_is_charged_once_per_period(card, organization):
 
     assert again is None
     assert at_end.period_starts_on.isoformat() == "2026-02-01"
-    assert [call["amount_cents"] for call in card.calls] == [100, 200]
+    assert [call["amount_cents"] for call in card.charges] == [100, 200]
 
 
 def test_debt_that_began_in_the_new_period_is_not_due_yet(card, organization):
@@ -151,18 +142,18 @@ def test_debt_that_began_in_the_new_period_is_not_due_yet(card, organization):
 def test_a_crash_mid_charge_is_retried_with_the_same_key(card, organization):
     spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
     now = JAN_1 + timedelta(days=4)
-    card.fail_with = ConnectionError("network down")
+    card.otherwise = fake_stripe.UNAVAILABLE
 
-    with pytest.raises(ConnectionError):
+    with pytest.raises(PaymentProviderUnavailable):
         charge_overage(organization=organization, now=now)
     pending = OverageCharge.objects.get()
     assert pending.status == OverageStatus.PENDING
     assert pending.purchase.status == PurchaseStatus.PENDING
-    card.fail_with = None
+    card.otherwise = fake_stripe.SUCCEEDED
     charge = charge_overage(organization=organization, now=now + timedelta(hours=1))
 
     assert charge.pk == pending.pk
-    assert [call["idempotency_key"] for call in card.calls] == [pending.key, pending.key]
+    assert [call["idempotency_key"] for call in card.charges] == [pending.key, pending.key]
     assert charge.status == OverageStatus.SUCCEEDED
     assert balance(organization) == 0
 
@@ -172,7 +163,7 @@ def test_a_declined_card_is_recorded_mailed_and_retried_a_day_later(
 ):
     spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
     now = JAN_1 + timedelta(days=4)
-    card.fail_with = OverageChargeFailed("Your card was declined.", code="card_declined")
+    card.otherwise = fake_stripe.DECLINED
 
     with django_capture_on_commit_callbacks(execute=True):
         failed = charge_overage(organization=organization, now=now)
@@ -187,7 +178,7 @@ def test_a_declined_card_is_recorded_mailed_and_retried_a_day_later(
     # Not again within the day...
     assert charge_overage(organization=organization, now=now + timedelta(hours=2)) is None
     # ...then with a new key, since Stripe would replay the old key's decline.
-    card.fail_with = None
+    card.otherwise = fake_stripe.SUCCEEDED
     retried = charge_overage(organization=organization, now=now + timedelta(days=1, hours=1))
     assert retried.status == OverageStatus.SUCCEEDED
     assert retried.key != failed.key
@@ -204,7 +195,7 @@ def test_the_job_charges_only_organizations_in_debt(card, organization):
     charges = charge_due_overages(now=JAN_1 + timedelta(days=2))
 
     assert [charge.organization for charge in charges] == [organization]
-    assert len(card.calls) == 1
+    assert len(card.charges) == 1
 
 
 def test_paying_a_debt_is_not_a_commitment_purchase(card, organization):
@@ -248,28 +239,23 @@ def test_overage_with_a_declining_card_is_recorded_failed(organization, stripe_s
     assert balance(organization) == -150_000_000
 
 
-def test_webhook_granting_first_after_a_crash_is_not_charged_again_and_buys_no_tier(
-    organization, monkeypatch
-):
+def test_webhook_granting_first_after_a_crash_is_not_charged_again_and_buys_no_tier(card, organization):
     from credits.selectors.tiers import current_tier
     from credits.services import purchases
 
     spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
-    crashing = FakeCard(fail_with=SystemExit("worker died after Stripe charged"))
-    monkeypatch.setattr(overage, "_charge_card", crashing)
+    card.script = [SystemExit("worker died while Stripe charged")]
     with pytest.raises(SystemExit):
         charge_overage(organization=organization, now=JAN_1 + timedelta(days=3, hours=1))
     charge = OverageCharge.objects.get()
     # Stripe's payment_intent.succeeded webhook (it carries the purchase id) arrives.
     purchases.record_purchase(purchase_id=charge.purchase_id, now=JAN_1 + timedelta(days=3, hours=2))
-    after = FakeCard()
-    monkeypatch.setattr(overage, "_charge_card", after)
 
     charge_overage(organization=organization, now=JAN_1 + timedelta(days=3, hours=3))
 
     charge.refresh_from_db()
     account = CreditAccount.objects.get(organization=organization)
-    assert after.calls == []
+    assert len(card.charges) == 1  # the one the worker died in
     assert charge.status == OverageStatus.SUCCEEDED
     assert account.balance_micros == 0
     assert not account.schedules.exists()
@@ -281,7 +267,7 @@ FEB_1 = datetime(2026, 2, 1, 9, tzinfo=UTC)
 
 def test_a_declined_period_end_charge_is_retried_after_1_3_5_days_then_waits(card, organization):
     spend(organization, 20_000_000, JAN_1 + timedelta(days=10))  # $20: under the threshold
-    card.fail_with = OverageChargeFailed("Your card was declined.", code="card_declined")
+    card.otherwise = fake_stripe.DECLINED
 
     tried_on = []
     for day in range(0, 12):
@@ -300,16 +286,16 @@ def test_a_declined_period_end_charge_is_retried_after_1_3_5_days_then_waits(car
 
 def test_a_period_end_retry_that_succeeds_settles_the_debt_once(card, organization):
     spend(organization, 20_000_000, JAN_1 + timedelta(days=10))
-    card.fail_with = OverageChargeFailed("Your card was declined.", code="card_declined")
+    card.otherwise = fake_stripe.DECLINED
     charge_overage(organization=organization, now=FEB_1)
-    card.fail_with = None
+    card.otherwise = fake_stripe.SUCCEEDED
 
     paid = charge_overage(organization=organization, now=FEB_1 + timedelta(days=1))
     again = charge_due_overages(now=FEB_1 + timedelta(days=3))
 
     assert (paid.status, paid.attempt, again) == (OverageStatus.SUCCEEDED, 2, [])
     assert balance(organization) == 0
-    assert len(card.calls) == 2
+    assert len(card.charges) == 2
 
 
 def test_a_debt_under_stripes_minimum_is_carried_forward(card, organization):
@@ -317,7 +303,7 @@ def test_a_debt_under_stripes_minimum_is_carried_forward(card, organization):
 
     assert charge_due_overages(now=FEB_1) == []
     assert charge_due_overages(now=FEB_1 + timedelta(days=1)) == []
-    assert card.calls == []
+    assert card.charges == []
     assert not OverageCharge.objects.exists()
     assert balance(organization) == -490_000
     # More use in February: at its end the whole debt ($0.99) is charged.
@@ -331,7 +317,7 @@ def test_stripe_refusing_the_request_is_recorded_failed_not_raised(card, organiz
     from credits.exceptions import StripeRequestRejected
 
     spend(organization, 20_000_000, JAN_1 + timedelta(days=10))
-    card.fail_with = StripeRequestRejected("Amount must be at least $0.50 usd")
+    card.otherwise = StripeRequestRejected("Amount must be at least $0.50 usd")
 
     charge = charge_overage(organization=organization, now=FEB_1)
 
@@ -340,31 +326,25 @@ def test_stripe_refusing_the_request_is_recorded_failed_not_raised(card, organiz
     assert "at least" in charge.failure_message
 
 
-def test_one_organizations_failure_does_not_stop_the_job_for_the_others(monkeypatch):
+def test_one_organizations_failure_does_not_stop_the_job_for_the_others(card):
     organizations = [
         MembershipFactory(role=Role.OWNER, organization__created_at=JAN_1).organization for _ in range(3)
     ]
     for organization in organizations:
+        fake_stripe.default_card(organization)
         spend(organization, 20_000_000, JAN_1 + timedelta(days=10))
-    calls = []
-
-    def flaky_card(*, organization, amount_cents, idempotency_key, purchase_id):
-        calls.append(organization)
-        if organization == organizations[1]:
-            raise ConnectionError("Stripe did not answer for this one")
-        return CardCharge(f"pi_{idempotency_key}", "visa", "4242")
-
-    monkeypatch.setattr(overage, "_charge_card", flaky_card)
+    # Organizations are charged in order; Stripe does not answer for the second one.
+    card.script = [fake_stripe.SUCCEEDED, fake_stripe.UNAVAILABLE, fake_stripe.SUCCEEDED]
 
     with pytest.raises(overage.OverageJobIncomplete) as raised:
         charge_due_overages(now=FEB_1)
 
-    assert calls == organizations
+    assert [c["metadata"]["organization_id"] for c in card.charges] == [str(o.pk) for o in organizations]
     assert str(organizations[1].pk) in raised.value.message
     assert [balance(o) for o in organizations] == [0, -20_000_000, 0]
     assert OverageCharge.objects.get(organization=organizations[1]).status == OverageStatus.PENDING
     # The next run charges the one left pending, with its same key, and nobody twice.
-    monkeypatch.setattr(overage, "_charge_card", FakeCard())
     [retried] = charge_due_overages(now=FEB_1 + timedelta(minutes=5))
     assert retried.organization == organizations[1]
     assert balance(organizations[1]) == 0
+    assert card.charges[3]["idempotency_key"] == card.charges[1]["idempotency_key"]

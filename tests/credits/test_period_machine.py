@@ -42,6 +42,7 @@ from credits.services.recharge import (
     recharge_save,
     recharge_terminate,
 )
+from tests import fake_stripe
 from tests.factories import OrganizationFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -49,35 +50,15 @@ pytestmark = pytest.mark.django_db
 START = datetime(2027, 12, 20, 10, tzinfo=UTC)
 
 
-class Bank:
-    """Stripe at the seams of the recharge job and of overage: pays unless told to decline."""
-
-    def __init__(self):
-        self.decline = False
-        self.count = 0
-
-    def recharge(self, **kwargs):
-        self.count += 1
-        if self.decline:
-            return recharge_jobs.ChargeOutcome("failed", f"pi_r{self.count}", "Declined.", "visa", "4242")
-        return recharge_jobs.ChargeOutcome("succeeded", f"pi_r{self.count}", "", "visa", "4242")
-
-    def retrieve(self, *, intent_id):
-        return recharge_jobs.ChargeOutcome("succeeded", intent_id, "", "visa", "4242")
-
-    def overage(self, **kwargs):
-        self.count += 1
-        return overage.CardCharge(f"pi_o{self.count}", "visa", "4242")
-
-
 class PeriodMachine(RuleBasedStateMachine):
-    bank: Bank
+    bank: fake_stripe.ScriptedStripe
 
     def __init__(self):
         super().__init__()
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
         self.organization = OrganizationFactory()
+        fake_stripe.default_card(self.organization)
         self.now = START
         # (tier, held until) as the credit page showed them; dropped by a refund.
         self.holds: list[tuple[str, date]] = []
@@ -169,7 +150,7 @@ class PeriodMachine(RuleBasedStateMachine):
 
     @rule(decline=st.booleans())
     def run_charges(self, decline):
-        self.bank.decline = decline
+        self.bank.otherwise = fake_stripe.DECLINED if decline else fake_stripe.SUCCEEDED
         recharge_jobs.run_recharges(now=self.now)
         promise = self.charge_promise
         if promise is None:
@@ -275,10 +256,9 @@ class PeriodMachine(RuleBasedStateMachine):
 
 
 def test_period_timeline_state_machine(monkeypatch):
-    bank = Bank()
-    monkeypatch.setattr(recharge_jobs, "charge_off_session", bank.recharge)
-    monkeypatch.setattr(recharge_jobs, "retrieve_outcome", bank.retrieve)
-    monkeypatch.setattr(overage, "_charge_card", bank.overage)
+    # Stripe scripted at credits/stripe_client.py: recharges and overage pay unless a run
+    # of the job says decline.
+    bank = fake_stripe.ScriptedStripe(monkeypatch)
     monkeypatch.setattr(PeriodMachine, "bank", bank, raising=False)
     run_state_machine_as_test(
         PeriodMachine,

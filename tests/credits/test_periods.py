@@ -20,7 +20,7 @@ from credits.selectors.credit import credit_summary
 from credits.selectors.ledger import ledger_invariant_violations
 from credits.selectors.periods import period_on
 from credits.selectors.tiers import current_tier
-from credits.services import ledger, periods, recharge_jobs
+from credits.services import locks, periods, recharge_jobs
 from credits.services.purchases import preview_purchase, reverse_purchase
 from credits.services.recharge import (
     RechargeSettings,
@@ -28,6 +28,7 @@ from credits.services.recharge import (
     recharge_save,
     recharge_terminate,
 )
+from tests import fake_stripe
 from tests.factories import OrganizationFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -37,29 +38,10 @@ def at(year, month, day, hour=12):
     return datetime(year, month, day, hour, tzinfo=UTC)
 
 
-class FakeCard:
-    """Stands in for Stripe at recharge_jobs' seam: pays unless told to decline."""
-
-    def __init__(self, monkeypatch):
-        self.decline = False
-        self.count = 0
-        monkeypatch.setattr(recharge_jobs, "charge_off_session", self.charge)
-        monkeypatch.setattr(recharge_jobs, "retrieve_outcome", self.retrieve)
-
-    def charge(self, **kwargs):
-        self.count += 1
-        status = "failed" if self.decline else "succeeded"
-        return recharge_jobs.ChargeOutcome(
-            status, f"pi_{self.count}", "Declined." if self.decline else "", "visa", "4242"
-        )
-
-    def retrieve(self, *, intent_id):
-        return recharge_jobs.ChargeOutcome("succeeded", intent_id, "", "visa", "4242")
-
-
 @pytest.fixture
 def card(monkeypatch):
-    return FakeCard(monkeypatch)
+    """Stripe, scripted: every charge is paid unless the test says otherwise."""
+    return fake_stripe.ScriptedStripe(monkeypatch)
 
 
 def timeline(organization):
@@ -70,6 +52,7 @@ def timeline(organization):
 
 
 def save_plan(organization, now, *, billing, frequency="monthly", amount=10_000):
+    fake_stripe.default_card(organization)
     return recharge_save(
         organization=organization,
         settings=RechargeSettings(amount_cents=amount, frequency=frequency, billing_date=billing),
@@ -174,7 +157,7 @@ def test_a_plan_saved_and_edited_twice_before_its_first_charge(card):
     # Nothing happens on the abandoned dates.
     recharge_jobs.run_recharges(now=at(2026, 12, 1, 8))
     recharge_jobs.run_recharges(now=at(2026, 12, 5, 8))
-    assert card.count == 0
+    assert len(card.charges) == 0
 
     recharge_jobs.run_recharges(now=at(2026, 12, 10, 8))
 
@@ -250,6 +233,27 @@ def test_a_plan_whose_first_billing_date_is_the_running_periods_start_takes_its_
     assert ledger_invariant_violations() == []
 
 
+def test_a_plan_starting_today_takes_what_was_bought_earlier_today():
+    """Found by the period machine: the running period ends today, so a purchase made this
+    morning belongs to the plan's first period (the day's), not to the one that ended."""
+    organization = OrganizationFactory()
+    paid_purchase(organization, 10_000, at(2026, 11, 15))
+    this_morning = paid_purchase(organization, 50_000, at(2026, 11, 20, 9))
+
+    save_plan(organization, at(2026, 11, 20, 10), billing=date(2026, 11, 20))
+
+    assert timeline(organization) == [
+        ("monthly", date(2026, 11, 15), date(2026, 11, 20), 10_000),
+        ("monthly", date(2026, 11, 20), date(2026, 12, 20), 50_000),
+    ]
+    this_morning.refresh_from_db()
+    period = this_morning.period
+    assert (period.starts_on, period.tier_earned) == (date(2026, 11, 20), Tier.BUILD)
+    # The bonus keeps the expiry shown when it was bought (the cut period's end then).
+    assert bonus_expiries(organization) == [date(2026, 12, 15), date(2026, 12, 15)]
+    assert ledger_invariant_violations() == []
+
+
 def test_a_plan_on_the_running_periods_billing_day_changes_nothing():
     organization = OrganizationFactory()
     paid_purchase(organization, 10_000, at(2026, 11, 15))
@@ -315,7 +319,7 @@ def test_a_yearly_plan_started_on_feb_29(card):
         (date(2031, 2, 28), date(2032, 2, 29)),
         (date(2032, 2, 29), date(2033, 2, 28)),
     ]
-    assert card.count == 5
+    assert len(card.charges) == 5
     assert ledger_invariant_violations() == []
 
 
@@ -376,7 +380,7 @@ def test_the_service_refuses_a_period_that_would_overlap():
 
     with pytest.raises(TimelineError):
         with transaction.atomic():
-            ledger.lock_account(organization=organization)
+            locks.lock_account(organization=organization)
             # The schedules say the next period starts Apr 10: a gap after Mar 20.
             periods.open_periods(account=account, through=date(2026, 4, 15))
 

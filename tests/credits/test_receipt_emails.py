@@ -24,13 +24,13 @@ from credits.models import (
     Receipt,
     RechargeCharge,
 )
-from credits.services import ledger, overage, recharge_jobs
+from credits.services import ledger, recharge_jobs
 from credits.services.billing_settings import BillingDetailsInput, billing_details_save
-from credits.services.overage import CardCharge, charge_overage
+from credits.services.overage import charge_overage
 from credits.services.purchases import purchase_create, record_purchase
 from credits.services.receipts import send_receipt, send_unsent_receipts
 from credits.services.recharge import RechargeSettings, recharge_save
-from tests import localstripe
+from tests import fake_stripe, localstripe
 from tests.credits.receipt_helpers import only_pdf, pdf_text, receipt_mails
 from tests.factories import MembershipFactory, paid_purchase, saved_card
 
@@ -119,22 +119,10 @@ def test_purchase_confirmed_by_page_redirect_and_webhook_sends_one_receipt(
     assert len(receipt_mails()) == 1
 
 
-class FakeOffSession:
-    def __init__(self, monkeypatch, script=()):
-        self.script = list(script)
-        self.intents: dict[str, str] = {}
-        monkeypatch.setattr(recharge_jobs, "charge_off_session", self.charge)
-        monkeypatch.setattr(recharge_jobs, "retrieve_outcome", self.retrieve)
-
-    def charge(self, **kwargs):
-        status = self.script.pop(0) if self.script else "succeeded"
-        intent = f"pi_{len(self.intents) + 1}"
-        self.intents[intent] = status
-        message = "Your card was declined." if status == "failed" else ""
-        return recharge_jobs.ChargeOutcome(status, intent, message, "mastercard", "4444")
-
-    def retrieve(self, *, intent_id):
-        return recharge_jobs.ChargeOutcome(self.intents[intent_id], intent_id, "", "mastercard", "4444")
+def _stripe(monkeypatch, organization):
+    """Stripe scripted at stripe_client; the organization pays with its saved Mastercard."""
+    fake_stripe.default_card(organization, brand="mastercard", last4="4444")
+    return fake_stripe.ScriptedStripe(monkeypatch)
 
 
 def _plan(owner, **extra):
@@ -152,7 +140,7 @@ def _plan(owner, **extra):
 def test_auto_recharge_sends_one_receipt_carrying_the_plans_policy_acceptance(
     owner, monkeypatch, django_capture_on_commit_callbacks
 ):
-    FakeOffSession(monkeypatch)
+    _stripe(monkeypatch, owner.organization)
     plan = _plan(owner)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -168,7 +156,7 @@ def test_auto_recharge_sends_one_receipt_carrying_the_plans_policy_acceptance(
 
 
 def test_low_balance_top_up_sends_one_receipt(owner, monkeypatch, django_capture_on_commit_callbacks):
-    FakeOffSession(monkeypatch)
+    _stripe(monkeypatch, owner.organization)
     paid_purchase(owner.organization, 10_000, START - timedelta(days=2))
     recharge_save(
         organization=owner.organization,
@@ -192,11 +180,9 @@ def test_low_balance_top_up_sends_one_receipt(owner, monkeypatch, django_capture
 
 
 def test_overage_charge_sends_one_receipt(owner, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(
-        overage, "_charge_card",
-        lambda **kwargs: CardCharge(f"pi_{kwargs['idempotency_key']}", "visa", "4242"),
-    )
+    fake_stripe.ScriptedStripe(monkeypatch)
     organization = owner.organization
+    fake_stripe.default_card(organization)
     organization.created_at = datetime(2026, 1, 1, tzinfo=UTC)
     organization.save()
     ledger.debit_usage(
@@ -274,7 +260,7 @@ def test_refund_sends_a_confirmation_and_marks_the_receipt(
 ):
     from credits.services import refunds
 
-    monkeypatch.setattr(refunds, "refund_payment", lambda **kwargs: "re_1")
+    fake_stripe.ScriptedStripe(monkeypatch)
     purchase = paid_purchase(owner.organization, 5_000, START)
     request = refunds.refund_request(
         organization=owner.organization, purchase_id=purchase.pk, reason="Bought twice", user=owner.user,

@@ -1,4 +1,4 @@
-"""The recharge job with Stripe replaced by a scripted fake (the seam in recharge_jobs)."""
+"""The recharge job with Stripe scripted at credits/stripe_client.py (tests/fake_stripe.py)."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -6,7 +6,6 @@ import pytest
 from django.core import mail
 
 from accounts.models import Role
-from credits.exceptions import PaymentProviderUnavailable
 from credits.models import (
     ChargeStatus,
     CreditAccount,
@@ -17,6 +16,7 @@ from credits.models import (
 )
 from credits.services import ledger, recharge_jobs
 from credits.services.recharge import RechargeSettings, recharge_save
+from tests import fake_stripe
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,39 +24,16 @@ pytestmark = pytest.mark.django_db
 START = datetime(2026, 1, 31, 8, tzinfo=UTC)
 
 
-class FakeStripe:
-    """Answers charges from a script ("succeeded", "failed", "requires_action")."""
-
-    def __init__(self, monkeypatch):
-        self.script: list[str] = []
-        self.charges: list[dict] = []
-        self.intents: dict[str, str] = {}
-        monkeypatch.setattr(recharge_jobs, "charge_off_session", self.charge)
-        monkeypatch.setattr(recharge_jobs, "retrieve_outcome", self.retrieve)
-
-    def charge(self, **kwargs):
-        self.charges.append(kwargs)
-        status = self.script.pop(0) if self.script else "succeeded"
-        if status == "unavailable":
-            raise PaymentProviderUnavailable("Stripe did not answer.")
-        intent = f"pi_{len(self.charges)}"
-        self.intents[intent] = status
-        message = "Your card was declined." if status == "failed" else ""
-        return recharge_jobs.ChargeOutcome(status, intent, message, "visa", "4242")
-
-    def retrieve(self, *, intent_id):
-        return recharge_jobs.ChargeOutcome(self.intents[intent_id], intent_id, "", "visa", "4242")
-
-
 @pytest.fixture
 def stripe(monkeypatch):
-    return FakeStripe(monkeypatch)
+    return fake_stripe.ScriptedStripe(monkeypatch)
 
 
 @pytest.fixture
 def organization():
     owner = MembershipFactory(role=Role.OWNER, user__email="owner@corp.example")
     MembershipFactory(organization=owner.organization, role=Role.BILLING, user__email="pay@corp.example")
+    fake_stripe.default_card(owner.organization)
     return owner.organization
 
 
@@ -103,32 +80,9 @@ def test_a_missed_month_is_charged_once_not_for_every_missed_day(organization, s
     assert RechargeCharge.objects.get().due_on == date(2026, 3, 31)
 
 
-def test_killed_between_charge_and_grant_grants_on_next_run_without_charging_again(
-    organization, stripe, monkeypatch
-):
-    _plan(organization)
-    real_grant = recharge_jobs._grant
-
-    def die(*args, **kwargs):
-        raise SystemExit("worker killed")
-
-    monkeypatch.setattr(recharge_jobs, "_grant", die)
-    with pytest.raises(SystemExit):
-        recharge_jobs.run_recharges(now=START)
-    assert _balance(organization) == 0
-    assert Purchase.objects.get().stripe_payment_intent_id == "pi_1"
-
-    monkeypatch.setattr(recharge_jobs, "_grant", real_grant)
-    recharge_jobs.run_recharges(now=START + timedelta(minutes=1))
-
-    assert len(stripe.charges) == 1
-    assert _balance(organization) == 103_000_000
-    assert RechargeCharge.objects.get().status == ChargeStatus.SUCCEEDED
-
-
 def test_declines_retry_after_1_3_5_days_then_pause(organization, stripe, django_capture_on_commit_callbacks):
     _plan(organization)
-    stripe.script = ["failed", "failed", "failed", "failed"]
+    stripe.script = [fake_stripe.DECLINED] * 4
 
     attempt_offsets = []
     with django_capture_on_commit_callbacks(execute=True):
@@ -151,7 +105,7 @@ def test_declines_retry_after_1_3_5_days_then_pause(organization, stripe, django
 
 def test_a_retry_that_succeeds_grants_once(organization, stripe):
     _plan(organization)
-    stripe.script = ["failed", "succeeded"]
+    stripe.script = [fake_stripe.DECLINED, fake_stripe.SUCCEEDED]
 
     recharge_jobs.run_recharges(now=START)
     recharge_jobs.run_recharges(now=START + timedelta(hours=12))  # not due yet
@@ -164,7 +118,7 @@ def test_a_retry_that_succeeds_grants_once(organization, stripe):
 
 def test_authentication_required_is_shown_and_granted_once_the_customer_authenticates(organization, stripe):
     _plan(organization)
-    stripe.script = ["requires_action"]
+    stripe.script = [fake_stripe.REQUIRES_ACTION]
 
     recharge_jobs.run_recharges(now=START)
     charge = RechargeCharge.objects.get()
@@ -172,7 +126,7 @@ def test_authentication_required_is_shown_and_granted_once_the_customer_authenti
     assert Purchase.objects.get().status == PurchaseStatus.REQUIRES_ACTION
     assert _balance(organization) == 0
 
-    stripe.intents["pi_1"] = "succeeded"  # the customer authenticated in the page
+    stripe.now_says("pi_fake1", fake_stripe.SUCCEEDED)  # the customer authenticated in the page
     recharge_jobs.run_recharges(now=START + timedelta(days=1))
 
     assert len(stripe.charges) == 1
@@ -212,7 +166,7 @@ def test_threshold_top_ups_respect_the_caps_while_usage_keeps_draining(organizat
 
 def test_stripe_unreachable_retries_soon_with_the_same_idempotency_key(organization, stripe):
     _plan(organization)
-    stripe.script = ["unavailable", "succeeded"]
+    stripe.script = [fake_stripe.UNAVAILABLE, fake_stripe.SUCCEEDED]
 
     recharge_jobs.run_recharges(now=START)
     charge = RechargeCharge.objects.get()
@@ -228,11 +182,11 @@ def test_stripe_unreachable_retries_soon_with_the_same_idempotency_key(organizat
 
 def test_a_processing_payment_is_looked_up_again_not_charged_again(organization, stripe):
     _plan(organization)
-    stripe.script = ["processing"]
+    stripe.script = [fake_stripe.PROCESSING]
 
     recharge_jobs.run_recharges(now=START)
     assert _balance(organization) == 0
-    stripe.intents["pi_1"] = "succeeded"
+    stripe.now_says("pi_fake1", fake_stripe.SUCCEEDED)
     recharge_jobs.run_recharges(now=START + timedelta(minutes=11))
 
     assert len(stripe.charges) == 1
@@ -243,7 +197,7 @@ def test_an_outage_leaves_a_visible_charge_retried_with_backoff_mailed_and_paid_
     organization, stripe, client, django_capture_on_commit_callbacks
 ):
     _plan(organization)
-    stripe.script = ["unavailable"] * 4 + ["succeeded"]
+    stripe.script = [fake_stripe.UNAVAILABLE] * 4 + [fake_stripe.SUCCEEDED]
     runs = [START, START + timedelta(minutes=10), START + timedelta(minutes=40)]
     with django_capture_on_commit_callbacks(execute=True):
         for now in runs:
@@ -287,7 +241,7 @@ def test_an_outage_paid_by_stripe_and_granted_by_the_webhook_is_not_charged_agai
     from credits.services.purchases import record_purchase
 
     _plan(organization)
-    stripe.script = ["unavailable"]
+    stripe.script = [fake_stripe.UNAVAILABLE]
     recharge_jobs.run_recharges(now=START)
     charge = RechargeCharge.objects.get()
     # Stripe had charged after all; its payment_intent.succeeded webhook grants it.
@@ -303,18 +257,13 @@ def test_an_outage_paid_by_stripe_and_granted_by_the_webhook_is_not_charged_agai
     assert _balance(organization) == 103_000_000
 
 
-def test_one_charge_that_raises_does_not_stop_the_charges_of_other_organizations(stripe, monkeypatch):
+def test_one_charge_that_raises_does_not_stop_the_charges_of_other_organizations(stripe):
     organizations = [MembershipFactory(role=Role.OWNER).organization for _ in range(3)]
     for organization in organizations:
+        fake_stripe.default_card(organization)
         _plan(organization)
-    real_charge = stripe.charge
-
-    def charge(**kwargs):
-        if kwargs["organization"] == organizations[1]:
-            raise RuntimeError("a bug in one organization's data")
-        return real_charge(**kwargs)
-
-    monkeypatch.setattr(recharge_jobs, "charge_off_session", charge)
+    # Charges go out in plan order; the second one meets something unexpected (a bug).
+    stripe.script = [fake_stripe.SUCCEEDED, RuntimeError("a bug in one organization's data")]
 
     assert recharge_jobs.process_due_charges(now=START) == 0  # nothing scheduled yet
     assert recharge_jobs.run_recharges(now=START)["paid"] == 2

@@ -10,7 +10,7 @@ from credits.exceptions import RefundPolicyNotAccepted
 from credits.models import AutoRecharge, BillingPolicy, Purchase
 from credits.services import recharge_jobs
 from credits.services.recharge import RechargeSettings, recharge_save, recharge_terminate
-from tests.credits.test_receipt_emails import FakeOffSession
+from tests import fake_stripe
 from tests.factories import MembershipFactory, PaymentMethodFactory, StripeCustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +40,9 @@ def test_starting_needs_acceptance_and_stores_who_when_and_which_version():
 
 
 def test_a_new_policy_version_asks_again_at_the_next_edit_and_charges_carry_it(monkeypatch):
-    FakeOffSession(monkeypatch)
+    fake_stripe.ScriptedStripe(monkeypatch)
     owner = MembershipFactory(role="owner")
+    fake_stripe.default_card(owner.organization)
     _save(owner, accepted=True)
     # Same version: an edit without ticking the box is fine and keeps the acceptance.
     bigger = RechargeSettings(amount_cents=20_000, frequency="monthly", billing_date=date(2026, 2, 1))

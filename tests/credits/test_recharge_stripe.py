@@ -43,21 +43,6 @@ def test_due_plan_is_charged_once_even_when_the_job_runs_twice(owner, stripe_ser
 
 
 @pytest.mark.django_db
-def test_killed_between_charge_and_grant_grants_without_a_second_intent(owner, stripe_server, monkeypatch):
-    _plan(owner.organization, localstripe.VISA, stripe_server)
-    real_grant = recharge_jobs._grant
-    monkeypatch.setattr(recharge_jobs, "_grant", lambda *a, **k: (_ for _ in ()).throw(SystemExit("killed")))
-    with pytest.raises(SystemExit):
-        recharge_jobs.run_recharges(now=START)
-    monkeypatch.setattr(recharge_jobs, "_grant", real_grant)
-
-    recharge_jobs.run_recharges(now=START + timedelta(minutes=1))
-
-    assert len(stripe_server.payment_intents()) == 1
-    assert _balance(owner.organization) == 103_000_000
-
-
-@pytest.mark.django_db
 def test_declined_card_grants_nothing_and_shows_on_the_credit_page(owner, owner_client, stripe_server):
     _plan(owner.organization, localstripe.CHARGE_DECLINED, stripe_server)
 

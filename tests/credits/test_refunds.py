@@ -17,6 +17,7 @@ from credits.selectors.refunds import purchases_refundability
 from credits.selectors.tiers import current_tier
 from credits.services import refunds
 from credits.services.ledger import debit_usage
+from tests import fake_stripe
 from tests.factories import MembershipFactory, UserFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
@@ -25,16 +26,9 @@ NOW = datetime(2026, 3, 10, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def stripe_refunds(monkeypatch):
-    """Stands in for Stripe's refund call; records each call."""
-    calls = []
-
-    def fake(**kwargs):
-        calls.append(kwargs)
-        return f"re_{len(calls)}"
-
-    monkeypatch.setattr(refunds, "refund_payment", fake)
-    return calls
+def stripe(monkeypatch):
+    """Stripe scripted at stripe_client; `stripe.refunds` records each refund it made."""
+    return fake_stripe.ScriptedStripe(monkeypatch)
 
 
 @pytest.fixture
@@ -74,7 +68,7 @@ def test_page_states_the_rule_and_a_second_request_is_refused(owner_client, purc
 
 
 def test_approval_refunds_once_reverses_lots_and_drops_tier(
-    owner, purchase, stripe_refunds, django_capture_on_commit_callbacks
+    owner, purchase, stripe, django_capture_on_commit_callbacks
 ):
     request = refunds.refund_request(
         organization=owner.organization, purchase_id=purchase.pk, reason="mistake", user=owner.user, now=NOW
@@ -85,41 +79,79 @@ def test_approval_refunds_once_reverses_lots_and_drops_tier(
         refunds.refund_approve(request_id=request.pk, staff=staff, now=NOW)
         refunds.refund_approve(request_id=request.pk, staff=staff, now=NOW)
 
-    assert len(stripe_refunds) == 1
-    assert stripe_refunds[0]["amount_cents"] == 50_000
+    assert len(stripe.refunds) == 1
+    assert stripe.refunds[0]["amount_cents"] == 50_000
     request.refresh_from_db()
     purchase.refresh_from_db()
     account = CreditAccount.objects.get(organization=owner.organization)
     assert (request.status, request.stripe_refund_id, purchase.status) == (
-        RefundStatus.REFUNDED, "re_1", PurchaseStatus.REFUNDED,
+        RefundStatus.REFUNDED, "re_fake1", PurchaseStatus.REFUNDED,
     )
     assert account.balance_micros == 0
     assert current_tier(account=account, today=NOW.date()) == Tier.NONE
     assert [m.subject for m in mail.outbox] == ["Your refund was approved"]
 
 
-def test_stripe_failure_leaves_it_approved_unpaid_and_retryable(owner, purchase, monkeypatch):
+def test_stripe_failure_leaves_it_approved_with_the_credits_taken_back_and_retryable(
+    owner, purchase, stripe, django_capture_on_commit_callbacks
+):
+    """The credits are taken back before Stripe is asked (so usage cannot spend them while
+    the refund is in flight); Stripe failing leaves the money owed, not the credits back."""
     request = refunds.refund_request(
         organization=owner.organization, purchase_id=purchase.pk, reason="mistake", user=owner.user, now=NOW
     )
+    stripe.refund_script = [fake_stripe.UNAVAILABLE]
 
-    def down(**kwargs):
-        raise CreditsError("Stripe is unavailable", code="stripe_unavailable")
-
-    monkeypatch.setattr(refunds, "refund_payment", down)
-    refunds.refund_approve(request_id=request.pk, staff=None, now=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        refunds.refund_approve(request_id=request.pk, staff=None, now=NOW)
 
     request.refresh_from_db()
+    purchase.refresh_from_db()
     assert (request.status, request.last_error) == (RefundStatus.APPROVED_UNPAID, "Stripe is unavailable")
-    assert CreditAccount.objects.get(organization=owner.organization).balance_micros == 525_000_000
+    assert purchase.status == PurchaseStatus.REFUNDED
+    assert CreditAccount.objects.get(organization=owner.organization).balance_micros == 0
+    assert mail.outbox == []  # the customer hears of it once it is paid
+    # The money is owed now: the request cannot be rejected any more, only paid.
+    with pytest.raises(CreditsError) as refused:
+        refunds.refund_reject(request_id=request.pk, staff=None, note="changed our mind", now=NOW)
+    assert refused.value.code == "not_open"
 
-    monkeypatch.setattr(refunds, "refund_payment", lambda **kwargs: "re_ok")
+    with django_capture_on_commit_callbacks(execute=True):
+        refunds.refund_approve(request_id=request.pk, staff=None, now=NOW)
+    request.refresh_from_db()
+    assert (request.status, request.stripe_refund_id, request.last_error) == (
+        RefundStatus.REFUNDED, "re_fake1", ""
+    )
+    assert len(stripe.refunds) == 1
+    assert [m.subject for m in mail.outbox] == ["Your refund was approved"]
+    assert CreditAccount.objects.get(organization=owner.organization).balance_micros == 0
+
+
+def test_usage_during_the_stripe_call_is_owed_not_served_from_the_refunded_credits(
+    owner, purchase, stripe, monkeypatch
+):
+    """No account lock is held while Stripe is asked: usage that lands then is debited, and
+    with the purchase's credits already taken back it is owed (a negative balance)."""
+    from credits import stripe_client
+
+    request = refunds.refund_request(
+        organization=owner.organization, purchase_id=purchase.pk, reason="mistake", user=owner.user, now=NOW
+    )
+    real_refund = stripe_client.refund_create
+
+    def usage_lands_meanwhile(**kwargs):
+        debit_usage(organization=owner.organization, cost_micros=7_000_000, now=NOW)
+        return real_refund(**kwargs)
+
+    monkeypatch.setattr(stripe_client, "refund_create", usage_lands_meanwhile)
     refunds.refund_approve(request_id=request.pk, staff=None, now=NOW)
+
     request.refresh_from_db()
     assert request.status == RefundStatus.REFUNDED
+    assert CreditAccount.objects.get(organization=owner.organization).balance_micros == -7_000_000
 
 
-def test_usage_while_pending_makes_it_ineligible(owner, purchase, stripe_refunds):
+def test_usage_while_pending_makes_it_ineligible(owner, purchase, stripe):
     request = refunds.refund_request(
         organization=owner.organization, purchase_id=purchase.pk, reason="mistake", user=owner.user, now=NOW
     )
@@ -129,7 +161,9 @@ def test_usage_while_pending_makes_it_ineligible(owner, purchase, stripe_refunds
         refunds.refund_approve(request_id=request.pk, staff=None, now=NOW)
 
     assert error.value.code == "ineligible"
-    assert stripe_refunds == []
+    assert stripe.refunds == []
+    request.refresh_from_db()
+    assert request.status == RefundStatus.PENDING
 
 
 def test_reject_with_reason_emails_the_customer(owner, purchase, django_capture_on_commit_callbacks):
@@ -147,7 +181,7 @@ def test_reject_with_reason_emails_the_customer(owner, purchase, django_capture_
     assert "Used for production" in mail.outbox[0].body
 
 
-def test_staff_approve_and_reject_in_admin(client, owner, purchase, stripe_refunds):
+def test_staff_approve_and_reject_in_admin(client, owner, purchase, stripe):
     staff = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(staff)
     request = refunds.refund_request(

@@ -40,22 +40,29 @@ def test_approve_twice_refunds_once_at_stripe(owner_client, owner, stripe_server
 
 
 def test_crash_after_the_stripe_refund_does_not_refund_twice(owner_client, owner, stripe_server, monkeypatch):
+    from credits import stripe_client
+
     purchase = _paid_purchase(owner_client, owner, stripe_server)
     request = refunds.refund_request(
         organization=owner.organization, purchase_id=purchase.pk, reason="mistake",
         user=owner.user, now=timezone.now(),
     )
-    real_reverse = refunds.reverse_purchase
+    real_refund = stripe_client.refund_create
 
-    def crash(**kwargs):
-        raise SystemExit("process died")
+    def refund_then_die(**kwargs):
+        real_refund(**kwargs)
+        raise SystemExit("process died before our commit")
 
-    monkeypatch.setattr(refunds, "reverse_purchase", crash)
+    monkeypatch.setattr(stripe_client, "refund_create", refund_then_die)
     with pytest.raises(SystemExit):
         refunds.refund_approve(request_id=request.pk, staff=None, now=timezone.now())
-    monkeypatch.setattr(refunds, "reverse_purchase", real_reverse)
+    monkeypatch.setattr(stripe_client, "refund_create", real_refund)
+    request.refresh_from_db()
+    assert request.status == RefundStatus.APPROVED_UNPAID  # the claim had committed
 
     refunds.refund_approve(request_id=request.pk, staff=None, now=timezone.now())
 
-    assert len(stripe_server.refunds()) == 1
+    [refund] = stripe_server.refunds()
+    request.refresh_from_db()
+    assert (request.status, request.stripe_refund_id) == (RefundStatus.REFUNDED, refund["id"])
     assert CreditAccount.objects.get(organization=owner.organization).balance_micros == 0

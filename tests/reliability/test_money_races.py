@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from credits import stripe_client
 from credits.exceptions import CreditsError
 from credits.models import Purchase, PurchaseStatus, RechargeCharge, RefundStatus, UsageEvent
 from credits.services import checkout, ledger, purchases, recharge_jobs, refunds, usage
@@ -91,9 +92,10 @@ def test_purchases_granted_at_once_are_granted_once_each(stripe_server):
 
 
 def test_refund_approved_while_usage_arrives_never_gives_the_usage_away(stripe_server):
-    """The refund's Stripe call is held until a usage batch has had its chance to land: the
-    customer either is refused the refund (usage came first) or owes the usage (refund first),
-    never both refunded in full and served for free."""
+    """The refund's Stripe call is held until a usage batch has landed (no lock that usage
+    needs is held across it): the customer either is refused the refund (usage came first)
+    or owes the usage (the credits were taken back first), never both refunded in full and
+    served for free."""
     membership = MembershipFactory()
     organization = membership.organization
     card = saved_card(organization, localstripe.VISA, stripe_server)
@@ -108,13 +110,12 @@ def test_refund_approved_while_usage_arrives_never_gives_the_usage_away(stripe_s
     )
     staff = UserFactory(is_staff=True)
     refund_started, usage_done = threading.Event(), threading.Event()
-    real_refund_payment = refunds.refund_payment
+    real_refund_create = stripe_client.refund_create
 
-    def slow_refund_payment(**kwargs):
+    def slow_refund_create(**kwargs):
         refund_started.set()
-        # Waits for the usage unless the usage is (rightly) waiting for this refund.
-        usage_done.wait(timeout=1)
-        return real_refund_payment(**kwargs)
+        assert usage_done.wait(timeout=10), "the usage waited for the refund's Stripe call"
+        return real_refund_create(**kwargs)
 
     record_batch = _batch(organization, [f"e{n}" for n in range(10)], now)
 
@@ -125,13 +126,13 @@ def test_refund_approved_while_usage_arrives_never_gives_the_usage_away(stripe_s
         finally:
             usage_done.set()
 
-    refunds.refund_payment = slow_refund_payment
+    stripe_client.refund_create = slow_refund_create
     try:
         approval, batch = race(
             lambda: refunds.refund_approve(request_id=request.pk, staff=staff, now=now), usage_after_the_check
         )
     finally:
-        refunds.refund_payment = real_refund_payment
+        stripe_client.refund_create = real_refund_create
 
     assert not isinstance(batch, BaseException), batch
     assert UsageEvent.objects.count() == 10

@@ -230,7 +230,8 @@ def test_recharge_killed_between_charge_and_grant_is_granted_once_on_the_next_ru
     membership, _ = shopper
     now = timezone.now()
     _plan(membership.organization, now)
-    _die_once(monkeypatch, recharge_jobs, "_grant")
+    # The grant (record_purchase) dies after the charge's outcome has committed.
+    _die_once(monkeypatch, recharge_jobs, "record_purchase")
 
     with pytest.raises(SystemExit):
         recharge_jobs.run_recharges(now=now)

@@ -1,0 +1,90 @@
+"""The one lock order for money rows, and the functions that take those locks.
+
+Every service that locks more than one of these rows takes them in this order, through the
+functions below, so two transactions never wait on each other in a circle:
+
+1. The claimed work row: a RechargeCharge, an OverageCharge, a RefundRequest, or the
+   StripeEvent a webhook is processing (`lock_work_row`, or a SKIP LOCKED claim). It comes
+   first because a claim may be held across a Stripe call, and nothing that usage needs may
+   be held then. A transaction holds one work row of one kind.
+2. The organization's CreditAccount (`lock_account`, or `lock_accounts` for several, in
+   organization order): every balance change serializes on it.
+3. The Purchase (`lock_purchase` takes 2 and 3 together).
+4. The AutoRecharge plan (`lock_plan`), updated last. Scheduling a plan's charges, and
+   staff pausing or resuming it, lock the plan alone (through `lock_work_row`, or skipping
+   locked plans) and take no other lock of this list while holding it.
+
+Rows that belong to the account (its lots, entries and commitment periods) are written
+under the account's lock; the receipt number sequence is taken last, when a grant commits.
+tests/credits/test_lock_order.py keeps every lock of these rows in this module (the job's
+SKIP LOCKED claims excepted).
+
+Rows are locked alone (`of=self`, FOR NO KEY UPDATE where the key is not changed): a lock
+that also covered a joined organization would collide with the key-share locks that
+foreign-key checks of every insert for that organization take.
+"""
+
+from django.db import models, transaction
+
+from accounts.models import Organization
+from credits.models import AutoRecharge, CreditAccount, Purchase
+
+
+def _require_transaction(name: str) -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{name} must run inside transaction.atomic().")
+
+
+def lock_work_row[M: models.Model](model: type[M], *, pk: int, related: tuple[str, ...] = ()) -> M:
+    """Step 1 (or a plan alone): the row, locked, then read afresh with `related` by a second
+    statement.
+
+    A locking SELECT that joins other tables re-reads only the locked row when a concurrent
+    commit changed it and keeps the joined rows as its snapshot saw them: a worker claiming
+    a charge that another worker had just paid would see the purchase without its intent
+    and charge the card again. So the lock statement reads nothing else."""
+    _require_transaction("lock_work_row")
+    model._default_manager.select_for_update(no_key=True, of=("self",)).filter(pk=pk).values_list("pk").get()
+    return model._default_manager.select_related(*related).get(pk=pk)
+
+
+def lock_account(*, organization: Organization) -> CreditAccount:
+    """Step 2: the organization's account, locked for this transaction."""
+    _require_transaction("lock_account")
+    # Accounts exist from the organization's creation; get_or_create stays in this one write
+    # path so an organization made some other way (a shell, a script) is still billed.
+    CreditAccount.objects.get_or_create(organization=organization)
+    return CreditAccount.objects.select_for_update().get(organization=organization)
+
+
+def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
+    """Step 2 for several organizations: created on first need, locked in one query in
+    organization order, so two usage batches naming the same organizations never deadlock.
+    Returns them by organization id."""
+    _require_transaction("lock_accounts")
+    wanted = sorted(set(organization_ids))
+    locked = CreditAccount.objects.select_for_update().filter(organization_id__in=wanted)
+    accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
+    if len(accounts) < len(wanted):
+        # First usage of an organization: its account is created, then every row is locked
+        # again in order (rows already held are simply held).
+        CreditAccount.objects.bulk_create(
+            [CreditAccount(organization_id=pk) for pk in wanted if pk not in accounts],
+            ignore_conflicts=True,
+        )
+        accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
+    return accounts
+
+
+def lock_purchase(*, purchase_id: int) -> tuple[CreditAccount, Purchase]:
+    """Steps 2 and 3: the purchase's account, then the purchase."""
+    _require_transaction("lock_purchase")
+    organization_id = Purchase.objects.values_list("organization_id", flat=True).get(pk=purchase_id)
+    account = lock_account(organization=Organization(pk=organization_id))
+    return account, Purchase.objects.select_for_update().get(pk=purchase_id)
+
+
+def lock_plan(*, organization: Organization) -> AutoRecharge | None:
+    """Step 4: the organization's auto-recharge plan, if it has one (after its account)."""
+    _require_transaction("lock_plan")
+    return AutoRecharge.objects.select_for_update(of=("self",)).filter(organization=organization).first()
