@@ -4,6 +4,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import Organization
 from accounts.services import audit_record
@@ -79,7 +80,8 @@ def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
             )
         except CreditsError as error:
             request.last_error = error.message[:500]
-            request.save(update_fields=["last_error"])
+            request.last_attempt_at = now
+            request.save(update_fields=["last_error", "last_attempt_at"])
             return request
         purchase_mark_refunded(purchase_id=request.purchase_id)
         request.stripe_refund_id = refund_id
@@ -165,8 +167,10 @@ def _tell_customer(request: RefundRequest, subject: str, template: str) -> None:
     )
 
 
-# An approval that did not reach Stripe (an outage, a crash) is retried by the job after
-# this long, so it never races the approval still in flight.
+# An approval that did not reach Stripe (an outage, a crash) is retried by the job this long
+# after the approval or the last failed try: it never races an approval still in flight, and
+# a refund Stripe keeps refusing (shown to staff with its error) is asked about every so often,
+# not on every run.
 RETRY_UNPAID_AFTER = timedelta(minutes=10)
 
 
@@ -174,8 +178,9 @@ def retry_unpaid_refunds(*, now: datetime) -> int:
     """The job: pay every approved refund that Stripe has not paid yet (credits already
     taken back, so the money is owed). Returns how many were paid now."""
     paid, failed = 0, []
-    due = RefundRequest.objects.filter(
-        status=RefundStatus.APPROVED_UNPAID, reviewed_at__lte=now - RETRY_UNPAID_AFTER
+    since = now - RETRY_UNPAID_AFTER
+    due = RefundRequest.objects.filter(status=RefundStatus.APPROVED_UNPAID, reviewed_at__lte=since).filter(
+        Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=since)
     )
     for request_id in due.order_by("pk").values_list("pk", flat=True):
         # One request's trouble never stops the others; it is retried on the next run.

@@ -140,10 +140,13 @@ def test_the_job_pays_an_approved_refund_that_stripe_did_not(owner, purchase, st
     stripe.refund_script = [fake_stripe.UNAVAILABLE]
     refunds.refund_approve(request_id=request.pk, staff=None, now=NOW)
 
-    # Not while the approval may still be in flight; then once.
+    # Not while the approval may still be in flight, nor right after Stripe failed again.
     assert run_due_jobs(now=NOW + timedelta(minutes=1), only=["unpaid_refunds"]) == {"unpaid_refunds": 0}
-    assert run_due_jobs(now=NOW + timedelta(minutes=11), only=["unpaid_refunds"]) == {"unpaid_refunds": 1}
+    stripe.refund_script = [fake_stripe.UNAVAILABLE]
+    assert run_due_jobs(now=NOW + timedelta(minutes=11), only=["unpaid_refunds"]) == {"unpaid_refunds": 0}
     assert run_due_jobs(now=NOW + timedelta(minutes=12), only=["unpaid_refunds"]) == {"unpaid_refunds": 0}
+    assert run_due_jobs(now=NOW + timedelta(minutes=22), only=["unpaid_refunds"]) == {"unpaid_refunds": 1}
+    assert run_due_jobs(now=NOW + timedelta(minutes=40), only=["unpaid_refunds"]) == {"unpaid_refunds": 0}
 
     request.refresh_from_db()
     assert request.status == RefundStatus.REFUNDED
