@@ -32,6 +32,8 @@ class RefundRequestAdmin(admin.ModelAdmin):
         "still_eligible",
         "requested_at",
         "reviewed_by",
+        # Why an approved refund is not paid yet (the job retries it; approving again does too).
+        "last_error",
     ]
     list_filter = ["status"]
     search_fields = ["organization__name", "purchase__stripe_payment_intent_id"]
@@ -48,6 +50,7 @@ class RefundRequestAdmin(admin.ModelAdmin):
         "decision_note",
         "stripe_refund_id",
         "last_error",
+        "last_attempt_at",
         "still_eligible",
         "reject_link",
     ]

@@ -18,7 +18,14 @@ class PurchaseStatus(models.TextChoices):
     REQUIRES_ACTION = "requires_action", "Needs authentication"
     SUCCEEDED = "succeeded", "Paid"
     FAILED = "failed", "Failed"
+    # A refund was approved: the credits were taken back and the card refund is being paid
+    # (or Stripe failed and it is retried); REFUNDED once Stripe has refunded it.
+    REFUNDING = "refunding", "Refund on its way"
     REFUNDED = "refunded", "Refunded"
+
+
+# The credits were taken back: not counted in its period, never granted again.
+REVERSED_STATUSES = (PurchaseStatus.REFUNDING, PurchaseStatus.REFUNDED)
 
 
 class PurchaseSource(models.TextChoices):

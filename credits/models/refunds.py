@@ -36,6 +36,8 @@ class RefundRequest(models.Model):
     decision_note = models.CharField(max_length=500, blank=True)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # When Stripe was last asked for this refund and did not pay it: the job waits from here.
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

@@ -83,6 +83,8 @@ def _status(purchase: Purchase) -> tuple[str, str]:
         return HistoryStatus.PAID, ""
     if purchase.status == PurchaseStatus.REFUNDED:
         return HistoryStatus.REFUNDED, ""
+    if purchase.status == PurchaseStatus.REFUNDING:
+        return HistoryStatus.PAID, "Refund approved; it is on its way to your card."
     if purchase.status == PurchaseStatus.FAILED:
         return HistoryStatus.FAILED, purchase.failure_message or "The payment was declined."
     charge = getattr(purchase, "recharge_charge", None)

@@ -4,7 +4,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from credits.services import alerts, ledger, overage, program_reminders, receipts, recharge_jobs, reminders
+from credits.services import (
+    alerts,
+    ledger,
+    overage,
+    program_reminders,
+    receipts,
+    recharge_jobs,
+    refunds,
+    reminders,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -13,6 +22,7 @@ JOBS: dict[str, Callable[..., object]] = {
     "expire_bonus_lots": ledger.expire_bonus_lots,
     "recharges": recharge_jobs.run_recharges,
     "overage_charges": overage.charge_due_overages,
+    "unpaid_refunds": refunds.retry_unpaid_refunds,
     "bonus_expiry_reminders": reminders.send_bonus_expiry_reminders,
     "program_grant_reminders": program_reminders.remind_grant_endings,
     # After the money jobs, so balances and receipts are as they left them.

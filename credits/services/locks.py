@@ -19,9 +19,10 @@ under the account's lock; the receipt number sequence is taken last, when a gran
 tests/credits/test_lock_order.py keeps every lock of these rows in this module (the job's
 SKIP LOCKED claims excepted).
 
-Rows are locked alone (`of=self`, FOR NO KEY UPDATE where the key is not changed): a lock
-that also covered a joined organization would collide with the key-share locks that
-foreign-key checks of every insert for that organization take.
+Every lock here is FOR NO KEY UPDATE of the row alone: exclusive between writers, but not
+against the key-share locks that the foreign-key checks of inserts pointing at the row take
+(a lock that also covered a joined organization would collide with those of every insert
+for that organization).
 """
 
 from django.db import models, transaction
@@ -54,7 +55,7 @@ def lock_account(*, organization: Organization) -> CreditAccount:
     # Accounts exist from the organization's creation; get_or_create stays in this one write
     # path so an organization made some other way (a shell, a script) is still billed.
     CreditAccount.objects.get_or_create(organization=organization)
-    return CreditAccount.objects.select_for_update().get(organization=organization)
+    return CreditAccount.objects.select_for_update(no_key=True).get(organization=organization)
 
 
 def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
@@ -63,7 +64,7 @@ def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
     Returns them by organization id."""
     _require_transaction("lock_accounts")
     wanted = sorted(set(organization_ids))
-    locked = CreditAccount.objects.select_for_update().filter(organization_id__in=wanted)
+    locked = CreditAccount.objects.select_for_update(no_key=True).filter(organization_id__in=wanted)
     accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
     if len(accounts) < len(wanted):
         # First usage of an organization: its account is created, then every row is locked
@@ -81,10 +82,11 @@ def lock_purchase(*, purchase_id: int) -> tuple[CreditAccount, Purchase]:
     _require_transaction("lock_purchase")
     organization_id = Purchase.objects.values_list("organization_id", flat=True).get(pk=purchase_id)
     account = lock_account(organization=Organization(pk=organization_id))
-    return account, Purchase.objects.select_for_update().get(pk=purchase_id)
+    return account, Purchase.objects.select_for_update(no_key=True).get(pk=purchase_id)
 
 
 def lock_plan(*, organization: Organization) -> AutoRecharge | None:
     """Step 4: the organization's auto-recharge plan, if it has one (after its account)."""
     _require_transaction("lock_plan")
-    return AutoRecharge.objects.select_for_update(of=("self",)).filter(organization=organization).first()
+    plans = AutoRecharge.objects.select_for_update(no_key=True, of=("self",))
+    return plans.filter(organization=organization).first()

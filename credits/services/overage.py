@@ -197,49 +197,71 @@ def _charge_failed(*, charge: OverageCharge, code: str, message: str) -> Overage
 def charge_overage(*, organization: Organization, now: datetime) -> OverageCharge | None:
     """Charge the organization's negative balance if it is due; idempotent per period.
 
-    The pending charge (and its purchase, whose key is Stripe's idempotency key) commits
-    before the card is charged. The card is then charged holding only the charge's row lock
-    (step 1 of credits/services/locks.py, never the account, so usage goes on meanwhile); a
-    second worker waits on that lock and finds the charge settled. A crash after Stripe
-    charged leaves the charge pending: the next run asks again with the same key (Stripe
-    answers with the same intent) or finds the purchase granted by the webhook."""
+    1. The pending charge and its purchase (whose key is Stripe's idempotency key) commit
+       before the card is charged.
+    2. The card is charged holding only the charge's row lock (step 1 of
+       credits/services/locks.py, never the account, so usage goes on meanwhile), and what
+       Stripe answered commits with the intent's id: a decline closes the charge.
+    3. The payment is granted under the charge's lock again.
+    A second worker waits on the charge's lock and finds it settled, or finds the intent and
+    asks Stripe about it instead of charging again; so does the next run after a crash (or
+    the webhook grants the purchase meanwhile)."""
     opened = _open_charge(organization=organization, now=now)
     if opened is None:
         return None
+    outcome = None
     with transaction.atomic():
         charge = locks.lock_work_row(OverageCharge, pk=opened.pk, related=("organization", "purchase"))
         if charge.status != OverageStatus.PENDING:
             return charge
-        if charge.purchase.granted_at is not None:
-            # Paid before a crash and granted by the webhook meanwhile: never charge again.
-            return _charge_paid(charge=charge, outcome=None, now=now)
-        try:
-            # The default card, off-session. A network failure or an outage propagates and
-            # rolls this back, so the charge stays pending for the next run.
-            outcome = checkout.charge_saved_card_off_session(
-                organization=organization,
-                amount_cents=charge.amount_cents,
-                payment_method_id="",
-                idempotency_key=charge.key,
-                purchase_id=charge.purchase_id,
-            )
-        except StripeRequestRejected as error:
-            # Stripe refused the request itself (too small, a removed card): retrying the
-            # same request cannot help, so it is recorded as failed, for staff and the schedule.
-            return _charge_failed(charge=charge, code=error.code, message=error.message)
-        if outcome.status == Outcome.SUCCEEDED:
-            return _charge_paid(charge=charge, outcome=outcome, now=now)
-        if outcome.status == Outcome.PROCESSING:
-            raise PaymentProviderUnavailable("The payment is still processing; it is checked again later.")
-        if outcome.status == Outcome.REQUIRES_ACTION:
-            return _charge_failed(
-                charge=charge,
-                code="authentication_required",
-                message=outcome.message or "Your bank asked to confirm the payment.",
-            )
-        return _charge_failed(
-            charge=charge, code="card_declined", message=outcome.message or "The card was declined."
-        )
+        if charge.purchase.granted_at is None:
+            try:
+                outcome = _stripe_outcome(charge)
+            except StripeRequestRejected as error:
+                # Stripe refused the request itself (too small, a removed card): retrying
+                # the same request cannot help, so it is recorded as failed, for staff and
+                # the schedule.
+                return _charge_failed(charge=charge, code=error.code, message=error.message)
+            if outcome.status == Outcome.REQUIRES_ACTION:
+                return _charge_failed(
+                    charge=charge,
+                    code="authentication_required",
+                    message=outcome.message or "Your bank asked to confirm the payment.",
+                )
+            if outcome.status == Outcome.FAILED:
+                return _charge_failed(
+                    charge=charge, code="card_declined", message=outcome.message or "The card was declined."
+                )
+            _, purchase = locks.lock_purchase(purchase_id=charge.purchase_id)
+            if outcome.intent_id and not purchase.stripe_payment_intent_id:
+                purchase.stripe_payment_intent_id = outcome.intent_id
+                purchase.save(update_fields=["stripe_payment_intent_id"])
+    if outcome is not None and outcome.status == Outcome.PROCESSING:
+        # Its intent is stored: the next run asks Stripe about it.
+        raise PaymentProviderUnavailable("The payment is still processing; it is checked again later.")
+    with transaction.atomic():
+        charge = locks.lock_work_row(OverageCharge, pk=opened.pk, related=("organization", "purchase"))
+        if charge.status != OverageStatus.PENDING:
+            return charge
+        # Paid (or granted by the webhook meanwhile, when `outcome` is None).
+        return _charge_paid(charge=charge, outcome=outcome, now=now)
+
+
+def _stripe_outcome(charge: OverageCharge) -> ChargeOutcome:
+    """Stripe's word on this charge: on the intent made for it before (a crash after its
+    commit, or a payment still processing), else on a new off-session charge of the default
+    card. A network failure or an outage propagates: nothing is written, the charge stays
+    pending and the next run asks again under the same key."""
+    known = charge.purchase.stripe_payment_intent_id
+    if known:
+        return checkout.payment_intent_outcome(intent_id=known)
+    return checkout.charge_saved_card_off_session(
+        organization=charge.organization,
+        amount_cents=charge.amount_cents,
+        payment_method_id="",
+        idempotency_key=charge.key,
+        purchase_id=charge.purchase_id,
+    )
 
 
 def charge_due_overages(*, now: datetime) -> list[OverageCharge]:

@@ -16,6 +16,7 @@ from credits.models import (
     Purchase,
     ScheduleSource,
 )
+from credits.models.purchases import REVERSED_STATUSES
 from credits.selectors.periods import (
     PeriodBounds,
     Schedule,
@@ -162,15 +163,18 @@ def record_plan_schedule(
 def _follow_the_days(cut: CommitmentPeriod) -> None:
     """A plan starting today ends the running period today: what was bought earlier today
     belongs to the day, so it moves into the plan's first period (the purchases of days
-    that stay in the cut period never move)."""
+    that stay in the cut period never move). A refunded one moves too, counted in neither."""
     cut.refresh_from_db()
     moved = list(Purchase.objects.filter(period=cut, granted_at__date__gte=cut.ends_on).order_by("pk"))
     for purchase in moved:
         assert purchase.granted_at is not None  # only granted purchases are in a period
-        uncount_purchase(purchase=purchase)
         period = period_row_on(account=cut.account, day=purchase.granted_at.date())
         assert period is not None  # opened through today just before
-        count_purchase(account=cut.account, purchase=purchase, period=period)
+        if purchase.status in REVERSED_STATUSES:
+            purchase.period = period
+        else:
+            uncount_purchase(purchase=purchase)
+            count_purchase(account=cut.account, purchase=purchase, period=period)
         purchase.save(update_fields=["period"])
 
 

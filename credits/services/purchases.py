@@ -18,7 +18,7 @@ from credits.models import (
     PurchaseStatus,
     Tier,
 )
-from credits.models.purchases import MAX_PURCHASE_CENTS, MIN_PURCHASE_CENTS
+from credits.models.purchases import MAX_PURCHASE_CENTS, MIN_PURCHASE_CENTS, REVERSED_STATUSES
 from credits.money import cents_to_micros, format_usd
 from credits.selectors.ledger import credit_account_of
 from credits.selectors.limits import LimitRow, featured_model_slugs, limits_for_tier
@@ -211,7 +211,7 @@ def record_purchase(
     account, purchase = locks.lock_purchase(purchase_id=purchase_id)
     if purchase.granted_at is not None:
         return purchase
-    if purchase.status == PurchaseStatus.REFUNDED:
+    if purchase.status in REVERSED_STATUSES:
         raise CreditsError("A refunded purchase cannot be granted.", code="purchase_refunded")
     today = now.date()
     # Paying off a negative balance is not buying credits: it neither anchors the
@@ -264,7 +264,7 @@ def record_purchase(
 def purchase_mark_failed(*, purchase_id: int, message: str) -> Purchase:
     """A declined or abandoned payment; a purchase already granted is never touched."""
     _, purchase = locks.lock_purchase(purchase_id=purchase_id)
-    if purchase.granted_at is None and purchase.status != PurchaseStatus.REFUNDED:
+    if purchase.granted_at is None and purchase.status not in REVERSED_STATUSES:
         purchase.status = PurchaseStatus.FAILED
         purchase.failure_message = message[:500]
         purchase.save(update_fields=["status", "failure_message"])
@@ -273,10 +273,11 @@ def purchase_mark_failed(*, purchase_id: int, message: str) -> Purchase:
 
 @transaction.atomic
 def reverse_purchase(*, purchase_id: int, now: datetime, created_by=None) -> Purchase:
-    """Undo a refunded purchase in the ledger: its paid and bonus lots are reversed and the
-    period's purchases and tier recomputed. Idempotent."""
+    """Take an approved refund's credits back: its paid and bonus lots are reversed and the
+    period's purchases and tier recomputed; the purchase says "Refund on its way" until
+    `purchase_mark_refunded`. Idempotent."""
     account, purchase = locks.lock_purchase(purchase_id=purchase_id)
-    if purchase.status == PurchaseStatus.REFUNDED:
+    if purchase.status in REVERSED_STATUSES:
         return purchase
     if purchase.granted_at is None:
         raise CreditsError("Only a paid purchase can be reversed.", code="purchase_not_paid")
@@ -293,6 +294,17 @@ def reverse_purchase(*, purchase_id: int, now: datetime, created_by=None) -> Pur
                 memo=f"Refund of {purchase.receipt_number}",
             )
     periods.uncount_purchase(purchase=purchase)
+    purchase.status = PurchaseStatus.REFUNDING
+    purchase.save(update_fields=["status"])
+    return purchase
+
+
+@transaction.atomic
+def purchase_mark_refunded(*, purchase_id: int) -> Purchase:
+    """Stripe refunded the card for a purchase whose credits were taken back."""
+    _, purchase = locks.lock_purchase(purchase_id=purchase_id)
+    if purchase.status != PurchaseStatus.REFUNDING:
+        raise CreditsError("Only a purchase being refunded can be marked refunded.", code="not_refunding")
     purchase.status = PurchaseStatus.REFUNDED
     purchase.save(update_fields=["status"])
     return purchase

@@ -283,6 +283,11 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
         charge.attempts += 1
     # Stripe answered: the outage (if any) is over.
     charge.provider_failures = 0
+    # What Stripe said is written to the purchase under the lock order (the account, then
+    # the purchase; this charge is already held): a webhook granting the same purchase
+    # takes them in that order too.
+    _, purchase = locks.lock_purchase(purchase_id=charge.purchase_id)
+    charge.purchase = purchase
     if outcome.intent_id and outcome.intent_id != purchase.stripe_payment_intent_id:
         purchase.stripe_payment_intent_id = outcome.intent_id
         purchase.save(update_fields=["stripe_payment_intent_id"])
@@ -349,7 +354,12 @@ def _record_failure(charge: RechargeCharge, outcome: ChargeOutcome, now: datetim
     charge.last_error = message[:500]
     if retries_done < len(RETRY_AFTER_DAYS):
         charge.status = ChargeStatus.REQUIRES_ACTION if needs_action else ChargeStatus.FAILED
-        charge.next_attempt_at = charge.created_at + timedelta(days=RETRY_AFTER_DAYS[retries_done])
+        # Days after the charge was first due, but never sooner than a day from now: a
+        # charge retried late (a paused plan resumed, a long outage) is not tried again
+        # within the same run until the plan gives up.
+        charge.next_attempt_at = max(
+            charge.created_at + timedelta(days=RETRY_AFTER_DAYS[retries_done]), now + timedelta(days=1)
+        )
         plan.last_result = (
             f"Payment of {format_usd(cents_to_micros(charge.amount_cents))} failed: {message} "
             f"We retry on {charge.next_attempt_at:%b %-d, %Y}."

@@ -1,8 +1,10 @@
 """Refunds: eligible only while an organization has never used the API."""
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import Organization
 from accounts.services import audit_record
@@ -17,7 +19,9 @@ from credits.selectors.refunds import purchases_refundability
 from credits.selectors.usage import has_usage_history
 from credits.services import locks
 from credits.services.notifications import BILLING_ROLES, notify_organization
-from credits.services.purchases import reverse_purchase
+from credits.services.purchases import purchase_mark_refunded, reverse_purchase
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -76,8 +80,10 @@ def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
             )
         except CreditsError as error:
             request.last_error = error.message[:500]
-            request.save(update_fields=["last_error"])
+            request.last_attempt_at = now
+            request.save(update_fields=["last_error", "last_attempt_at"])
             return request
+        purchase_mark_refunded(purchase_id=request.purchase_id)
         request.stripe_refund_id = refund_id
         request.status = RefundStatus.REFUNDED
         request.last_error = ""
@@ -159,3 +165,32 @@ def _tell_customer(request: RefundRequest, subject: str, template: str) -> None:
         context={"request": request, "purchase": request.purchase},
         roles=BILLING_ROLES,
     )
+
+
+# An approval that did not reach Stripe (an outage, a crash) is retried by the job this long
+# after the approval or the last failed try: it never races an approval still in flight, and
+# a refund Stripe keeps refusing (shown to staff with its error) is asked about every so often,
+# not on every run.
+RETRY_UNPAID_AFTER = timedelta(minutes=10)
+
+
+def retry_unpaid_refunds(*, now: datetime) -> int:
+    """The job: pay every approved refund that Stripe has not paid yet (credits already
+    taken back, so the money is owed). Returns how many were paid now."""
+    paid, failed = 0, []
+    since = now - RETRY_UNPAID_AFTER
+    due = RefundRequest.objects.filter(status=RefundStatus.APPROVED_UNPAID, reviewed_at__lte=since).filter(
+        Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=since)
+    )
+    for request_id in due.order_by("pk").values_list("pk", flat=True):
+        # One request's trouble never stops the others; it is retried on the next run.
+        try:
+            request = refund_approve(request_id=request_id, staff=None, now=now)
+        except Exception:
+            logger.exception("retrying refund request %s failed", request_id)
+            failed.append(request_id)
+            continue
+        paid += request.status == RefundStatus.REFUNDED
+    if failed:
+        raise CreditsError(f"Refund requests {failed} could not be retried.", code="refund_job_incomplete")
+    return paid

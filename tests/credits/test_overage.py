@@ -348,3 +348,44 @@ def test_one_organizations_failure_does_not_stop_the_job_for_the_others(card):
     assert retried.organization == organizations[1]
     assert balance(organizations[1]) == 0
     assert card.charges[3]["idempotency_key"] == card.charges[1]["idempotency_key"]
+
+
+def test_a_processing_payment_is_asked_about_again_never_charged_again(card, organization):
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+    now = JAN_1 + timedelta(days=4)
+    card.script = [fake_stripe.PROCESSING]
+
+    with pytest.raises(PaymentProviderUnavailable):
+        charge_overage(organization=organization, now=now)
+    charge = OverageCharge.objects.get()
+    assert (charge.status, charge.purchase.stripe_payment_intent_id) == (OverageStatus.PENDING, "pi_fake1")
+
+    card.now_says("pi_fake1", fake_stripe.SUCCEEDED)
+    paid = charge_overage(organization=organization, now=now + timedelta(minutes=10))
+
+    assert paid.status == OverageStatus.SUCCEEDED
+    assert len(card.charges) == 1
+    assert balance(organization) == 0
+
+
+def test_killed_between_stripes_answer_and_the_grant_grants_once(card, organization, monkeypatch):
+    from credits.services import purchases
+
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+    now = JAN_1 + timedelta(days=4)
+    real_grant = purchases.record_purchase
+
+    def die(**kwargs):
+        raise SystemExit("killed after Stripe's answer was stored")
+
+    monkeypatch.setattr(purchases, "record_purchase", die)
+    with pytest.raises(SystemExit):
+        charge_overage(organization=organization, now=now)
+    monkeypatch.setattr(purchases, "record_purchase", real_grant)
+    assert OverageCharge.objects.get().purchase.stripe_payment_intent_id == "pi_fake1"
+
+    paid = charge_overage(organization=organization, now=now + timedelta(minutes=1))
+
+    assert paid.status == OverageStatus.SUCCEEDED
+    assert len(card.charges) == 1  # asked about pi_fake1, not charged again
+    assert balance(organization) == 0

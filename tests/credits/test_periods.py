@@ -29,7 +29,7 @@ from credits.services.recharge import (
     recharge_terminate,
 )
 from tests import fake_stripe
-from tests.factories import OrganizationFactory, paid_purchase
+from tests.factories import MembershipFactory, OrganizationFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
 
@@ -251,6 +251,28 @@ def test_a_plan_starting_today_takes_what_was_bought_earlier_today():
     assert (period.starts_on, period.tier_earned) == (date(2026, 11, 20), Tier.BUILD)
     # The bonus keeps the expiry shown when it was bought (the cut period's end then).
     assert bonus_expiries(organization) == [date(2026, 12, 15), date(2026, 12, 15)]
+    assert ledger_invariant_violations() == []
+
+
+def test_a_purchase_refunded_this_morning_stays_out_of_both_periods(card):
+    from credits.services import refunds
+
+    owner = MembershipFactory()
+    organization = owner.organization
+    paid_purchase(organization, 10_000, at(2026, 11, 15))
+    this_morning = paid_purchase(organization, 50_000, at(2026, 11, 20, 9))
+    request = refunds.refund_request(
+        organization=organization, purchase_id=this_morning.pk, reason="mistake", user=owner.user,
+        now=at(2026, 11, 20, 9),
+    )
+    refunds.refund_approve(request_id=request.pk, staff=None, now=at(2026, 11, 20, 10))
+
+    save_plan(organization, at(2026, 11, 20, 11), billing=date(2026, 11, 20))
+
+    assert timeline(organization) == [
+        ("monthly", date(2026, 11, 15), date(2026, 11, 20), 10_000),
+        ("monthly", date(2026, 11, 20), date(2026, 12, 20), 0),
+    ]
     assert ledger_invariant_violations() == []
 
 

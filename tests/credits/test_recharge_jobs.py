@@ -273,3 +273,20 @@ def test_one_charge_that_raises_does_not_stop_the_charges_of_other_organizations
     assert stuck.status == ChargeStatus.PENDING
     assert stuck.next_attempt_at == START + recharge_jobs.SET_ASIDE_AFTER_ERROR
     assert "RuntimeError" in stuck.last_error
+
+
+def test_a_charge_retried_days_late_is_tried_once_per_run_not_until_it_gives_up(organization, stripe):
+    """The retry schedule counts from the day the charge was due; a run long after it (the
+    job down for a week) tries the card once, and the next retry is at least a day later."""
+    _plan(organization)
+    stripe.otherwise = fake_stripe.DECLINED
+    recharge_jobs.run_recharges(now=START)
+
+    late = START + timedelta(days=10)
+    recharge_jobs.run_recharges(now=late)
+
+    charge = RechargeCharge.objects.get()
+    assert len(stripe.charges) == 2
+    assert (charge.status, charge.attempts) == (ChargeStatus.FAILED, 2)
+    assert charge.next_attempt_at == late + timedelta(days=1)
+    assert charge.plan.status == RechargeStatus.ACTIVE

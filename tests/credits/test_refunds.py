@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -13,9 +13,11 @@ from credits.models import (
     RefundStatus,
     Tier,
 )
+from credits.selectors.history import all_history_rows
 from credits.selectors.refunds import purchases_refundability
 from credits.selectors.tiers import current_tier
 from credits.services import refunds
+from credits.services.jobs import run_due_jobs
 from credits.services.ledger import debit_usage
 from tests import fake_stripe
 from tests.factories import MembershipFactory, UserFactory, paid_purchase
@@ -108,7 +110,10 @@ def test_stripe_failure_leaves_it_approved_with_the_credits_taken_back_and_retry
     request.refresh_from_db()
     purchase.refresh_from_db()
     assert (request.status, request.last_error) == (RefundStatus.APPROVED_UNPAID, "Stripe is unavailable")
-    assert purchase.status == PurchaseStatus.REFUNDED
+    # Not "Refunded" until the money has moved: the customer sees it on its way.
+    assert purchase.status == PurchaseStatus.REFUNDING
+    [row] = all_history_rows(organization=owner.organization)
+    assert (row.status, row.reason) == ("paid", "Refund approved; it is on its way to your card.")
     assert CreditAccount.objects.get(organization=owner.organization).balance_micros == 0
     assert mail.outbox == []  # the customer hears of it once it is paid
     # The money is owed now: the request cannot be rejected any more, only paid.
@@ -119,12 +124,33 @@ def test_stripe_failure_leaves_it_approved_with_the_credits_taken_back_and_retry
     with django_capture_on_commit_callbacks(execute=True):
         refunds.refund_approve(request_id=request.pk, staff=None, now=NOW)
     request.refresh_from_db()
-    assert (request.status, request.stripe_refund_id, request.last_error) == (
-        RefundStatus.REFUNDED, "re_fake1", ""
+    purchase.refresh_from_db()
+    assert (request.status, request.stripe_refund_id, request.last_error, purchase.status) == (
+        RefundStatus.REFUNDED, "re_fake1", "", PurchaseStatus.REFUNDED
     )
     assert len(stripe.refunds) == 1
     assert [m.subject for m in mail.outbox] == ["Your refund was approved"]
     assert CreditAccount.objects.get(organization=owner.organization).balance_micros == 0
+
+
+def test_the_job_pays_an_approved_refund_that_stripe_did_not(owner, purchase, stripe):
+    request = refunds.refund_request(
+        organization=owner.organization, purchase_id=purchase.pk, reason="mistake", user=owner.user, now=NOW
+    )
+    stripe.refund_script = [fake_stripe.UNAVAILABLE]
+    refunds.refund_approve(request_id=request.pk, staff=None, now=NOW)
+
+    # Not while the approval may still be in flight, nor right after Stripe failed again.
+    assert run_due_jobs(now=NOW + timedelta(minutes=1), only=["unpaid_refunds"]) == {"unpaid_refunds": 0}
+    stripe.refund_script = [fake_stripe.UNAVAILABLE]
+    assert run_due_jobs(now=NOW + timedelta(minutes=11), only=["unpaid_refunds"]) == {"unpaid_refunds": 0}
+    assert run_due_jobs(now=NOW + timedelta(minutes=12), only=["unpaid_refunds"]) == {"unpaid_refunds": 0}
+    assert run_due_jobs(now=NOW + timedelta(minutes=22), only=["unpaid_refunds"]) == {"unpaid_refunds": 1}
+    assert run_due_jobs(now=NOW + timedelta(minutes=40), only=["unpaid_refunds"]) == {"unpaid_refunds": 0}
+
+    request.refresh_from_db()
+    assert request.status == RefundStatus.REFUNDED
+    assert len(stripe.refunds) == 1
 
 
 def test_usage_during_the_stripe_call_is_owed_not_served_from_the_refunded_credits(
