@@ -284,3 +284,25 @@ def describe_change(*, account: CreditAccount, new: Schedule, today: date) -> Sc
             else:
                 sentence = f"{current} runs to its end; the period holding {start} ends that day; {then}"
     return ScheduleChange(before, after, first, sentence[0].upper() + sentence[1:] + ".")
+
+
+def describe_termination(*, account: CreditAccount, today: date) -> str | None:
+    """Say in words what terminating auto-recharge today does to the account's periods
+    (the rule is `after_termination`'s); None before the account's first period."""
+    schedules = active_schedules(account=account)
+    if period_on(account=account, day=today) is None:
+        return None
+    kept, replaced, monthly = after_termination(schedules, today=today)
+    current = cut_period(kept, today)
+    in_force = schedule_in_force(kept, today)
+    if current is None or in_force is None or monthly is None:
+        return None
+    sentence = f"Your current period ({_span(current, today)}) runs to its end"
+    if cadence(in_force) == cadence(monthly):
+        sentence += f" and your periods stay {cadence(monthly)}"
+    else:
+        sentence += f"; from {_day(monthly.effective_from, today)} your periods are {cadence(monthly)}"
+    if replaced:
+        # A plan saved but not in force yet: its periods never start.
+        sentence += f"; the change planned for {_day(replaced[-1].effective_from, today)} is dropped"
+    return sentence + "."

@@ -18,7 +18,9 @@ from credits.money import (
     format_usd,
     micros_to_cents_floor,
 )
+from credits.selectors.ledger import credit_account_of
 from credits.selectors.payments import payment_methods_of
+from credits.selectors.periods import describe_termination
 from credits.selectors.recharge import (
     charges_needing_attention,
     recharge_plan_of,
@@ -139,7 +141,11 @@ def auto_recharge(request):
 def terminate(request):
     if request.method == "GET":
         plan = recharge_plan_of(organization=request.organization)
-        return render(request, "credits/auto_recharge_terminate.html", {"plan": plan})
+        periods_sentence = describe_termination(
+            account=credit_account_of(organization=request.organization), today=timezone.now().date()
+        )
+        context = {"plan": plan, "periods_sentence": periods_sentence}
+        return render(request, "credits/auto_recharge_terminate.html", context)
     try:
         recharge_terminate(organization=request.organization, now=timezone.now())
     except CreditsError as error:

@@ -1,9 +1,12 @@
 """The commitment-period timeline: named examples with frozen time (SPEC: Commitment periods)."""
 
-from datetime import UTC, date, datetime
+import html
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
 
 from credits.exceptions import TimelineError
 from credits.models import (
@@ -18,7 +21,7 @@ from credits.models import (
 )
 from credits.selectors.credit import credit_summary
 from credits.selectors.ledger import ledger_invariant_violations
-from credits.selectors.periods import period_on
+from credits.selectors.periods import describe_termination, period_on
 from credits.selectors.tiers import current_tier
 from credits.services import locks, periods, recharge_jobs
 from credits.services.purchases import preview_purchase, reverse_purchase
@@ -177,6 +180,11 @@ def test_monthly_then_yearly_then_terminated_goes_back_to_monthly_thresholds(car
     recharge_jobs.run_recharges(now=at(2026, 2, 20, 8))
     save_plan(organization, at(2026, 3, 5), billing=date(2026, 3, 20), frequency="yearly", amount=120_000)
     recharge_jobs.run_recharges(now=at(2026, 3, 20, 8))
+    # The terminate page says beforehand what the service then does.
+    assert describe_termination(account=account_of(organization), today=date(2026, 6, 1)) == (
+        "Your current period (Mar 20 - Mar 20, 2027) runs to its end; "
+        "from Mar 20, 2027 your periods are monthly from the 20th."
+    )
 
     recharge_terminate(organization=organization, now=at(2026, 6, 1))
 
@@ -202,6 +210,33 @@ def test_monthly_then_yearly_then_terminated_goes_back_to_monthly_thresholds(car
     # $100 in a monthly period earns Explore again (a yearly period would need $1,200).
     assert current_tier(account=account_of(organization), today=date(2027, 3, 25)) == Tier.EXPLORE
     assert ledger_invariant_violations() == []
+
+
+def test_terminating_a_plan_not_yet_in_force_says_its_change_is_dropped(owner_client, owner, card):
+    organization = owner.organization
+    paid_purchase(organization, 10_000, at(2026, 11, 15))
+    fake_stripe.default_card(organization)
+    save_plan(organization, at(2026, 11, 20), billing=date(2026, 12, 1), frequency="yearly")
+
+    sentence = describe_termination(account=account_of(organization), today=date(2026, 11, 20))
+
+    assert sentence == (
+        "Your current period (Nov 15 - Dec 15) runs to its end and your periods stay monthly "
+        "from the 15th; the change planned for Dec 1 is dropped."
+    )
+    assert describe_termination(account=account_of(OrganizationFactory()), today=date(2026, 11, 20)) is None
+
+
+def test_the_terminate_page_says_what_happens_to_the_periods(owner_client, owner):
+    today = timezone.now().date()
+    paid_purchase(owner.organization, 10_000, timezone.now())
+    save_plan(owner.organization, timezone.now(), billing=today + timedelta(days=3))
+
+    page = owner_client.get(reverse("credits:auto_recharge_terminate")).content.decode()
+
+    sentence = describe_termination(account=account_of(owner.organization), today=today)
+    assert sentence and "runs to its end" in sentence
+    assert f'<p id="terminate-periods">{sentence}</p>' in html.unescape(page)
 
 
 def test_a_plan_whose_first_billing_date_is_the_running_periods_start_takes_its_place(card):
