@@ -118,14 +118,19 @@ def test_a_batch_of_1000_events_crossing_sends_one(organization, run_on_commit):
     assert len(alerts("Low balance")) == 1
 
 
-def test_days_left_alert_at_the_current_rate(organization, run_on_commit):
-    paid_purchase(organization, 9_900, START - timedelta(days=10))  # $99
+def _funded_with_a_days_alert(organization, cents: int):
+    """Bought `cents` ten days ago, with an alert below 7 days left at the current rate."""
+    paid_purchase(organization, cents, START - timedelta(days=10))
     alert_settings_save(
         organization=organization,
         alerts=AlertsInput(low_balance_mode="days", low_balance_days=7),
         user=None,
         now=START - timedelta(days=10),
     )
+
+
+def test_days_left_alert_at_the_current_rate(organization, run_on_commit):
+    _funded_with_a_days_alert(organization, 9_900)  # $99
     # $8 a day for 5 days: $59 left is 7 days at that rate; a sixth day leaves $51, 6 days.
     for day in range(5):
         run_on_commit(use, organization, 800, START - timedelta(days=5 - day))
@@ -142,13 +147,7 @@ def test_days_left_is_the_credit_pages_forecast_and_waits_for_a_rate(organizatio
     from credits.selectors.alerts import alerts_overview
     from credits.selectors.usage import usage_forecast
 
-    paid_purchase(organization, 3_000, START - timedelta(days=10))  # $30
-    alert_settings_save(
-        organization=organization,
-        alerts=AlertsInput(low_balance_mode="days", low_balance_days=7),
-        user=None,
-        now=START - timedelta(days=10),
-    )
+    _funded_with_a_days_alert(organization, 3_000)  # $30
     # $10 on each of two days leaves $10: a day at that rate, but two days are not a rate yet.
     run_on_commit(use, organization, 1_000, START - timedelta(days=1))
     run_on_commit(use, organization, 1_000, START)
