@@ -43,9 +43,12 @@ def days_left_at_current_rate(*, organization_id: int, balance_micros: int, now:
     forecast = usage_forecast(
         organization_id=organization_id, balance_micros=balance_micros, today=now.date()
     )
+    if balance_micros <= 0 and forecast.used_micros > 0:
+        # Used up (or in debt) while using the API: nothing is left, whatever the rate.
+        return 0
     if not forecast.rated:
         return None
-    return 0 if balance_micros <= 0 else forecast.days_left
+    return forecast.days_left
 
 
 @dataclass(frozen=True)

@@ -288,10 +288,11 @@ def describe_change(*, account: CreditAccount, new: Schedule, today: date) -> Sc
 
 def describe_termination(*, account: CreditAccount, today: date) -> str | None:
     """Say in words what terminating auto-recharge today does to the account's periods
-    (the rule is `after_termination`'s); None before the account's first period."""
+    (the rule is `after_termination`'s, or with no period yet `record_termination`'s)."""
     schedules = active_schedules(account=account)
-    if period_on(account=account, day=today) is None:
-        return None
+    if not CommitmentPeriod.objects.filter(account=account).exists():
+        # record_termination sets the plan's schedule aside.
+        return "You have no commitment period yet: your first purchase starts monthly periods from its day."
     kept, replaced, monthly = after_termination(schedules, today=today)
     current = cut_period(kept, today)
     in_force = schedule_in_force(kept, today)

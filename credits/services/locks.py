@@ -6,7 +6,8 @@ functions below, so two transactions never wait on each other in a circle:
 1. The claimed work row: a RechargeCharge, an OverageCharge, a RefundRequest, or the
    StripeEvent a webhook is processing (`lock_work_row`, or a SKIP LOCKED claim). It comes
    first because a claim may be held across a Stripe call, and nothing that usage needs may
-   be held then. A transaction holds one work row of one kind.
+   be held then. A transaction holds one work row, except a webhook: its event row comes
+   first, then the row its handler finishes (a refund request).
 2. The organization's CreditAccount (`lock_account`, or `lock_accounts` for several, in
    organization order): every balance change serializes on it.
 3. The Purchase (`lock_purchase` takes 2 and 3 together).

@@ -254,7 +254,13 @@ def _stripe_outcome(charge: OverageCharge) -> ChargeOutcome:
     pending and the next run asks again under the same key."""
     known = charge.purchase.stripe_payment_intent_id
     if known:
-        return checkout.payment_intent_outcome(intent_id=known)
+        try:
+            return checkout.payment_intent_outcome(intent_id=known)
+        except StripeRequestRejected as error:
+            # The card was (or may have been) charged: a look-up Stripe refuses (a key being
+            # rotated, the wrong account) says nothing about the payment, so the charge stays
+            # pending for the next run and for staff, never marked failed.
+            raise PaymentProviderUnavailable(f"Stripe refused to look up {known}: {error.message}") from error
     return checkout.charge_saved_card_off_session(
         organization=charge.organization,
         amount_cents=charge.amount_cents,

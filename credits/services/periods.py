@@ -180,8 +180,13 @@ def _follow_the_days(cut: CommitmentPeriod) -> None:
 
 def record_termination(*, account: CreditAccount, now: datetime) -> CommitmentSchedule | None:
     """A plan was terminated: the current period runs to its end, then monthly periods on
-    the same billing day. A plan that had not taken effect yet is set aside."""
+    the same billing day. A plan that had not taken effect yet is set aside, and so is one
+    that never opened a period (no purchase yet, its first charge not made): the first
+    purchase then starts monthly periods from its day, as for any new account."""
     today = now.date()
+    if not CommitmentPeriod.objects.filter(account=account).exists():
+        _set_aside(active_schedules(account=account), now)
+        return None
     open_periods(account=account, through=today)
     schedules, replaced, monthly = after_termination(active_schedules(account=account), today=today)
     _set_aside(replaced, now)

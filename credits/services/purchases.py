@@ -303,6 +303,8 @@ def reverse_purchase(*, purchase_id: int, now: datetime, created_by=None) -> Pur
 def purchase_mark_refunded(*, purchase_id: int) -> Purchase:
     """Stripe refunded the card for a purchase whose credits were taken back."""
     _, purchase = locks.lock_purchase(purchase_id=purchase_id)
+    if purchase.status == PurchaseStatus.REFUNDED:
+        return purchase
     if purchase.status != PurchaseStatus.REFUNDING:
         raise CreditsError("Only a purchase being refunded can be marked refunded.", code="not_refunding")
     purchase.status = PurchaseStatus.REFUNDED

@@ -83,21 +83,43 @@ def refund_approve(*, request_id: int, staff, now: datetime) -> RefundRequest:
             request.last_attempt_at = now
             request.save(update_fields=["last_error", "last_attempt_at"])
             return request
-        purchase_mark_refunded(purchase_id=request.purchase_id)
-        request.stripe_refund_id = refund_id
-        request.status = RefundStatus.REFUNDED
-        request.last_error = ""
-        request.save(update_fields=["stripe_refund_id", "status", "last_error"])
-        audit_record(
-            actor=staff,
-            action="refund_paid",
-            obj=request,
-            after={"status": request.status, "stripe_refund_id": refund_id},
-            organization=request.organization,
-            now=now,
-        )
-        _tell_customer(request, "Your refund was approved", "credits/email/refund_approved.txt")
+        _refund_paid(request, refund_id=refund_id, staff=staff, now=now)
     return request
+
+
+def _refund_paid(request: RefundRequest, *, refund_id: str, staff, now: datetime) -> None:
+    """Stripe refunded the card: the request (locked by the caller) and its purchase say so."""
+    purchase_mark_refunded(purchase_id=request.purchase_id)
+    request.stripe_refund_id = refund_id
+    request.status = RefundStatus.REFUNDED
+    request.last_error = ""
+    request.save(update_fields=["stripe_refund_id", "status", "last_error"])
+    audit_record(
+        actor=staff,
+        action="refund_paid",
+        obj=request,
+        after={"status": request.status, "stripe_refund_id": refund_id},
+        organization=request.organization,
+        now=now,
+    )
+    _tell_customer(request, "Your refund was approved", "credits/email/refund_approved.txt")
+
+
+def refund_settled_at_stripe(*, purchase_id: int, refund_id: str, now: datetime) -> None:
+    """Stripe says the purchase's charge is refunded in full (Stripe's charge.refunded: our
+    refund, or one made in Stripe's dashboard while ours kept failing): an approved request
+    still waiting for Stripe is paid. Anything else is left as it is, for staff."""
+    request_id = (
+        RefundRequest.objects.filter(purchase_id=purchase_id, status=RefundStatus.APPROVED_UNPAID)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if request_id is None:
+        return
+    with transaction.atomic():
+        request = locks.lock_work_row(RefundRequest, pk=request_id, related=("organization", "purchase"))
+        if request.status == RefundStatus.APPROVED_UNPAID:
+            _refund_paid(request, refund_id=refund_id, staff=None, now=now)
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from credits.exceptions import CreditsError
 from credits.models import PaymentMethod, Purchase, StripeEvent
-from credits.services import locks
+from credits.services import locks, refunds
 from credits.services.purchases import purchase_mark_failed, record_purchase
 from credits.stripe_client import expandable_id
 
@@ -112,10 +112,21 @@ def _payment_failed(intent: dict, now: datetime) -> Purchase:
 
 
 def _charge_refunded(charge: dict, now: datetime) -> Purchase | None:
-    # Recorded against the purchase for staff. Reversing the credits is the refund
-    # approval's job (it calls Stripe and reverses the lots); this event only confirms it.
+    # Recorded against the purchase for staff. Taking the credits back is the refund
+    # approval's job; a charge refunded in full finishes an approved refund that was still
+    # waiting for Stripe (say, refunded from Stripe's dashboard while our call kept failing).
     intent_id = expandable_id(charge.get("payment_intent"))
-    return Purchase.objects.filter(stripe_payment_intent_id=intent_id).first() if intent_id else None
+    purchase = Purchase.objects.filter(stripe_payment_intent_id=intent_id).first() if intent_id else None
+    if purchase is not None and int(charge.get("amount_refunded") or 0) >= purchase.amount_cents:
+        refunds.refund_settled_at_stripe(purchase_id=purchase.pk, refund_id=_refund_id(charge), now=now)
+    return purchase
+
+
+def _refund_id(charge: dict) -> str:
+    """The charge's latest refund, when the event lists its refunds (API versions differ)."""
+    listed = charge.get("refunds")
+    made = listed.get("data") if isinstance(listed, dict) else None
+    return str(made[0].get("id", "")) if isinstance(made, list) and made and isinstance(made[0], dict) else ""
 
 
 HANDLERS: dict[str, Callable[[dict, datetime], Purchase | None]] = {

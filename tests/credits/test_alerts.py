@@ -164,6 +164,15 @@ def test_days_left_is_the_credit_pages_forecast_and_waits_for_a_rate(organizatio
     assert "Less than a day of usage left" in message.body
 
 
+def test_days_left_alert_when_usage_has_used_everything_up(organization, run_on_commit):
+    # One day of usage is no rate, but nothing left (or a debt) is no days left.
+    _funded_with_a_days_alert(organization, 1_000)  # $10
+    run_on_commit(use, organization, 1_500, START)  # $15: $5 owed
+
+    [message] = alerts("Low balance")
+    assert "Less than a day of usage left" in message.body
+
+
 def test_budget_alerts_at_50_80_and_100_percent_once_each_per_month(organization, run_on_commit):
     paid_purchase(organization, 100_000, START - timedelta(days=1))
     alert_settings_save(

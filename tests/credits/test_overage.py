@@ -368,6 +368,30 @@ def test_a_processing_payment_is_asked_about_again_never_charged_again(card, org
     assert balance(organization) == 0
 
 
+def test_a_refused_look_up_of_a_paid_intent_leaves_the_charge_pending(card, organization, monkeypatch):
+    """A known intent means the card was (or may have been) charged: Stripe refusing to look
+    it up (a rotated key) must not mark the charge failed and open a new one to charge."""
+    from credits import stripe_client
+    from credits.exceptions import StripeRequestRejected
+
+    spend(organization, 150_000_000, JAN_1 + timedelta(days=3))
+    now = JAN_1 + timedelta(days=4)
+    card.script = [fake_stripe.PROCESSING]
+    with pytest.raises(PaymentProviderUnavailable):
+        charge_overage(organization=organization, now=now)
+
+    def refuse(**kwargs):
+        raise StripeRequestRejected("Invalid API Key provided")
+
+    monkeypatch.setattr(stripe_client, "payment_intent_retrieve", refuse)
+    with pytest.raises(PaymentProviderUnavailable, match="Invalid API Key"):
+        charge_overage(organization=organization, now=now + timedelta(hours=1))
+
+    charge = OverageCharge.objects.get()
+    assert (charge.status, charge.purchase.status) == (OverageStatus.PENDING, PurchaseStatus.PENDING)
+    assert len(card.charges) == 1
+
+
 def test_killed_between_stripes_answer_and_the_grant_grants_once(card, organization, monkeypatch):
     from credits.services import purchases
 

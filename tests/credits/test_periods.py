@@ -224,7 +224,25 @@ def test_terminating_a_plan_not_yet_in_force_says_its_change_is_dropped(owner_cl
         "Your current period (Nov 15 - Dec 15) runs to its end and your periods stay monthly "
         "from the 15th; the change planned for Dec 1 is dropped."
     )
-    assert describe_termination(account=account_of(OrganizationFactory()), today=date(2026, 11, 20)) is None
+
+
+
+def test_terminating_a_plan_that_never_charged_leaves_no_period_behind(card):
+    """No purchase yet and the plan's first (yearly) charge not made: terminating sets its
+    schedule aside, so the first purchase starts monthly periods from its own day."""
+    organization = OrganizationFactory()
+    save_plan(organization, at(2026, 11, 20), billing=date(2026, 11, 22), frequency="yearly")
+    card.otherwise = fake_stripe.DECLINED
+    recharge_jobs.run_recharges(now=at(2026, 11, 22, 8))  # the first charge is declined
+
+    assert describe_termination(account=account_of(organization), today=date(2026, 11, 23)) == (
+        "You have no commitment period yet: your first purchase starts monthly periods from its day."
+    )
+    recharge_terminate(organization=organization, now=at(2026, 11, 23))
+    paid_purchase(organization, 10_000, at(2026, 11, 25))
+
+    assert timeline(organization) == [("monthly", date(2026, 11, 25), date(2026, 12, 25), 10_000)]
+    assert ledger_invariant_violations() == []
 
 
 def test_the_terminate_page_says_what_happens_to_the_periods(owner_client, owner):

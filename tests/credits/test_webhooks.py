@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -347,3 +348,37 @@ def test_a_signature_a_minute_ahead_is_clock_skew_and_accepted(client):
     skewed = _signed(json.dumps(event).encode(), at=int(time.time()) + 60)
 
     assert _post(client, event, signature=skewed).status_code == 200
+
+
+def test_a_charge_refunded_at_stripe_pays_an_approved_refund_still_waiting(
+    client, owner, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Our refund call kept failing and finance refunded in Stripe's dashboard: Stripe's
+    charge.refunded finishes the approved request (the job would otherwise keep trying)."""
+    from credits.models import PurchaseStatus, RefundStatus
+    from credits.services import refunds
+    from tests import fake_stripe
+
+    stripe = fake_stripe.ScriptedStripe(monkeypatch)
+    stripe.refund_script = [fake_stripe.UNAVAILABLE]
+    purchase = paid_purchase(owner.organization, 50_000, timezone.now())
+    Purchase.objects.filter(pk=purchase.pk).update(stripe_payment_intent_id="pi_paid")
+    request = refunds.refund_request(
+        organization=owner.organization, purchase_id=purchase.pk, reason="x", user=owner.user,
+        now=timezone.now(),
+    )
+    refunds.refund_approve(request_id=request.pk, staff=None, now=timezone.now())
+    charge = {
+        "id": "ch_1", "object": "charge", "payment_intent": "pi_paid", "amount_refunded": 50_000,
+        "refunds": {"object": "list", "data": [{"id": "re_dashboard"}]},
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(client, _event("charge.refunded", charge)).status_code == 200
+
+    request.refresh_from_db()
+    purchase.refresh_from_db()
+    assert (request.status, request.stripe_refund_id) == (RefundStatus.REFUNDED, "re_dashboard")
+    assert purchase.status == PurchaseStatus.REFUNDED
+    assert stripe.refunds == []  # nothing refunded twice
+    assert [m.subject for m in mail.outbox] == ["Your refund was approved"]
