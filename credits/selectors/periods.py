@@ -140,11 +140,15 @@ def with_schedule(
 
 
 def after_termination(
-    schedules: list[Schedule], *, today: date
+    schedules: list[Schedule], *, today: date, has_periods: bool
 ) -> tuple[list[Schedule], list[Schedule], Schedule | None]:
     """Terminating a plan: what is not in force yet is dropped; the current period runs to
     its end as the schedules in force cut it, then periods are monthly on the same billing
-    day. Returns (schedules after, replaced, the monthly schedule recorded or None)."""
+    day. With no period opened yet (no purchase, the plan's first charge not made) every
+    schedule is dropped: the first purchase then starts monthly periods from its day, as
+    for any new account. Returns (schedules after, replaced, the monthly schedule or None)."""
+    if not has_periods:
+        return [], list(schedules), None
     replaced = [s for s in schedules if s.effective_from > today]
     kept = [s for s in schedules if s not in replaced]
     current = cut_period(kept, today)
@@ -288,12 +292,13 @@ def describe_change(*, account: CreditAccount, new: Schedule, today: date) -> Sc
 
 def describe_termination(*, account: CreditAccount, today: date) -> str | None:
     """Say in words what terminating auto-recharge today does to the account's periods
-    (the rule is `after_termination`'s, or with no period yet `record_termination`'s)."""
-    schedules = active_schedules(account=account)
-    if not CommitmentPeriod.objects.filter(account=account).exists():
-        # record_termination sets the plan's schedule aside.
+    (the rule is `after_termination`'s)."""
+    has_periods = CommitmentPeriod.objects.filter(account=account).exists()
+    kept, replaced, monthly = after_termination(
+        active_schedules(account=account), today=today, has_periods=has_periods
+    )
+    if not has_periods:
         return "You have no commitment period yet: your first purchase starts monthly periods from its day."
-    kept, replaced, monthly = after_termination(schedules, today=today)
     current = cut_period(kept, today)
     in_force = schedule_in_force(kept, today)
     if current is None or in_force is None or monthly is None:

@@ -180,15 +180,14 @@ def _follow_the_days(cut: CommitmentPeriod) -> None:
 
 def record_termination(*, account: CreditAccount, now: datetime) -> CommitmentSchedule | None:
     """A plan was terminated: the current period runs to its end, then monthly periods on
-    the same billing day. A plan that had not taken effect yet is set aside, and so is one
-    that never opened a period (no purchase yet, its first charge not made): the first
-    purchase then starts monthly periods from its day, as for any new account."""
+    the same billing day (`after_termination` says what is set aside)."""
     today = now.date()
-    if not CommitmentPeriod.objects.filter(account=account).exists():
-        _set_aside(active_schedules(account=account), now)
-        return None
-    open_periods(account=account, through=today)
-    schedules, replaced, monthly = after_termination(active_schedules(account=account), today=today)
+    has_periods = CommitmentPeriod.objects.filter(account=account).exists()
+    if has_periods:
+        open_periods(account=account, through=today)
+    schedules, replaced, monthly = after_termination(
+        active_schedules(account=account), today=today, has_periods=has_periods
+    )
     _set_aside(replaced, now)
     row = None
     if monthly is not None:
