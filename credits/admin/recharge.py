@@ -36,19 +36,22 @@ class LastFailureFilter(admin.SimpleListFilter):
         return queryset
 
 
+# What staff see of a charge, on its plan's page and in the charges list.
+CHARGE_COLUMNS = (
+    "kind",
+    "due_on",
+    "amount_cents",
+    "status",
+    "attempts",
+    "provider_failures",
+    "next_attempt_at",
+    "last_error",
+)
+
+
 class RechargeChargeInline(ReadOnlyInline):
     model = RechargeCharge
-    fields = (
-        "kind",
-        "due_on",
-        "amount_cents",
-        "status",
-        "attempts",
-        "provider_failures",
-        "next_attempt_at",
-        "last_error",
-        "purchase",
-    )
+    fields = (*CHARGE_COLUMNS, "purchase")
     readonly_fields = fields
     ordering = ["-created_at", "-pk"]
 
@@ -113,17 +116,7 @@ class AutoRechargeAdmin(admin.ModelAdmin):
 
 @admin.register(RechargeCharge)
 class RechargeChargeAdmin(admin.ModelAdmin):
-    list_display = [
-        "plan",
-        "kind",
-        "due_on",
-        "amount_cents",
-        "status",
-        "attempts",
-        "provider_failures",
-        "next_attempt_at",
-        "last_error",
-    ]
+    list_display = ["plan", *CHARGE_COLUMNS]
     list_filter = ["status", "kind", ("next_attempt_at", admin.DateFieldListFilter)]
     search_fields = ["plan__organization__name", "purchase__key"]
     list_select_related = ["plan__organization"]

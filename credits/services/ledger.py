@@ -8,6 +8,7 @@ requests for one organization serialize and there is one lock order (no deadlock
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -220,28 +221,10 @@ def _save_usage_draw(
         CreditLot.objects.bulk_update(lots, ["remaining_micros"])
         CreditAccount.objects.bulk_update(accounts, ["balance_micros"])
         return
-    # Every column of an entry but its id, as the model declares them (no list to keep in step).
-    fields = [
-        (field.attname, str(field.column), field.db_type(connection))
-        for field in LedgerEntry._meta.concrete_fields
-        if not field.primary_key
-    ]
-    columns = ", ".join(connection.ops.quote_name(column) for _, column, _ in fields)
-    record = ", ".join(f"{connection.ops.quote_name(column)} {kind}" for _, column, kind in fields)
+    fields, sql = _usage_draw_statement()
     rows = [
-        {column: _json_value(getattr(entry, attname)) for attname, column, _ in fields} for entry in entries
+        {column: _json_value(getattr(entry, attname)) for attname, column in fields} for entry in entries
     ]
-    lot_table = connection.ops.quote_name(CreditLot._meta.db_table)
-    account_table = connection.ops.quote_name(CreditAccount._meta.db_table)
-    entry_table = connection.ops.quote_name(LedgerEntry._meta.db_table)
-    sql = (
-        f"WITH lots AS (UPDATE {lot_table} AS lot SET remaining_micros = new.value"
-        " FROM unnest(%s::bigint[], %s::bigint[]) AS new(id, value) WHERE lot.id = new.id),"
-        f" accounts AS (UPDATE {account_table} AS account SET balance_micros = new.value"
-        " FROM unnest(%s::bigint[], %s::bigint[]) AS new(id, value) WHERE account.id = new.id)"
-        f" INSERT INTO {entry_table} ({columns}) SELECT {columns}"
-        f" FROM jsonb_to_recordset(%s::jsonb) AS r({record}) RETURNING id, lot_id, api_model_id"
-    )
     params: list[Any] = [
         [lot.pk for lot in lots],
         [lot.remaining_micros for lot in lots],
@@ -258,6 +241,26 @@ def _save_usage_draw(
     for entry in entries:
         entry.pk = ids[(entry.lot_id, entry.api_model_id)]
         entry._state.adding, entry._state.db = False, connection.alias
+
+
+@cache
+def _usage_draw_statement() -> tuple[list[tuple[str, str]], str]:
+    """The entries' (attribute, column) pairs and the one statement of `_save_usage_draw`,
+    built once per process from the models (no column list to keep in step with them)."""
+    quote = connection.ops.quote_name
+    fields = [field for field in LedgerEntry._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    record = ", ".join(f"{quote(str(field.column))} {field.db_type(connection)}" for field in fields)
+    sql = (
+        f"WITH lots AS (UPDATE {quote(CreditLot._meta.db_table)} AS lot SET remaining_micros = new.value"
+        " FROM unnest(%s::bigint[], %s::bigint[]) AS new(id, value) WHERE lot.id = new.id),"
+        f" accounts AS (UPDATE {quote(CreditAccount._meta.db_table)} AS account"
+        " SET balance_micros = new.value"
+        " FROM unnest(%s::bigint[], %s::bigint[]) AS new(id, value) WHERE account.id = new.id)"
+        f" INSERT INTO {quote(LedgerEntry._meta.db_table)} ({columns}) SELECT {columns}"
+        f" FROM jsonb_to_recordset(%s::jsonb) AS r({record}) RETURNING id, lot_id, api_model_id"
+    )
+    return [(field.attname, str(field.column)) for field in fields], sql
 
 
 def _json_value(value: object) -> object:
