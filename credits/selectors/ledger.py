@@ -7,6 +7,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, Whe
 
 from accounts.models import Organization
 from credits.models import CreditAccount, CreditLot, LedgerEntry, LotKind
+from credits.selectors.compiled import compiled_rows
 from credits.selectors.tiers import timeline_violations
 from credits.selectors.usage import day_start
 
@@ -45,10 +46,8 @@ class UsageLots:
     overage: CreditLot | None = None
 
 
-def usage_lots(*, account_ids: list[int], now: datetime) -> dict[int, UsageLots]:
-    """The lots of several accounts a usage batch may draw from, in one query."""
-    lots: dict[int, UsageLots] = {pk: UsageLots() for pk in account_ids}
-    rows = (
+def _usage_lots_query(*, account_ids: list[int], now: datetime) -> QuerySet[CreditLot]:
+    return (
         CreditLot.objects.filter(account_id__in=account_ids)
         .filter(
             Q(kind=LotKind.OVERAGE)
@@ -59,7 +58,13 @@ def usage_lots(*, account_ids: list[int], now: datetime) -> dict[int, UsageLots]
         )
         .order_by("account_id", F("expires_at").asc(nulls_last=True), _KIND_ORDER, "pk")
     )
-    for lot in rows:
+
+
+def usage_lots(*, account_ids: list[int], now: datetime) -> dict[int, UsageLots]:
+    """The lots of several accounts a usage batch may draw from, in one query (compiled once
+    per process: every usage post reads it)."""
+    lots: dict[int, UsageLots] = {pk: UsageLots() for pk in account_ids}
+    for lot in compiled_rows(CreditLot, _usage_lots_query, account_ids=account_ids, now=now):
         if lot.kind == LotKind.OVERAGE:
             lots[lot.account_id].overage = lot
         else:

@@ -17,6 +17,7 @@ from accounts.models import Organization
 from accounts.services import audit_record
 from credits.exceptions import CreditsError, InvalidAmount
 from credits.models import ApiModel, CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+from credits.selectors.compiled import prepared_cursor
 from credits.selectors.ledger import spendable_lots, usage_lots
 from credits.services.locks import lock_account
 
@@ -232,7 +233,7 @@ def _save_usage_draw(
         [account.balance_micros for account in accounts],
         json.dumps(rows),
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         returned = cursor.fetchall()
     # A batch has one entry per lot and model, so (lot, model) names each row returned

@@ -30,6 +30,7 @@ from django.db import models, transaction
 
 from accounts.models import Organization
 from credits.models import AutoRecharge, CreditAccount, Purchase
+from credits.selectors.compiled import compiled_rows
 
 
 def _require_transaction(name: str) -> None:
@@ -47,7 +48,8 @@ def lock_work_row[M: models.Model](model: type[M], *, pk: int, related: tuple[st
     and charge the card again. So the lock statement reads nothing else."""
     _require_transaction("lock_work_row")
     model._default_manager.select_for_update(no_key=True, of=("self",)).filter(pk=pk).values_list("pk").get()
-    return model._default_manager.select_related(*related).get(pk=pk)
+    rows = model._default_manager.select_related(*related) if related else model._default_manager
+    return rows.get(pk=pk)
 
 
 def lock_account(*, organization: Organization) -> CreditAccount:
@@ -59,14 +61,26 @@ def lock_account(*, organization: Organization) -> CreditAccount:
     return CreditAccount.objects.select_for_update(no_key=True).get(organization=organization)
 
 
+def _accounts_locked(*, organization_ids: list[int]) -> models.QuerySet[CreditAccount]:
+    return (
+        CreditAccount.objects.select_for_update(no_key=True)
+        .filter(organization_id__in=organization_ids)
+        .order_by("organization_id")
+    )
+
+
 def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
     """Step 2 for several organizations: created on first need, locked in one query in
     organization order, so two usage batches naming the same organizations never deadlock.
-    Returns them by organization id."""
+    Returns them by organization id. (Every usage post takes it: compiled once per process.)"""
     _require_transaction("lock_accounts")
     wanted = sorted(set(organization_ids))
-    locked = CreditAccount.objects.select_for_update(no_key=True).filter(organization_id__in=wanted)
-    accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
+
+    def locked() -> dict[int, CreditAccount]:
+        rows = compiled_rows(CreditAccount, _accounts_locked, organization_ids=wanted)
+        return {account.organization_id: account for account in rows}
+
+    accounts = locked()
     if len(accounts) < len(wanted):
         # First usage of an organization: its account is created, then every row is locked
         # again in order (rows already held are simply held).
@@ -74,7 +88,7 @@ def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
             [CreditAccount(organization_id=pk) for pk in wanted if pk not in accounts],
             ignore_conflicts=True,
         )
-        accounts = {account.organization_id: account for account in locked.order_by("organization_id")}
+        accounts = locked()
     return accounts
 
 

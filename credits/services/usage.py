@@ -17,6 +17,7 @@ from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
 from credits.models.catalog import ALL_QUANTITY_FIELDS, QUANTITY_FIELDS
 
 # price_usage keeps its name here for the ingest; it is defined once, with the other pricing reads.
+from credits.selectors.compiled import prepared_cursor
 from credits.selectors.pricing import price_usage
 from credits.selectors.process_cache import (
     cached_catalog,
@@ -346,7 +347,7 @@ def _insert_events(
             "ON CONFLICT (event_id) DO NOTHING RETURNING id"
         )
         params = [value for values in zip(*columns, strict=True) for value in values]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         inserted = len(cursor.fetchall())
         if not _on_postgresql():

@@ -1,0 +1,100 @@
+"""credits/selectors/compiled.py: a queryset compiled once per shape reads what the queryset
+itself reads, for any later values."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from credits.models import CreditAccount, CreditLot, LotKind
+from credits.selectors import compiled
+from credits.selectors.ledger import _usage_lots_query, usage_lots
+from credits.services import ledger, locks
+from tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _lot(account, *, kind, remaining, expires_at=None, now):
+    return CreditLot.objects.create(
+        account=account,
+        kind=kind,
+        original_micros=max(remaining, 0),
+        remaining_micros=remaining,
+        expires_at=expires_at,
+        created_at=now,
+    )
+
+
+def _fields(lots):
+    return [(lot.pk, lot.account_id, lot.kind, lot.remaining_micros, lot.expires_at) for lot in lots]
+
+
+def test_compiled_rows_read_what_the_queryset_reads_for_every_later_value():
+    now = timezone.now()
+    first, second = OrganizationFactory(), OrganizationFactory()
+    accounts = [CreditAccount.objects.get(organization=o) for o in (first, second)]
+    for account in accounts:
+        _lot(account, kind=LotKind.PAID, remaining=5_000_000, now=now)
+        _lot(account, kind=LotKind.BONUS, remaining=1_000_000, expires_at=now + timedelta(days=3), now=now)
+        _lot(account, kind=LotKind.GRANT, remaining=2_000_000, expires_at=now + timedelta(hours=1), now=now)
+        _lot(account, kind=LotKind.GRANT, remaining=0, now=now)
+    ids = [account.pk for account in accounts]
+    # The same shape (two accounts) at three moments: the expiry filter moves with `now`,
+    # and the moments come back as datetimes (SQLite stores them as text).
+    for at in (now, now + timedelta(hours=2), now + timedelta(days=4)):
+        expected = list(_usage_lots_query(account_ids=ids, now=at))
+        got = compiled.compiled_rows(CreditLot, _usage_lots_query, account_ids=ids, now=at)
+        assert _fields(got) == _fields(expected)
+        assert len(got) == {now: 6, now + timedelta(hours=2): 4, now + timedelta(days=4): 2}[at]
+    # Another shape (one account) is compiled apart and reads only that account.
+    alone = compiled.compiled_rows(CreditLot, _usage_lots_query, account_ids=ids[1:], now=now)
+    assert {lot.account_id for lot in alone} == {ids[1]}
+    assert _fields(alone) == _fields(_usage_lots_query(account_ids=ids[1:], now=now))
+
+
+def test_the_compiled_lots_keep_the_spend_order_of_draws_one_at_a_time():
+    """usage_lots (compiled) hands the batch draw the lots in the order `draw` spends them."""
+    now = timezone.now()
+    organization = OrganizationFactory()
+    account = CreditAccount.objects.get(organization=organization)
+    _lot(account, kind=LotKind.PAID, remaining=5_000_000, now=now)
+    _lot(account, kind=LotKind.GRANT, remaining=2_000_000, now=now)
+    _lot(account, kind=LotKind.BONUS, remaining=1_000_000, expires_at=now + timedelta(days=3), now=now)
+    spent = usage_lots(account_ids=[account.pk], now=now)[account.pk].spendable
+    assert [lot.kind for lot in spent] == [LotKind.BONUS, LotKind.GRANT, LotKind.PAID]
+    assert [lot.pk for lot in spent] == [lot.pk for lot in ledger.spendable_lots(account=account, now=now)]
+
+
+def test_compiled_rows_are_counted_as_queries_and_compile_once_per_shape():
+    now = timezone.now()
+    organization = OrganizationFactory()
+    account = CreditAccount.objects.get(organization=organization)
+    compiled._compiled.clear()
+    with CaptureQueriesContext(transaction.get_connection()) as queries:
+        for _ in range(3):
+            compiled.compiled_rows(CreditLot, _usage_lots_query, account_ids=[account.pk], now=now)
+    assert len(queries) == 3
+    assert len(compiled._compiled) == 1
+    compiled.compiled_rows(CreditLot, _usage_lots_query, account_ids=[account.pk, account.pk + 1], now=now)
+    assert len(compiled._compiled) == 2
+
+
+def test_the_compiled_account_lock_locks_and_creates_missing_accounts():
+    organization = OrganizationFactory()
+    CreditAccount.objects.filter(organization=organization).delete()
+    with transaction.atomic():
+        accounts = locks.lock_accounts(organization_ids=[organization.pk])
+    assert list(accounts) == [organization.pk]
+    assert accounts[organization.pk].balance_micros == 0
+    assert CreditAccount.objects.filter(organization=organization).count() == 1
+
+
+def test_a_build_that_ignores_a_value_is_refused():
+    def ignores_now(*, account_ids, now):
+        return CreditLot.objects.filter(account_id__in=account_ids)
+
+    with pytest.raises(ValueError, match="'now'"):
+        compiled.compiled_rows(CreditLot, ignores_now, account_ids=[1], now=timezone.now())
