@@ -66,6 +66,23 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+# The browser's middleware, which the machine API (/api/: bearer keys, JSON, no cookies)
+# runs without; billing_portal/api_handler.py says why. CommonMiddleware stays for it (it
+# checks the Host header against ALLOWED_HOSTS).
+BROWSER_ONLY_MIDDLEWARE = frozenset(
+    {
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django_otp.middleware.OTPMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "django.middleware.csp.ContentSecurityPolicyMiddleware",
+        "django_htmx.middleware.HtmxMiddleware",
+    }
+)
+API_MIDDLEWARE = [path for path in MIDDLEWARE if path not in BROWSER_ONLY_MIDDLEWARE]
 
 ROOT_URLCONF = "billing_portal.urls"
 WSGI_APPLICATION = "billing_portal.wsgi.application"

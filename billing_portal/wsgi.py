@@ -1,8 +1,14 @@
-"""WSGI entry point (gunicorn billing_portal.wsgi)."""
+"""WSGI entry point (gunicorn billing_portal.wsgi): the pages and the machine API, each with
+its own middleware (billing_portal/api_handler.py)."""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_portal.settings")
-application = get_wsgi_application()
+# get_wsgi_application sets Django up; the API's handler is made after it.
+pages = get_wsgi_application()
+
+from billing_portal.api_handler import ApiWSGIHandler, BillingApplication  # noqa: E402
+
+application = BillingApplication(pages=pages, api=ApiWSGIHandler())
