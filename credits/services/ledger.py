@@ -131,18 +131,38 @@ class UsageCharge:
     pages: int = 0
 
 
+@dataclass(frozen=True)
+class UsageDraw:
+    """A batch's debit, worked out under its accounts' locks; `save_usage_draw` writes it."""
+
+    entries: list[LedgerEntry]
+    lots: list[CreditLot]
+    accounts: list[CreditAccount]
+    # For each charge, the entry its cost began on (None when it cost nothing).
+    charged_on: list[LedgerEntry | None]
+
+
+@dataclass(frozen=True)
+class RidingStatement:
+    """A statement sent with a usage draw's write, as the same statement (PostgreSQL): its
+    own CTEs first, each written `, name AS (...)`, then its main statement, which may read
+    the entries just inserted from `usage_entries(id, lot_id, api_model_id)`."""
+
+    sql: str
+    params: list[Any]
+
+
 def draw_usage_batch(
     *, accounts: dict[int, CreditAccount], charges: list[UsageCharge], reference: str, now: datetime
-) -> list[LedgerEntry | None]:
-    """Debit a batch of calls from locked accounts with one entry per lot drawn and per model.
+) -> UsageDraw:
+    """Work out the debit of a batch of calls from locked accounts: one entry per lot drawn
+    and per model. Nothing is written until `save_usage_draw`.
 
     Calls are drawn one after another as `draw` would (same lots, same order, same amounts
     per lot), model by model in the order each model first appears; each (lot, model) pair
     becomes one entry counting the calls that began on it. Set-based: one read of the lots,
-    then the entries inserted with the lots' and accounts' new sums (`_save_usage_draw`: one
-    statement on PostgreSQL, three elsewhere), whatever the number of calls. Returns, for
-    each charge, the entry its cost began on (None when it cost nothing). `accounts` is by
-    organization id, as `locks.lock_accounts` returns it."""
+    whatever the number of calls. `accounts` is by organization id, as
+    `locks.lock_accounts` returns it."""
     charged_on: list[LedgerEntry | None] = [None] * len(charges)
     by_organization: dict[int, dict[int, list[int]]] = {}
     for index, charge in enumerate(charges):
@@ -152,7 +172,7 @@ def draw_usage_batch(
             models = by_organization.setdefault(charge.organization_id, {})
             models.setdefault(charge.api_model.pk, []).append(index)
     if not by_organization:
-        return charged_on
+        return UsageDraw(entries=[], lots=[], accounts=[], charged_on=charged_on)
     lots = usage_lots(account_ids=[accounts[pk].pk for pk in by_organization], now=now)
     entries: list[LedgerEntry] = []
     touched: dict[int, CreditLot] = {}
@@ -202,51 +222,58 @@ def draw_usage_batch(
         for entry in entries[first_entry:]:
             account.balance_micros += entry.amount_micros
             entry.balance_after_micros = account.balance_micros
-    _save_usage_draw(
+    return UsageDraw(
         entries=entries,
         lots=list(touched.values()),
         accounts=[accounts[pk] for pk in sorted(by_organization)],
+        charged_on=charged_on,
     )
-    return charged_on
 
 
-def _save_usage_draw(
-    *, entries: list[LedgerEntry], lots: list[CreditLot], accounts: list[CreditAccount]
-) -> None:
-    """Insert a batch's entries (setting their primary keys) and store the lots' and accounts'
-    new sums. On PostgreSQL that is one statement, whatever the batch: the two updates ride
-    on the insert as data-modifying CTEs, so a single-event post pays one round trip for its
-    ledger writes instead of three. Elsewhere (SQLite) three set-based statements."""
+def save_usage_draw(draw: UsageDraw, *, riding: RidingStatement | None = None) -> list[tuple]:
+    """Insert a draw's entries and store the lots' and accounts' new sums.
+
+    On PostgreSQL that is one statement, whatever the batch: the two updates and the insert
+    are data-modifying CTEs of it. Its main statement is `riding` when given (the usage
+    batch's events and rollups, which then cost no round trip of their own) and its rows
+    are returned; without it, the statement returns the entries' keys and the entries get
+    their primary keys. Elsewhere (SQLite) three set-based statements, the entries getting
+    their primary keys; `riding` is PostgreSQL's only."""
     if connection.vendor != "postgresql":
-        LedgerEntry.objects.bulk_create(entries)
-        CreditLot.objects.bulk_update(lots, ["remaining_micros"])
-        CreditAccount.objects.bulk_update(accounts, ["balance_micros"])
-        return
-    fields, sql = _usage_draw_statement()
+        if riding is not None:
+            raise ValueError("A riding statement needs PostgreSQL's data-modifying CTEs.")
+        LedgerEntry.objects.bulk_create(draw.entries)
+        CreditLot.objects.bulk_update(draw.lots, ["remaining_micros"])
+        CreditAccount.objects.bulk_update(draw.accounts, ["balance_micros"])
+        return []
+    fields, ctes = _usage_draw_statement()
     rows = [
-        {column: _json_value(getattr(entry, attname)) for attname, column in fields} for entry in entries
+        {column: _json_value(getattr(entry, attname)) for attname, column in fields} for entry in draw.entries
     ]
     params: list[Any] = [
-        [lot.pk for lot in lots],
-        [lot.remaining_micros for lot in lots],
-        [account.pk for account in accounts],
-        [account.balance_micros for account in accounts],
+        [lot.pk for lot in draw.lots],
+        [lot.remaining_micros for lot in draw.lots],
+        [account.pk for account in draw.accounts],
+        [account.balance_micros for account in draw.accounts],
         json.dumps(rows),
     ]
+    main = riding.sql if riding is not None else " SELECT id, lot_id, api_model_id FROM usage_entries"
     with prepared_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(ctes + main, params + (riding.params if riding is not None else []))
         returned = cursor.fetchall()
-    # A batch has one entry per lot and model, so (lot, model) names each row returned
-    # whatever order PostgreSQL returns them in.
-    ids = {(lot_id, api_model_id): pk for pk, lot_id, api_model_id in returned}
-    for entry in entries:
-        entry.pk = ids[(entry.lot_id, entry.api_model_id)]
-        entry._state.adding, entry._state.db = False, connection.alias
+    if riding is None:
+        # A batch has one entry per lot and model, so (lot, model) names each row returned
+        # whatever order PostgreSQL returns them in.
+        ids = {(lot_id, api_model_id): pk for pk, lot_id, api_model_id in returned}
+        for entry in draw.entries:
+            entry.pk = ids[(entry.lot_id, entry.api_model_id)]
+            entry._state.adding, entry._state.db = False, connection.alias
+    return returned
 
 
 @cache
 def _usage_draw_statement() -> tuple[list[tuple[str, str]], str]:
-    """The entries' (attribute, column) pairs and the one statement of `_save_usage_draw`,
+    """The entries' (attribute, column) pairs and the CTEs of `save_usage_draw`'s statement,
     built once per process from the models (no column list to keep in step with them)."""
     quote = connection.ops.quote_name
     fields = [field for field in LedgerEntry._meta.concrete_fields if not field.primary_key]
@@ -258,8 +285,8 @@ def _usage_draw_statement() -> tuple[list[tuple[str, str]], str]:
         f" accounts AS (UPDATE {quote(CreditAccount._meta.db_table)} AS account"
         " SET balance_micros = new.value"
         " FROM unnest(%s::bigint[], %s::bigint[]) AS new(id, value) WHERE account.id = new.id)"
-        f" INSERT INTO {quote(LedgerEntry._meta.db_table)} ({columns}) SELECT {columns}"
-        f" FROM jsonb_to_recordset(%s::jsonb) AS r({record}) RETURNING id, lot_id, api_model_id"
+        f", usage_entries AS (INSERT INTO {quote(LedgerEntry._meta.db_table)} ({columns}) SELECT {columns}"
+        f" FROM jsonb_to_recordset(%s::jsonb) AS r({record}) RETURNING id, lot_id, api_model_id)"
     )
     return [(field.attname, str(field.column)) for field in fields], sql
 

@@ -17,7 +17,6 @@ from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
 from credits.models.catalog import ALL_QUANTITY_FIELDS, QUANTITY_FIELDS
 
 # price_usage keeps its name here for the ingest; it is defined once, with the other pricing reads.
-from credits.selectors.compiled import prepared_cursor
 from credits.selectors.pricing import price_usage
 from credits.selectors.process_cache import (
     cached_catalog,
@@ -256,14 +255,17 @@ def _price_and_cover(events: list[UsageInput]) -> list[tuple[int, bool]]:
 
 _EVENT_COLUMNS = (
     "event_id", "organization_id", "api_model_id", "input_tokens", "output_tokens", "pages",
-    "occurred_at", "recorded_at", "cost_micros", "free", "batch", "api_key_id", "ledger_entry_id",
+    "occurred_at", "recorded_at", "cost_micros", "free", "batch", "api_key_id",
 )
 # PostgreSQL types of those columns: a batch travels as one JSON parameter read back with
 # jsonb_to_recordset, not as 13,000 parameters the driver would splice into the statement
 # text one by one (json.dumps is C; the driver's quoting is Python).
 _EVENT_TYPES = (
     "text", "bigint", "bigint", "bigint", "bigint", "bigint",
-    "timestamptz", "timestamptz", "bigint", "boolean", "uuid", "bigint", "bigint",
+    "timestamptz", "timestamptz", "bigint", "boolean", "uuid", "bigint",
+    # Then the lot and model of the entry the event's cost began on (it is inserted by the
+    # same statement, so the event finds the entry's id by them).
+    "bigint", "bigint",
 )
 
 
@@ -290,17 +292,20 @@ def _insert_events(
     *,
     events: list[UsageInput],
     priced: list[tuple[int, bool]],
-    entries: list,
+    draw: ledger.UsageDraw,
     batch: uuid.UUID,
     api_key: ApiKey | None,
     now: datetime,
 ) -> int:
-    """Insert the events, each pointing at its entry, in one statement that skips ids already
-    recorded (`ON CONFLICT (event_id) DO NOTHING RETURNING`: the unique index decides, even
-    against a concurrent batch), and add them to the daily rollups; returns how many events
-    it really inserted. The caller rolls the whole attempt back when that is fewer than it
-    sent, so the rollups count what the events hold. On PostgreSQL the rollup upsert rides
-    on the insert as a data-modifying CTE: one round trip for both."""
+    """Write the draw, then insert the events, each pointing at the entry its cost began on,
+    skipping ids already recorded (`ON CONFLICT (event_id) DO NOTHING RETURNING`: the unique
+    index decides, even against a concurrent batch), and add them to the daily rollups;
+    returns how many events it really inserted. The caller rolls the whole attempt back when
+    that is fewer than it sent, so the entries and rollups count what the events hold.
+
+    On PostgreSQL all of it is one statement: the events' insert and the rollups' upsert ride
+    on the draw's (`ledger.save_usage_draw`), each event finding its entry among the ones
+    just inserted by the entry's lot and model (a batch has one entry per lot and model)."""
     rollup_sql, rollup_params = _rollup_upsert(
         new_events=[(usage, cost) for usage, (cost, _free) in zip(events, priced, strict=True)]
     )
@@ -318,40 +323,49 @@ def _insert_events(
         [free for _cost, free in priced],
         [batch] * len(events),
         [api_key_id] * len(events),
-        [entry.pk if entry is not None else None for entry in entries],
     ]
     table = connection.ops.quote_name(UsageEvent._meta.db_table)
-    names = ", ".join(_EVENT_COLUMNS)
+    names = ", ".join((*_EVENT_COLUMNS, "ledger_entry_id"))
     if _on_postgresql():
         columns[6] = [moment.isoformat() for moment in columns[6]]
         columns[7] = [now.isoformat()] * len(events)
         columns[10] = [str(batch)] * len(events)
-        record = ", ".join(f"{name} {kind}" for name, kind in zip(_EVENT_COLUMNS, _EVENT_TYPES, strict=True))
-        sql = (
-            f"WITH rollups AS ({rollup_sql}) "
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb) "
-            f"AS r({record}) ON CONFLICT (event_id) DO NOTHING RETURNING id"
+        columns.append([entry.lot_id if entry is not None else None for entry in draw.charged_on])
+        columns.append([entry.api_model_id if entry is not None else None for entry in draw.charged_on])
+        keys = (*_EVENT_COLUMNS, "entry_lot_id", "entry_api_model_id")
+        record = ", ".join(f"{name} {kind}" for name, kind in zip(keys, _EVENT_TYPES, strict=True))
+        values = ", ".join(f"r.{name}" for name in _EVENT_COLUMNS)
+        rows = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        riding = ledger.RidingStatement(
+            sql=(
+                f", rollups AS ({rollup_sql}) "
+                f"INSERT INTO {table} ({names}) SELECT {values}, usage_entries.id "
+                f"FROM jsonb_to_recordset(%s::jsonb) AS r({record}) LEFT JOIN usage_entries "
+                "ON usage_entries.lot_id = r.entry_lot_id"
+                " AND usage_entries.api_model_id = r.entry_api_model_id "
+                "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+            ),
+            params=[*rollup_params, json.dumps(rows)],
         )
-        rows = [dict(zip(_EVENT_COLUMNS, values, strict=True)) for values in zip(*columns, strict=True)]
-        params: list[Any] = [*rollup_params, json.dumps(rows)]
-    else:
-        # SQLite (3.35+) has the same upsert and RETURNING; no arrays, so one row of values
-        # per event, adapted as Django would.
-        ops = connection.ops
-        columns[6] = [ops.adapt_datetimefield_value(moment) for moment in columns[6]]
-        columns[7] = [ops.adapt_datetimefield_value(now)] * len(events)
-        columns[10] = [batch.hex] * len(events)
-        row = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
-        sql = (
-            f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(events))} "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING id"
-        )
-        params = [value for values in zip(*columns, strict=True) for value in values]
-    with prepared_cursor() as cursor:
+        return len(ledger.save_usage_draw(draw, riding=riding))
+    # SQLite (3.35+) has the same upsert and RETURNING but no data-modifying CTEs: the draw,
+    # then the events (one row of values each, adapted as Django would), then the rollups.
+    ledger.save_usage_draw(draw)
+    ops = connection.ops
+    columns[6] = [ops.adapt_datetimefield_value(moment) for moment in columns[6]]
+    columns[7] = [ops.adapt_datetimefield_value(now)] * len(events)
+    columns[10] = [batch.hex] * len(events)
+    columns.append([entry.pk if entry is not None else None for entry in draw.charged_on])
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = (
+        f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(events))} "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+    )
+    params = [value for values in zip(*columns, strict=True) for value in values]
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = len(cursor.fetchall())
-        if not _on_postgresql():
-            cursor.execute(rollup_sql, rollup_params)
+        cursor.execute(rollup_sql, rollup_params)
     return inserted
 
 
@@ -399,9 +413,10 @@ def record_usage_batch(
     One transaction: the organizations' accounts locked in one statement (in organization
     order, so batches never deadlock); one ledger entry per lot and model for the new calls
     (SPEC "Money": usage is kept per call and debited per batch); the events inserted
-    pointing at their entries; the daily rollups upserted. On PostgreSQL that is four
-    statements (lock, lots, entries with the lot and account sums, events with the rollups),
-    whatever the number of events or organizations; none per event.
+    pointing at their entries; the daily rollups upserted. On PostgreSQL that is three
+    statements (the lock; the lots; the entries with the lot and account sums, the events
+    and the rollups), each prepared once per connection, whatever the number of events or
+    organizations; none per event.
 
     The first attempt assumes every event is new, as nearly all are, and does not look the
     ids up: the unique index on event_id is what decides, always. If any id was recorded
@@ -434,7 +449,7 @@ def _record_once(
     if new:
         batch = uuid.uuid4()
         priced = _price_and_cover(new)
-        entries = ledger.draw_usage_batch(
+        draw = ledger.draw_usage_batch(
             accounts=accounts,
             charges=[
                 ledger.UsageCharge(
@@ -451,7 +466,7 @@ def _record_once(
             now=now,
         )
         inserted = _insert_events(
-            events=new, priced=priced, entries=entries, batch=batch, api_key=api_key, now=now
+            events=new, priced=priced, draw=draw, batch=batch, api_key=api_key, now=now
         )
         if inserted != len(new):
             raise _EventRecordedMeanwhile

@@ -107,7 +107,7 @@ def test_billing_pages_and_a_single_post_are_flat_from_10_to_10_000_events(
     assert {name: count for name, count in many.items() if count > budgets[name]} == {}
     assert post_many == post_few
     # Account lock, the organization's program grants (it holds one), lots, then the writes:
-    # on PostgreSQL the entries with the lots' and the account's new sums in one statement and
-    # the events with the rollups in another; on SQLite five statements. No id lookup (the
-    # unique index decides), no alert query for an organization without alerts, none per event.
-    assert post_many == (5 if connection.vendor == "postgresql" else 8)
+    # on PostgreSQL one statement (the entries with the lots' and the account's new sums, the
+    # events and the rollups); on SQLite five statements. No id lookup (the unique index
+    # decides), no alert query for an organization without alerts, none per event.
+    assert post_many == (4 if connection.vendor == "postgresql" else 8)

@@ -83,7 +83,9 @@ class DrawUsageBatchMatchesDraw(TestCase):
                 ledger.UsageCharge(at_once.pk, first if use_first else second, amount, input_tokens=10)
                 for amount, use_first in calls
             ]
-            charged_on = ledger.draw_usage_batch(accounts=accounts, charges=charges, reference="b", now=now)
+            draw = ledger.draw_usage_batch(accounts=accounts, charges=charges, reference="b", now=now)
+            ledger.save_usage_draw(draw)
+            charged_on = draw.charged_on
 
         assert _lots(one_by_one) == _lots(at_once)
         account = CreditAccount.objects.get(organization=at_once)
