@@ -1,27 +1,32 @@
 """Querysets compiled to SQL once per process, and statements prepared once per connection:
-the usage post's hot path.
+the usage post's hot path and the credit page's reads.
 
-Django compiles a queryset to SQL each time it is evaluated. For the two reads of a
-single-event usage post (its accounts, locked, and their lots) that compiling cost more than
-PostgreSQL's own work. `compiled_rows` builds the queryset with the same code as always, so
-what the query states (the spend order, the lock) keeps its one home; it compiles it once
-per shape (the length of each list argument) and later calls only bind their values in the
-places the build's marker values held.
+Django builds and compiles a queryset to SQL each time it is evaluated. For the reads of a
+single-event usage post (its accounts, locked, and their lots) and of Billing > Credit that
+cost more than PostgreSQL's own work. `compiled_rows` and `compiled_values` build the
+queryset with the same code as always, so what the query states (the spend order, the lock,
+which periods matter) keeps its one home; they compile it once per shape (the length of
+each list argument) and later calls only bind their values in the places the build's marker
+values held.
 """
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model, QuerySet
+from django.db.models.query import ValuesListIterable
 
-# Marker values the build is called with; no real id, amount or moment is one of them. (Inside
-# a 32-bit integer's range: Django drops lookups of values an integer column cannot hold.)
+# Marker values the build is called with; no real id, amount, day or moment is one of them.
+# (Inside a 32-bit integer's range: Django drops lookups of values an integer column cannot
+# hold.)
 _FIRST_MARKER_INT = -1_987_000_000
 _FIRST_MARKER_MOMENT = datetime(1901, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
+_FIRST_MARKER_DAY = date(1801, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -29,9 +34,12 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]
     # (position in params, argument name, index in the argument when it is a list, else None,
-    # whether it is a moment: bound as Django adapts moments for this database)
-    slots: tuple[tuple[int, str, int | None, bool], ...]
-    attnames: tuple[str, ...]
+    # its kind: "moment" and "day" are bound as Django adapts them for this database)
+    slots: tuple[tuple[int, str, int | None, str], ...]
+    # Model rows: the attribute of each column. Value rows: None.
+    attnames: tuple[str, ...] | None
+    # Value rows: the columns in the order the queryset names them.
+    order: tuple[int, ...] | None
     # (column position, its converters, its expression): Django's from-database conversions
     # (SQLite hands moments back as text), applied as the queryset would apply them.
     converters: tuple[tuple[int, tuple[Callable, ...], Any], ...]
@@ -41,19 +49,32 @@ _compiled: dict[tuple, _Compiled] = {}
 _compiling = threading.Lock()
 
 
-def _markers(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Any, str, int | None]]]:
+def _kind(value: Any) -> str:
+    if isinstance(value, datetime):
+        return "moment"
+    if isinstance(value, date):
+        return "day"
+    return "int"
+
+
+def _markers(
+    values: dict[str, Any], *, offset: int = 0
+) -> tuple[dict[str, Any], list[tuple[Any, str, int | None]]]:
     """A marker for every value (every item of a list), and what each marker stands for."""
     built: dict[str, Any] = {}
     stands_for: list[tuple[Any, str, int | None]] = []
 
     def marker(value: Any, name: str, index: int | None) -> Any:
-        n = len(stands_for)
+        n = len(stands_for) + offset
         if isinstance(value, datetime):
             made: Any = _FIRST_MARKER_MOMENT + timedelta(microseconds=n)
+        elif isinstance(value, date):
+            made = _FIRST_MARKER_DAY + timedelta(days=n)
         elif isinstance(value, int) and not isinstance(value, bool):
             made = _FIRST_MARKER_INT + n
         else:
-            raise TypeError(f"compiled_rows binds ints and datetimes, not {type(value).__name__} ({name})")
+            kind = type(value).__name__
+            raise TypeError(f"compiled queries bind ints, days and moments, not {kind} ({name})")
         stands_for.append((made, name, index))
         return made
 
@@ -65,32 +86,63 @@ def _markers(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Any, st
     return built, stands_for
 
 
-def _compile(build: Callable[..., QuerySet], values: dict[str, Any]) -> _Compiled:
+def _adapt(value: Any, kind: str) -> Any:
+    if kind == "moment":
+        return connection.ops.adapt_datetimefield_value(value)
+    if kind == "day":
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
+def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_values: bool) -> _Compiled:
     marked, stands_for = _markers(values)
     queryset = build(**marked)
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
-    plain = compiler.klass_info is not None and not compiler.klass_info.get("related_klass_infos")
-    if not plain or compiler.annotation_col_map:
-        raise ValueError("compiled_rows reads plain model rows (no select_related, no annotations).")
-    ops = connection.ops
+    # Built again with other markers, the query must differ only where the markers stand: a
+    # build that computed something from a value (a day from a moment, a branch on it) would
+    # otherwise freeze what it computed from the first markers into every later call.
+    other_sql, other_params = build(**_markers(values, offset=1_000)[0]).query.get_compiler(
+        connection=connection
+    ).as_sql()
+    if as_values:
+        if queryset._iterable_class is not ValuesListIterable:
+            raise ValueError("compiled_values reads a values_list() queryset (not flat, not named).")
+        query = queryset.query
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        # (django-stubs does not declare the fields a values_list() names.)
+        fields = list(queryset._fields) or names  # type: ignore[attr-defined]
+        order: tuple[int, ...] | None = tuple(names.index(name) for name in fields)
+    else:
+        plain = compiler.klass_info is not None and not compiler.klass_info.get("related_klass_infos")
+        if not plain or compiler.annotation_col_map:
+            raise ValueError("compiled_rows reads plain model rows (no select_related, no annotations).")
+        order = None
     slots = []
     for made, name, index in stands_for:
-        adapted = ops.adapt_datetimefield_value(made) if isinstance(made, datetime) else made
+        kind = _kind(made)
+        adapted = _adapt(made, kind)
         found = [
             position
             for position, param in enumerate(params)
             if type(param) is type(adapted) and param == adapted
         ]
         if not found:
-            raise ValueError(f"compiled_rows: the build did not use {name!r} as a query value.")
-        slots += [(position, name, index, isinstance(made, datetime)) for position in found]
+            raise ValueError(f"compiled query: the build did not use {name!r} as a query value.")
+        slots += [(position, name, index, kind) for position in found]
+    bound = {position for position, *_ in slots}
+    if other_sql != sql or any(
+        position not in bound and other != param
+        for position, (param, other) in enumerate(zip(params, other_params, strict=True))
+    ):
+        raise ValueError("compiled query: the build uses a value other than as a query value.")
     columns = [column for column, _sql, _alias in compiler.select]
     return _Compiled(
         sql=sql,
         params=tuple(params),
         slots=tuple(slots),
-        attnames=tuple(column.target.attname for column in columns),
+        attnames=None if as_values else tuple(column.target.attname for column in columns),
+        order=order,
         converters=tuple(
             (position, tuple(functions), expression)
             for position, (functions, expression) in compiler.get_converters(columns).items()
@@ -98,24 +150,19 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any]) -> _Compile
     )
 
 
-def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], **values: Any) -> list[M]:
-    """`list(build(**values))`, with the SQL compiled once per process and shape.
-
-    `build` must be a plain function of its keyword arguments (ints, datetimes, or lists of
-    ints) returning a queryset of whole `model` rows; an empty list is not a shape."""
-    if any(isinstance(value, list) and not value for value in values.values()):
-        return list(build(**values))
+def _run(
+    build: Callable[..., QuerySet], values: dict[str, Any], *, as_values: bool
+) -> tuple[_Compiled, list]:
     shape = tuple((name, len(value) if isinstance(value, list) else None) for name, value in values.items())
     key = (build, connection.alias, shape)
     compiled = _compiled.get(key)
     if compiled is None:
         with _compiling:
-            compiled = _compiled.get(key) or _compile(build, values)
+            compiled = _compiled.get(key) or _compile(build, values, as_values=as_values)
             _compiled[key] = compiled
     params = list(compiled.params)
-    for position, name, index, moment in compiled.slots:
-        value = values[name] if index is None else values[name][index]
-        params[position] = connection.ops.adapt_datetimefield_value(value) if moment else value
+    for position, name, index, kind in compiled.slots:
+        params[position] = _adapt(values[name] if index is None else values[name][index], kind)
     with prepared_cursor() as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
@@ -125,26 +172,54 @@ def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], *
             for position, functions, expression in compiled.converters:
                 for function in functions:
                     row[position] = function(row[position], expression, connection)
+    return compiled, rows
+
+
+def _empty_list(values: dict[str, Any]) -> bool:
+    return any(isinstance(value, list) and not value for value in values.values())
+
+
+def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], **values: Any) -> list[M]:
+    """`list(build(**values))`, with the SQL compiled once per process and shape.
+
+    `build` must be a plain function of its keyword arguments (ints, days, moments, or lists
+    of ints), each used as a query value as it is (compute a day from a moment before the
+    call, not in the build: refused when it is compiled), returning a queryset of whole
+    `model` rows; an empty list is not a shape (such a call is simply evaluated)."""
+    if _empty_list(values):
+        return list(build(**values))
+    compiled, rows = _run(build, values, as_values=False)
+    assert compiled.attnames is not None
     return [model.from_db(connection.alias, compiled.attnames, row) for row in rows]
+
+
+def compiled_values(build: Callable[..., QuerySet], **values: Any) -> list[tuple]:
+    """`list(build(**values))` for a `values_list(...)` queryset (annotations and grouping
+    allowed), compiled once per process and shape, as `compiled_rows`."""
+    if _empty_list(values):
+        return list(build(**values))
+    compiled, rows = _run(build, values, as_values=True)
+    assert compiled.order is not None
+    return [tuple(row[index] for index in compiled.order) for row in rows]
 
 
 def prepared_cursor():
     """A Django cursor (counted and logged like any other) whose statements PostgreSQL parses
-    and plans once per connection, not per execution: the usage post's statements.
+    and plans once per connection, not per execution.
 
     Django's own cursors bind values on the client, so PostgreSQL plans every statement
-    afresh; this one binds on the server and prepares each statement the first time the
-    connection runs it (psycopg keeps the last 100). Behind a transaction-pooling PgBouncer
-    this needs its prepared-statement support (1.21+, `max_prepared_statements`). Elsewhere
-    (SQLite) it is a plain cursor."""
+    afresh; this one binds on the server and, with settings.DATABASE_PREPARED_STATEMENTS,
+    prepares each statement the first time the connection runs it (psycopg keeps the last
+    100, and forgets them all at a rollback). Elsewhere (SQLite) it is a plain cursor."""
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg
 
     connection.ensure_connection()
     raw_connection = connection.connection
-    # Only server-binding cursors (these) are ever prepared: Django's are client-binding.
-    raw_connection.prepare_threshold = 0
+    if settings.DATABASE_PREPARED_STATEMENTS:
+        # Only server-binding cursors (these) are ever prepared: Django's bind on the client.
+        raw_connection.prepare_threshold = 0
     connection.validate_thread_sharing()
     # (django-stubs types these as taking Django's wrapper; they wrap a driver cursor.)
     raw: Any = psycopg.Cursor(raw_connection)

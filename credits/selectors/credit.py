@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 
 from accounts.models import Organization
 from credits.models import (
@@ -16,6 +16,7 @@ from credits.models import (
     PeriodKind,
     Tier,
 )
+from credits.selectors.compiled import compiled_values
 from credits.selectors.ledger import usage_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds
@@ -118,26 +119,31 @@ def _tier_progress(
     )
 
 
-def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
-    """Spent or expired lots, the latest first."""
-    lots = (
-        CreditLot.objects.filter(account=account)
+def _used_up_lots_query(*, account_id: int, now: datetime) -> QuerySet:
+    return (
+        CreditLot.objects.filter(account_id=account_id)
         .exclude(kind=LotKind.OVERAGE)
         .filter(Q(remaining_micros__lte=0) | Q(expires_at__lte=now))
         .annotate(last_entry_at=Max("entries__created_at"))
-        .order_by(F("last_entry_at").desc(nulls_last=True), "-pk")[:USED_UP_LOTS_SHOWN]
+        .order_by(F("last_entry_at").desc(nulls_last=True), "-pk")
+        .values_list("kind", "original_micros", "remaining_micros", "expires_at", "last_entry_at")[
+            :USED_UP_LOTS_SHOWN
+        ]
     )
+
+
+def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
+    """Spent or expired lots, the latest first (compiled once per process: the credit page
+    reads it on every load)."""
     rows = []
-    for lot in lots:
+    for kind, original, remaining, expires_at, last_entry_at in compiled_values(
+        _used_up_lots_query, account_id=account.pk, now=now
+    ):
         # The expiry job writes its entry at or after the expiry time; usage can only draw
         # before it. So a last entry at/after expires_at (or credits still left) means expired.
-        expired = lot.expires_at is not None and (
-            lot.remaining_micros > 0 or (lot.last_entry_at or now) >= lot.expires_at
-        )
-        ran_out_at = lot.expires_at if expired and lot.remaining_micros > 0 else lot.last_entry_at
-        rows.append(
-            UsedUpLot(lot.kind, lot.get_kind_display(), lot.original_micros, ran_out_at or now, expired)
-        )
+        expired = expires_at is not None and (remaining > 0 or (last_entry_at or now) >= expires_at)
+        ran_out_at = expires_at if expired and remaining > 0 else last_entry_at
+        rows.append(UsedUpLot(kind, LotKind(kind).label, original, ran_out_at or now, expired))
     return rows
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, Subquery
+from django.db.models import Q, QuerySet, Subquery
 
 from credits.models import (
     TIER_RANK,
@@ -18,6 +18,7 @@ from credits.models import (
     TierThreshold,
 )
 from credits.money import percent_of_cents
+from credits.selectors.compiled import compiled_rows
 from credits.selectors.periods import PeriodBounds, active_schedules, cut_period
 from credits.selectors.process_cache import cached_tier_thresholds
 
@@ -152,16 +153,18 @@ class TimelineView:
     hold: TierHold | None
 
 
+def _periods_that_matter(*, account_id: int, today: date) -> QuerySet[CommitmentPeriod]:
+    latest = CommitmentPeriod.objects.filter(account_id=account_id).order_by("-starts_on").values("pk")[:1]
+    return CommitmentPeriod.objects.filter(account_id=account_id).filter(
+        Q(tier_held_until__gt=today) | Q(ends_on__gt=today) | Q(pk__in=Subquery(latest))
+    )
+
+
 def timeline_view(*, account: CreditAccount, today: date) -> TimelineView:
     """The tier held today, the current period and its purchases, and the tier's hold: one
     read of the periods that matter (still holding a tier, not ended, or the latest) and one
     of the schedules (which cut the periods not opened yet)."""
-    latest = CommitmentPeriod.objects.filter(account=account).order_by("-starts_on").values("pk")[:1]
-    rows = list(
-        CommitmentPeriod.objects.filter(account=account).filter(
-            Q(tier_held_until__gt=today) | Q(ends_on__gt=today) | Q(pk__in=Subquery(latest))
-        )
-    )
+    rows = compiled_rows(CommitmentPeriod, _periods_that_matter, account_id=account.pk, today=today)
     holders = [row for row in rows if row.starts_on <= today < row.tier_held_until]
     tier: str = Tier.ENTERPRISE if account.enterprise else Tier.NONE
     for row in holders:

@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import Organization
 from credits.models import EntryKind, LedgerEntry, UsageEvent, UsageRollup
+from credits.selectors.compiled import compiled_values
 
 
 def has_usage_history(*, organization: Organization) -> bool:
@@ -121,6 +122,18 @@ class UsageForecast:
         return self.used_micros // self.days_counted if self.days_counted else 0
 
 
+def _charged_days(*, organization_id: int, start: date, today: date) -> QuerySet:
+    return (
+        UsageRollup.objects.filter(
+            organization_id=organization_id, day__gte=start, day__lte=today, cost_micros__gt=0
+        )
+        .order_by()
+        .values("day")
+        .annotate(cost=Sum("cost_micros"))
+        .values_list("day", "cost")
+    )
+
+
 def usage_forecast(*, organization_id: int, balance_micros: int, today: date) -> UsageForecast:
     """When the balance runs out at the organization's rate of use (one rollup query): the
     one definition of "the current rate of use", for the credit page and the alerts alike.
@@ -130,15 +143,7 @@ def usage_forecast(*, organization_id: int, balance_micros: int, today: date) ->
     who started last week is not averaged over thirty days of nothing, and the quiet days
     between busy ones still count as days."""
     start = today - timedelta(days=FORECAST_WINDOW_DAYS - 1)
-    days = dict(
-        UsageRollup.objects.filter(
-            organization_id=organization_id, day__gte=start, day__lte=today, cost_micros__gt=0
-        )
-        .order_by()
-        .values("day")
-        .annotate(cost=Sum("cost_micros"))
-        .values_list("day", "cost")
-    )
+    days = dict(compiled_values(_charged_days, organization_id=organization_id, start=start, today=today))
     used = sum(days.values())
     if not days:
         return UsageForecast(0, 0, False, None, None, False)

@@ -98,3 +98,79 @@ def test_a_build_that_ignores_a_value_is_refused():
 
     with pytest.raises(ValueError, match="'now'"):
         compiled.compiled_rows(CreditLot, ignores_now, account_ids=[1], now=timezone.now())
+
+
+def test_a_build_that_computes_from_a_value_is_refused():
+    """A day computed from a moment inside the build would be frozen at the first markers'."""
+
+    def derives(*, organization_ids, now):
+        return CreditLot.objects.filter(
+            account__organization_id__in=organization_ids,
+            expires_at__gt=now,
+            created_at__gt=now - timedelta(days=1),
+        )
+
+    with pytest.raises(ValueError, match="other than as a query value"):
+        compiled.compiled_rows(CreditLot, derives, organization_ids=[1], now=timezone.now())
+
+
+def test_compiled_values_read_what_the_values_query_reads():
+    """The forecast's grouped read (days as dates, sums) at two different windows."""
+    from credits.selectors.usage import _charged_days
+    from tests.credits.scenarios import event, grant
+
+    organization = OrganizationFactory()
+    now = timezone.now()
+    grant(organization, amount_micros=50_000_000, now=now - timedelta(days=10))
+    for days_ago in (0, 1, 1, 6):
+        at = now - timedelta(days=days_ago)
+        _record([event(f"f-{days_ago}-{at.microsecond}-{id(at)}", organization, at=at)], at)
+    today = now.date()
+    for start in (today - timedelta(days=2), today - timedelta(days=29)):
+        values = {"organization_id": organization.pk, "start": start, "today": today}
+        got = compiled.compiled_values(_charged_days, **values)
+        assert sorted(got) == sorted(_charged_days(**values))
+        assert all(type(day) is type(today) for day, _cost in got)
+    recent = {"organization_id": organization.pk, "start": today - timedelta(days=2), "today": today}
+    assert len(compiled.compiled_values(_charged_days, **recent)) == 2
+
+
+def _record(events, now):
+    from credits.services.usage import record_usage_batch, validate_usage_batch
+
+    record_usage_batch(events=validate_usage_batch(payload={"events": events}), api_key=None, now=now)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_compiled_account_lock_holds_the_row_against_another_writer():
+    """lock_accounts's compiled statement still locks: another transaction cannot take the
+    account's row until this one ends."""
+    import threading
+
+    from django.db import OperationalError, connection
+
+    organization = OrganizationFactory()
+    outcome = {}
+
+    def other_writer():
+        try:
+            with transaction.atomic():
+                CreditAccount.objects.select_for_update(nowait=True).get(organization=organization)
+            outcome["locked"] = True
+        except OperationalError:
+            outcome["refused"] = True
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        locks.lock_accounts(organization_ids=[organization.pk])
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        thread.join()
+    assert outcome == {"refused": True}
+    after = threading.Thread(target=other_writer)
+    outcome.clear()
+    after.start()
+    after.join()
+    assert outcome == {"locked": True}
