@@ -41,6 +41,9 @@ class _Cached:
 
 _keys: dict[str, _Cached] = {}
 _tables: dict[str, _Cached] = {}
+# Organizations known to exist (see cached_existing_organization_ids).
+_organizations: set[int] = set()
+MAX_CACHED_ORGANIZATIONS = 100_000
 
 
 def _fresh(cached: _Cached | None) -> bool:
@@ -96,16 +99,18 @@ def cached_billing_policy() -> BillingPolicy:
 
 
 def cached_existing_organization_ids(*, wanted: set[int]) -> set[int]:
-    """Which of these organization ids exist. Only ids found are cached (an organization with
-    an account or usage cannot be deleted: PROTECT), so a new organization is seen at once."""
-    cached = _tables.get("organizations")
-    if not _fresh(cached):
-        cached = _tables["organizations"] = _Cached(set(), time.monotonic())
-    seen: set[int] = cached.value  # type: ignore[union-attr, assignment]
-    missing = wanted - seen
+    """Which of these organization ids exist. Only ids found are kept, and for the life of
+    the process (bounded): an organization's credit account, made with it, PROTECTs it from
+    deletion, so one that existed still does. An id not found is asked again each time, so
+    a new organization is seen at once."""
+    missing = wanted - _organizations
     if missing:
-        seen.update(Organization.objects.filter(pk__in=missing).values_list("pk", flat=True))
-    return wanted & seen
+        found = set(Organization.objects.filter(pk__in=missing).values_list("pk", flat=True))
+        if len(_organizations) + len(found) > MAX_CACHED_ORGANIZATIONS:
+            _organizations.clear()
+        _organizations.update(found)
+        return (wanted - missing) | found
+    return wanted
 
 
 def cached_program_organization_ids() -> frozenset[int]:
@@ -136,3 +141,4 @@ def forget_process_cache() -> None:
     """Drop everything cached here (after a key is revoked or staff data saved; between tests)."""
     _keys.clear()
     _tables.clear()
+    _organizations.clear()

@@ -502,3 +502,22 @@ def test_a_key_revoked_in_this_worker_stops_at_once(
         api_key_revoke(api_key=ApiKey.objects.get(), now=timezone.now())
 
     assert _usage_post(client, organization, f"Bearer {api_key}").status_code == 401
+
+
+def test_an_organization_is_looked_up_until_found_then_remembered(
+    client, organization, api_key, django_assert_num_queries
+):
+    from credits.selectors.process_cache import cached_existing_organization_ids
+
+    unknown = organization.pk + 1_000
+    with django_assert_num_queries(1):
+        assert cached_existing_organization_ids(wanted={organization.pk, unknown}) == {organization.pk}
+    # Found once: remembered (its credit account protects it from deletion), even with the
+    # table caches off (PROCESS_CACHE_SECONDS = 0 in tests); the unknown id is asked again.
+    with django_assert_num_queries(0):
+        assert cached_existing_organization_ids(wanted={organization.pk}) == {organization.pk}
+    with django_assert_num_queries(1):
+        assert cached_existing_organization_ids(wanted={organization.pk, unknown}) == {organization.pk}
+    # An organization made since is seen at once.
+    newcomer = OrganizationFactory()
+    assert _usage_post(client, newcomer, f"Bearer {api_key}").status_code == 201
