@@ -45,7 +45,9 @@ INSTALLED_APPS = [
     "billing_portal.apps.BillingPortalConfig",
 ]
 
-MIDDLEWARE = [
+# What every request runs, the machine API's too (/api/: bearer keys, JSON, no cookies; it
+# runs with these only, billing_portal/api_handler.py says why).
+API_MIDDLEWARE = [
     # First: every line logged while a request runs carries its id, and the line for the
     # request itself is written when everything below has answered.
     "billing_portal.logs.RequestLogMiddleware",
@@ -55,9 +57,14 @@ MIDDLEWARE = [
     # Outermost but one: it turns every error answer under /api/ (Django's 404 and 405
     # pages, a body too large, a crash) into the API's JSON error shape.
     "credits.middleware.ApiJsonErrorsMiddleware",
+    # Checks the Host header against ALLOWED_HOSTS (and adds the slash to page URLs).
+    "django.middleware.common.CommonMiddleware",
+]
+MIDDLEWARE = [
+    *API_MIDDLEWARE,
+    # The browser's: the pages run these as well.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -66,23 +73,6 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
-# The browser's middleware, which the machine API (/api/: bearer keys, JSON, no cookies)
-# runs without; billing_portal/api_handler.py says why. CommonMiddleware stays for it (it
-# checks the Host header against ALLOWED_HOSTS).
-BROWSER_ONLY_MIDDLEWARE = frozenset(
-    {
-        "whitenoise.middleware.WhiteNoiseMiddleware",
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-        "django.contrib.auth.middleware.AuthenticationMiddleware",
-        "django_otp.middleware.OTPMiddleware",
-        "django.contrib.messages.middleware.MessageMiddleware",
-        "django.middleware.clickjacking.XFrameOptionsMiddleware",
-        "django.middleware.csp.ContentSecurityPolicyMiddleware",
-        "django_htmx.middleware.HtmxMiddleware",
-    }
-)
-API_MIDDLEWARE = [path for path in MIDDLEWARE if path not in BROWSER_ONLY_MIDDLEWARE]
 
 ROOT_URLCONF = "billing_portal.urls"
 WSGI_APPLICATION = "billing_portal.wsgi.application"
