@@ -117,14 +117,14 @@ def test_a_build_that_computes_from_a_value_is_refused():
 def test_compiled_values_read_what_the_values_query_reads():
     """The forecast's grouped read (days as dates, sums) at two different windows."""
     from credits.selectors.usage import _charged_days
-    from tests.credits.scenarios import event, grant
+    from tests.credits.scenarios import grant, record_usage
 
     organization = OrganizationFactory()
     now = timezone.now()
     grant(organization, amount_micros=50_000_000, now=now - timedelta(days=10))
     for days_ago in (0, 1, 1, 6):
         at = now - timedelta(days=days_ago)
-        _record([event(f"f-{days_ago}-{at.microsecond}-{id(at)}", organization, at=at)], at)
+        record_usage(organization, [("solar-pro-2", {"input_tokens": 1_000})], at=at)
     today = now.date()
     for start in (today - timedelta(days=2), today - timedelta(days=29)):
         values = {"organization_id": organization.pk, "start": start, "today": today}
@@ -133,12 +133,6 @@ def test_compiled_values_read_what_the_values_query_reads():
         assert all(type(day) is type(today) for day, _cost in got)
     recent = {"organization_id": organization.pk, "start": today - timedelta(days=2), "today": today}
     assert len(compiled.compiled_values(_charged_days, **recent)) == 2
-
-
-def _record(events, now):
-    from credits.services.usage import record_usage_batch, validate_usage_batch
-
-    record_usage_batch(events=validate_usage_batch(payload={"events": events}), api_key=None, now=now)
 
 
 @pytest.mark.postgres
