@@ -1,10 +1,18 @@
 """Reads for accounts: which organization a request acts for."""
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import Membership, Organization
+from billing_portal.compiled_queries import compiled_rows
 
 SESSION_KEY = "organization_id"
+
+
+def _memberships_query(*, user_id: int) -> QuerySet[Membership]:
+    return Membership.objects.filter(user_id=user_id).select_related("organization").order_by(
+        "organization__name", "pk"
+    )
 
 
 def user_memberships(request: HttpRequest) -> list[Membership]:
@@ -13,11 +21,8 @@ def user_memberships(request: HttpRequest) -> list[Membership]:
         return []
     cached: list[Membership] | None = getattr(request, "_memberships", None)
     if cached is None:
-        cached = list(
-            Membership.objects.filter(user=request.user)
-            .select_related("organization")
-            .order_by("organization__name", "pk")
-        )
+        # Compiled once per process: every page reads it.
+        cached = compiled_rows(Membership, _memberships_query, user_id=request.user.pk)
         # Cached on the request object: it lives exactly as long as the request.
         setattr(request, "_memberships", cached)  # noqa: B010
     return cached

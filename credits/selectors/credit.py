@@ -6,6 +6,7 @@ from datetime import date, datetime
 from django.db.models import F, Max, Q, QuerySet
 
 from accounts.models import Organization
+from billing_portal.compiled_queries import compiled_rows, compiled_values
 from credits.models import (
     AutoRecharge,
     CreditAccount,
@@ -16,7 +17,6 @@ from credits.models import (
     PeriodKind,
     Tier,
 )
-from credits.selectors.compiled import compiled_values
 from credits.selectors.ledger import usage_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds
@@ -147,12 +147,20 @@ def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
     return rows
 
 
+def _account_and_plan_query(*, organization_id: int) -> QuerySet[CreditAccount]:
+    return CreditAccount.objects.select_related("organization__auto_recharge").filter(
+        organization_id=organization_id
+    )
+
+
 def _account_and_plan(*, organization: Organization) -> tuple[CreditAccount, AutoRecharge | None]:
     """The organization's account and its auto-recharge plan (if any) in one query: the plan
     is joined through the organization (one plan per organization at most)."""
-    account = CreditAccount.objects.select_related("organization__auto_recharge").get(
-        organization=organization
-    )
+    found = compiled_rows(CreditAccount, _account_and_plan_query, organization_id=organization.pk)
+    if not found:
+        # As .get() would: a read never makes a missing account (only a shell could lose one).
+        raise CreditAccount.DoesNotExist(f"No credit account for organization {organization.pk}.")
+    (account,) = found
     try:
         return account, account.organization.auto_recharge
     except AutoRecharge.DoesNotExist:

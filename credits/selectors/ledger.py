@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 
 from accounts.models import Organization
+from billing_portal.compiled_queries import compiled_rows
 from credits.models import CreditAccount, CreditLot, LedgerEntry, LotKind
-from credits.selectors.compiled import compiled_rows
 from credits.selectors.tiers import timeline_violations
 from credits.selectors.usage import day_start
 

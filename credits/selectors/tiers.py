@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Subquery
 
+from billing_portal.compiled_queries import compiled_rows
 from credits.models import (
     TIER_RANK,
     BonusRate,
@@ -18,7 +19,6 @@ from credits.models import (
     TierThreshold,
 )
 from credits.money import percent_of_cents
-from credits.selectors.compiled import compiled_rows
 from credits.selectors.periods import PeriodBounds, active_schedules, cut_period
 from credits.selectors.process_cache import cached_tier_thresholds
 

@@ -7,8 +7,8 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import Organization
+from billing_portal.compiled_queries import compiled_values
 from credits.models import EntryKind, LedgerEntry, UsageEvent, UsageRollup
-from credits.selectors.compiled import compiled_values
 
 
 def has_usage_history(*, organization: Organization) -> bool:

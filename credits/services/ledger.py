@@ -15,9 +15,9 @@ from django.db import connection, transaction
 
 from accounts.models import Organization
 from accounts.services import audit_record
+from billing_portal.compiled_queries import prepared_cursor
 from credits.exceptions import CreditsError, InvalidAmount
 from credits.models import ApiModel, CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
-from credits.selectors.compiled import prepared_cursor
 from credits.selectors.ledger import spendable_lots, usage_lots
 from credits.services.locks import lock_account
 

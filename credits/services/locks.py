@@ -29,8 +29,8 @@ for that organization).
 from django.db import models, transaction
 
 from accounts.models import Organization
+from billing_portal.compiled_queries import compiled_rows
 from credits.models import AutoRecharge, CreditAccount, Purchase
-from credits.selectors.compiled import compiled_rows
 
 
 def _require_transaction(name: str) -> None:

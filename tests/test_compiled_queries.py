@@ -1,4 +1,4 @@
-"""credits/selectors/compiled.py: a queryset compiled once per shape reads what the queryset
+"""billing_portal/compiled_queries.py: a queryset compiled once per shape reads what the queryset
 itself reads, for any later values."""
 
 from datetime import timedelta
@@ -8,11 +8,12 @@ from django.db import transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Membership
+from billing_portal import compiled_queries
 from credits.models import CreditAccount, CreditLot, LotKind
-from credits.selectors import compiled
 from credits.selectors.ledger import _usage_lots_query, usage_lots
 from credits.services import ledger, locks
-from tests.factories import OrganizationFactory
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,11 +47,11 @@ def test_compiled_rows_read_what_the_queryset_reads_for_every_later_value():
     # and the moments come back as datetimes (SQLite stores them as text).
     for at in (now, now + timedelta(hours=2), now + timedelta(days=4)):
         expected = list(_usage_lots_query(account_ids=ids, now=at))
-        got = compiled.compiled_rows(CreditLot, _usage_lots_query, account_ids=ids, now=at)
+        got = compiled_queries.compiled_rows(CreditLot, _usage_lots_query, account_ids=ids, now=at)
         assert _fields(got) == _fields(expected)
         assert len(got) == {now: 6, now + timedelta(hours=2): 4, now + timedelta(days=4): 2}[at]
     # Another shape (one account) is compiled apart and reads only that account.
-    alone = compiled.compiled_rows(CreditLot, _usage_lots_query, account_ids=ids[1:], now=now)
+    alone = compiled_queries.compiled_rows(CreditLot, _usage_lots_query, account_ids=ids[1:], now=now)
     assert {lot.account_id for lot in alone} == {ids[1]}
     assert _fields(alone) == _fields(_usage_lots_query(account_ids=ids[1:], now=now))
 
@@ -72,14 +73,15 @@ def test_compiled_rows_are_counted_as_queries_and_compile_once_per_shape():
     now = timezone.now()
     organization = OrganizationFactory()
     account = CreditAccount.objects.get(organization=organization)
-    compiled._compiled.clear()
+    compiled_queries._compiled.clear()
     with CaptureQueriesContext(transaction.get_connection()) as queries:
         for _ in range(3):
-            compiled.compiled_rows(CreditLot, _usage_lots_query, account_ids=[account.pk], now=now)
+            compiled_queries.compiled_rows(CreditLot, _usage_lots_query, account_ids=[account.pk], now=now)
     assert len(queries) == 3
-    assert len(compiled._compiled) == 1
-    compiled.compiled_rows(CreditLot, _usage_lots_query, account_ids=[account.pk, account.pk + 1], now=now)
-    assert len(compiled._compiled) == 2
+    assert len(compiled_queries._compiled) == 1
+    two = [account.pk, account.pk + 1]
+    compiled_queries.compiled_rows(CreditLot, _usage_lots_query, account_ids=two, now=now)
+    assert len(compiled_queries._compiled) == 2
 
 
 def test_the_compiled_account_lock_locks_and_creates_missing_accounts():
@@ -92,12 +94,52 @@ def test_the_compiled_account_lock_locks_and_creates_missing_accounts():
     assert CreditAccount.objects.filter(organization=organization).count() == 1
 
 
+def test_compiled_rows_populate_what_select_related_joins(django_assert_num_queries):
+    """The memberships every page reads (with their organizations, by name) and the credit
+    page's account with its organization and plan, or no plan: as the queryset has them,
+    for one user and then another, and nothing more read when the joined rows are used."""
+    from accounts.selectors import _memberships_query
+    from credits.models import AutoRecharge
+    from credits.selectors.credit import _account_and_plan_query
+
+    first, second = UserFactory(), UserFactory()
+    beta, acme, other = (OrganizationFactory(name=name) for name in ("Beta", "Acme", "Other"))
+    for user, organization in ((first, beta), (first, acme), (second, other)):
+        MembershipFactory(user=user, organization=organization)
+    now = timezone.now()
+    AutoRecharge.objects.create(
+        organization=acme, amount_cents=50_000, frequency="monthly", billing_date=now.date(),
+        next_charge_on=now.date(), created_at=now, updated_at=now,
+    )
+
+    def described(memberships):
+        return [(m.pk, m.role, m.organization.pk, m.organization.name) for m in memberships]
+
+    for user in (first, second):
+        got = compiled_queries.compiled_rows(Membership, _memberships_query, user_id=user.pk)
+        with django_assert_num_queries(0):
+            seen = described(got)
+        assert seen == described(_memberships_query(user_id=user.pk))
+    got = compiled_queries.compiled_rows(Membership, _memberships_query, user_id=first.pk)
+    assert [m.organization.name for m in got] == ["Acme", "Beta"]
+
+    for organization, has_plan in ((acme, True), (beta, False)):
+        (account,) = compiled_queries.compiled_rows(
+            CreditAccount, _account_and_plan_query, organization_id=organization.pk
+        )
+        with django_assert_num_queries(0):
+            assert account.organization.name == organization.name
+            assert hasattr(account.organization, "auto_recharge") is has_plan
+        if has_plan:
+            assert account.organization.auto_recharge.amount_cents == 50_000
+
+
 def test_a_build_that_ignores_a_value_is_refused():
     def ignores_now(*, account_ids, now):
         return CreditLot.objects.filter(account_id__in=account_ids)
 
     with pytest.raises(ValueError, match="'now'"):
-        compiled.compiled_rows(CreditLot, ignores_now, account_ids=[1], now=timezone.now())
+        compiled_queries.compiled_rows(CreditLot, ignores_now, account_ids=[1], now=timezone.now())
 
 
 def test_a_build_that_computes_from_a_value_is_refused():
@@ -111,7 +153,7 @@ def test_a_build_that_computes_from_a_value_is_refused():
         )
 
     with pytest.raises(ValueError, match="other than as a query value"):
-        compiled.compiled_rows(CreditLot, derives, organization_ids=[1], now=timezone.now())
+        compiled_queries.compiled_rows(CreditLot, derives, organization_ids=[1], now=timezone.now())
 
 
 def test_compiled_values_read_what_the_values_query_reads():
@@ -128,11 +170,11 @@ def test_compiled_values_read_what_the_values_query_reads():
     today = now.date()
     for start in (today - timedelta(days=2), today - timedelta(days=29)):
         values = {"organization_id": organization.pk, "start": start, "today": today}
-        got = compiled.compiled_values(_charged_days, **values)
+        got = compiled_queries.compiled_values(_charged_days, **values)
         assert sorted(got) == sorted(_charged_days(**values))
         assert all(type(day) is type(today) for day, _cost in got)
     recent = {"organization_id": organization.pk, "start": today - timedelta(days=2), "today": today}
-    assert len(compiled.compiled_values(_charged_days, **recent)) == 2
+    assert len(compiled_queries.compiled_values(_charged_days, **recent)) == 2
 
 
 @pytest.mark.postgres

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Model, QuerySet
-from django.db.models.query import ValuesListIterable
+from django.db.models.query import ValuesListIterable, get_related_populators
 
 # Marker values the build is called with; no real id, amount, day or moment is one of them.
 # (Inside a 32-bit integer's range: Django drops lookups of values an integer column cannot
@@ -36,8 +36,12 @@ class _Compiled:
     # (position in params, argument name, index in the argument when it is a list, else None,
     # its kind: "moment" and "day" are bound as Django adapts them for this database)
     slots: tuple[tuple[int, str, int | None, str], ...]
-    # Model rows: the attribute of each column. Value rows: None.
+    # Model rows: the attribute of each of the model's columns, where they start and end in
+    # a row, and what select_related() joined (Django's description, to populate it as a
+    # queryset would). Value rows: None.
     attnames: tuple[str, ...] | None
+    model_columns: slice | None
+    related: tuple[dict, list, Any] | None
     # Value rows: the columns in the order the queryset names them.
     order: tuple[int, ...] | None
     # (column position, its converters, its expression): Django's from-database conversions
@@ -114,9 +118,8 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
         fields = list(queryset._fields) or names  # type: ignore[attr-defined]
         order: tuple[int, ...] | None = tuple(names.index(name) for name in fields)
     else:
-        plain = compiler.klass_info is not None and not compiler.klass_info.get("related_klass_infos")
-        if not plain or compiler.annotation_col_map:
-            raise ValueError("compiled_rows reads plain model rows (no select_related, no annotations).")
+        if compiler.klass_info is None or compiler.annotation_col_map:
+            raise ValueError("compiled_rows reads model rows (select_related allowed, no annotations).")
         order = None
     slots = []
     for made, name, index in stands_for:
@@ -137,11 +140,21 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
     ):
         raise ValueError("compiled query: the build uses a value other than as a query value.")
     columns = [column for column, _sql, _alias in compiler.select]
+    model_columns, attnames = None, None
+    if not as_values:
+        fields = compiler.klass_info["select_fields"]
+        model_columns = slice(fields[0], fields[-1] + 1)
+        attnames = tuple(column.target.attname for column in columns[model_columns])
     return _Compiled(
         sql=sql,
         params=tuple(params),
         slots=tuple(slots),
-        attnames=None if as_values else tuple(column.target.attname for column in columns),
+        attnames=attnames,
+        model_columns=model_columns,
+        related=None
+        if as_values or not compiler.klass_info.get("related_klass_infos")
+        # (django-stubs does not declare the fetch mode, new in Django 6.)
+        else (compiler.klass_info, compiler.select, queryset._fetch_mode),  # type: ignore[attr-defined]
         order=order,
         converters=tuple(
             (position, tuple(functions), expression)
@@ -185,12 +198,21 @@ def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], *
     `build` must be a plain function of its keyword arguments (ints, days, moments, or lists
     of ints), each used as a query value as it is (compute a day from a moment before the
     call, not in the build: refused when it is compiled), returning a queryset of whole
-    `model` rows; an empty list is not a shape (such a call is simply evaluated)."""
+    `model` rows, with what it select_related()s; an empty list is not a shape (such a call
+    is simply evaluated)."""
     if _empty_list(values):
         return list(build(**values))
     compiled, rows = _run(build, values, as_values=False)
-    assert compiled.attnames is not None
-    return [model.from_db(connection.alias, compiled.attnames, row) for row in rows]
+    assert compiled.attnames is not None and compiled.model_columns is not None
+    alias, attnames, columns = connection.alias, compiled.attnames, compiled.model_columns
+    objects = [model.from_db(alias, attnames, row[columns]) for row in rows]
+    if compiled.related is not None:
+        # Django's own populators (made per call: they may keep the rows they made).
+        populators = get_related_populators(*compiled.related[:2], alias, compiled.related[2])
+        for row, instance in zip(rows, objects, strict=True):
+            for populator in populators:
+                populator.populate(row, instance)
+    return objects
 
 
 def compiled_values(build: Callable[..., QuerySet], **values: Any) -> list[tuple]:
