@@ -117,12 +117,23 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # PostgreSQL prepares the usage post's and the credit page's statements once per connection
-# (credits/selectors/compiled.py). Off (False) behind a transaction-pooling PgBouncer older
+# (billing_portal/compiled_queries.py). Off (False) behind a transaction-pooling PgBouncer older
 # than 1.22, which cannot keep prepared statements; Django's own queries are never prepared.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 # Throttling counters; production points CACHE_URL at Redis so all workers share them.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    # Each worker's own memory: page parts that depend only on the code (the URLs) and on
+    # what the template names in their key ({% cache ... using="fragments" %}), so nothing
+    # there can go stale while the worker lives.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        # Every page name x signed in or not x role: well under this.
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
 # How long a worker may keep using the API keys, catalog, rate limits, thresholds and policy
 # it read (seconds): the bound on how long a revoked key or a changed price can still be used
 # by other workers (credits/selectors/process_cache.py). 0 reads them on every request.
@@ -154,7 +165,7 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -1,0 +1,64 @@
+"""templates/base.html: the main navigation is rendered once per worker for each page and
+role ({% cache ... using="fragments" %}), and still shows each viewer the links of their
+role and marks the page they are on."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _nav(client: Client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    match = re.search(r'<nav aria-label="Main">.*?</nav>', response.content.decode(), re.S)
+    assert match
+    return match.group(0)
+
+
+def _current(nav: str) -> list[str]:
+    return re.findall(r'<a href="([^"]+)" aria-current="page">', nav)
+
+
+def test_each_role_sees_its_own_links_whoever_saw_the_page_before():
+    owner = MembershipFactory(role="owner")
+    member = MembershipFactory(role="member", organization=owner.organization)
+    as_owner, as_member = Client(), Client()
+    as_owner.force_login(owner.user)
+    as_member.force_login(member.user)
+
+    for _ in range(2):
+        owner_nav = _nav(as_owner, "/billing/credit/")
+        member_nav = _nav(as_member, "/billing/credit/")
+        assert "Payment methods" in owner_nav and "Billing settings" in owner_nav
+        assert "Payment methods" not in member_nav and "Billing settings" not in member_nav
+        assert "Usage" in member_nav
+
+
+def test_the_page_itself_is_marked_on_every_page():
+    owner = MembershipFactory(role="owner")
+    client = Client()
+    client.force_login(owner.user)
+
+    assert _current(_nav(client, "/billing/credit/")) == ["/billing/credit/"]
+    assert _current(_nav(client, "/billing/usage/")) == ["/billing/usage/"]
+    assert _current(_nav(client, "/billing/credit/")) == ["/billing/credit/"]
+    # A sub-page marks its section, not a page.
+    buy_nav = _nav(client, "/billing/credit/buy/")
+    assert _current(buy_nav) == []
+    assert '<a href="/billing/credit/" aria-current="true">' in buy_nav
+
+
+def test_a_visitor_who_is_not_signed_in_sees_only_the_public_links():
+    # Signed in but in no organization yet: no role either, like the visitor below.
+    signed_in = Client()
+    signed_in.force_login(UserFactory())
+    assert "Usage" in _nav(signed_in, "/pricing/")
+
+    nav = _nav(Client(), "/pricing/")
+    assert "Usage" not in nav and "Refunds" not in nav
+    assert _current(nav) == ["/pricing/"]
