@@ -1,13 +1,14 @@
 """Querysets compiled to SQL once per process, and statements prepared once per connection:
-the usage post's hot path and the credit page's reads.
+the usage post's hot path, the memberships every page reads and the credit page's reads.
+Plumbing any layer may use (it imports Django alone; tests/test_layers.py).
 
 Django builds and compiles a queryset to SQL each time it is evaluated. For the reads of a
-single-event usage post (its accounts, locked, and their lots) and of Billing > Credit that
-cost more than PostgreSQL's own work. `compiled_rows` and `compiled_values` build the
-queryset with the same code as always, so what the query states (the spend order, the lock,
-which periods matter) keeps its one home; they compile it once per shape (the length of
-each list argument) and later calls only bind their values in the places the build's marker
-values held.
+single-event usage post (its accounts, locked, and their lots), of every page (the viewer's
+memberships) and of Billing > Credit that cost more than PostgreSQL's own work.
+`compiled_rows` and `compiled_values` build the queryset with the same code as always, so
+what the query states (the spend order, the lock, which periods matter) keeps its one home;
+they compile it once per shape (the length of each list argument) and later calls only bind
+their values in the places the build's marker values held.
 """
 
 import threading

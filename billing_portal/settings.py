@@ -116,9 +116,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # TCP timeout. `?connect_timeout=N` in DATABASE_URL overrides it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# PostgreSQL prepares the usage post's and the credit page's statements once per connection
-# (billing_portal/compiled_queries.py). Off (False) behind a transaction-pooling PgBouncer older
-# than 1.22, which cannot keep prepared statements; Django's own queries are never prepared.
+# PostgreSQL prepares the usage post's, the memberships' and the credit page's statements once
+# per connection (billing_portal/compiled_queries.py). Off (False) behind a transaction-pooling
+# PgBouncer older than 1.22, which cannot keep prepared statements; Django's own queries are
+# never prepared.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 
 # Throttling counters; production points CACHE_URL at Redis so all workers share them.
