@@ -21,7 +21,7 @@ def user_memberships(request: HttpRequest) -> list[Membership]:
         return []
     cached: list[Membership] | None = getattr(request, "_memberships", None)
     if cached is None:
-        # Compiled once per process: every page reads it.
+        # Compiled once per process: every signed-in page reads it.
         cached = compiled_rows(Membership, _memberships_query, user_id=request.user.pk)
         # Cached on the request object: it lives exactly as long as the request.
         setattr(request, "_memberships", cached)  # noqa: B010

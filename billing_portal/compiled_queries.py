@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import Model, QuerySet
-from django.db.models.query import ValuesListIterable, get_related_populators
+from django.db.models.query import DEFAULT_FETCH_MODE, ValuesListIterable, get_related_populators
 
 # Marker values the build is called with; no real id, amount, day or moment is one of them.
 # (Inside a 32-bit integer's range: Django drops lookups of values an integer column cannot
@@ -37,12 +37,13 @@ class _Compiled:
     # (position in params, argument name, index in the argument when it is a list, else None,
     # its kind: "moment" and "day" are bound as Django adapts them for this database)
     slots: tuple[tuple[int, str, int | None, str], ...]
-    # Model rows: the attribute of each of the model's columns, where they start and end in
-    # a row, and what select_related() joined (Django's description, to populate it as a
+    # Model rows: the model, the attribute of each of its columns, where they start and end
+    # in a row, and what select_related() joined (Django's description, to populate it as a
     # queryset would). Value rows: None.
+    model: type[Model] | None
     attnames: tuple[str, ...] | None
     model_columns: slice | None
-    related: tuple[dict, list, Any] | None
+    related: tuple[dict, list] | None
     # Value rows: the columns in the order the queryset names them.
     order: tuple[int, ...] | None
     # (column position, its converters, its expression): Django's from-database conversions
@@ -102,6 +103,15 @@ def _adapt(value: Any, kind: str) -> Any:
 def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_values: bool) -> _Compiled:
     marked, stands_for = _markers(values)
     queryset = build(**marked)
+    # What a queryset does besides its one query (prefetches, objects known from a related
+    # manager, a fetch mode of its own) would not be done here: refused, not skipped.
+    # (django-stubs does not declare these.)
+    if (
+        queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+        or queryset._known_related_objects  # type: ignore[attr-defined]
+        or queryset._fetch_mode is not DEFAULT_FETCH_MODE  # type: ignore[attr-defined]
+    ):
+        raise ValueError("compiled queries read one query's rows (no prefetch_related, fetch mode).")
     compiler = queryset.query.get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     # Built again with other markers, the query must differ only where the markers stand: a
@@ -141,8 +151,9 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
     ):
         raise ValueError("compiled query: the build uses a value other than as a query value.")
     columns = [column for column, _sql, _alias in compiler.select]
-    model_columns, attnames = None, None
+    model, model_columns, attnames = None, None, None
     if not as_values:
+        model = compiler.klass_info["model"]
         fields = compiler.klass_info["select_fields"]
         model_columns = slice(fields[0], fields[-1] + 1)
         attnames = tuple(column.target.attname for column in columns[model_columns])
@@ -150,12 +161,12 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
         sql=sql,
         params=tuple(params),
         slots=tuple(slots),
+        model=model,
         attnames=attnames,
         model_columns=model_columns,
         related=None
         if as_values or not compiler.klass_info.get("related_klass_infos")
-        # (django-stubs does not declare the fetch mode, new in Django 6.)
-        else (compiler.klass_info, compiler.select, queryset._fetch_mode),  # type: ignore[attr-defined]
+        else (compiler.klass_info, compiler.select),
         order=order,
         converters=tuple(
             (position, tuple(functions), expression)
@@ -205,11 +216,13 @@ def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], *
         return list(build(**values))
     compiled, rows = _run(build, values, as_values=False)
     assert compiled.attnames is not None and compiled.model_columns is not None
+    if compiled.model is not model:
+        raise ValueError(f"compiled_rows: the build reads {compiled.model}, not {model}.")
     alias, attnames, columns = connection.alias, compiled.attnames, compiled.model_columns
     objects = [model.from_db(alias, attnames, row[columns]) for row in rows]
     if compiled.related is not None:
-        # Django's own populators (made per call: they may keep the rows they made).
-        populators = get_related_populators(*compiled.related[:2], alias, compiled.related[2])
+        # Django's own populators, made per call as a queryset makes them.
+        populators = get_related_populators(*compiled.related, alias, DEFAULT_FETCH_MODE)
         for row, instance in zip(rows, objects, strict=True):
             for populator in populators:
                 populator.populate(row, instance)

@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organizations",
                 "billing_portal.context_processors.support",
+                "billing_portal.context_processors.script_prefix",
             ],
         },
     },
@@ -126,8 +127,9 @@ DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://"),
     # Each worker's own memory: page parts that depend only on the code (the URLs) and on
-    # what the template names in their key ({% cache ... using="fragments" %}), so nothing
-    # there can go stale while the worker lives.
+    # what the template names in their key ({% cache ... using="fragments" %}: the page, the
+    # viewer's role, the links' script prefix), so nothing there can go stale while the
+    # worker lives.
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "fragments",

@@ -123,15 +123,41 @@ def test_compiled_rows_populate_what_select_related_joins(django_assert_num_quer
     got = compiled_queries.compiled_rows(Membership, _memberships_query, user_id=first.pk)
     assert [m.organization.name for m in got] == ["Acme", "Beta"]
 
+    def every_field(instance):
+        # Each concrete column's value and type (SQLite hands moments and days back as text
+        # unless Django's converters run on the joined columns too).
+        return [
+            (field.attname, getattr(instance, field.attname), type(getattr(instance, field.attname)))
+            for field in instance._meta.concrete_fields
+        ]
+
     for organization, has_plan in ((acme, True), (beta, False)):
         (account,) = compiled_queries.compiled_rows(
             CreditAccount, _account_and_plan_query, organization_id=organization.pk
         )
+        (expected,) = _account_and_plan_query(organization_id=organization.pk)
         with django_assert_num_queries(0):
-            assert account.organization.name == organization.name
+            assert every_field(account) == every_field(expected)
+            assert every_field(account.organization) == every_field(expected.organization)
             assert hasattr(account.organization, "auto_recharge") is has_plan
-        if has_plan:
-            assert account.organization.auto_recharge.amount_cents == 50_000
+            if has_plan:
+                plan = account.organization.auto_recharge
+                assert every_field(plan) == every_field(expected.organization.auto_recharge)
+                assert plan.amount_cents == 50_000
+
+
+def test_what_a_compiled_query_would_not_do_is_refused():
+    def prefetching(*, organization_id):
+        return CreditAccount.objects.filter(organization_id=organization_id).prefetch_related("lots")
+
+    with pytest.raises(ValueError, match="prefetch_related"):
+        compiled_queries.compiled_rows(CreditAccount, prefetching, organization_id=1)
+
+    def accounts(*, organization_id):
+        return CreditAccount.objects.filter(organization_id=organization_id)
+
+    with pytest.raises(ValueError, match="reads"):
+        compiled_queries.compiled_rows(CreditLot, accounts, organization_id=1)
 
 
 def test_a_build_that_ignores_a_value_is_refused():

@@ -29,13 +29,17 @@ RULES = [
 
 def _imports(path: Path) -> list[str]:
     names = []
+    # The package a relative import starts from (`from . import x` in a/b/c.py is a.b.x).
+    package = list(path.relative_to(ROOT).with_suffix("").parts)[:-1]
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.append(module)
             # `from credits import stripe_client` names the module in the alias.
-            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+            names.extend(f"{module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -66,4 +70,16 @@ def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
     assert _violations("accounts", ("credits",)) == [
         "accounts/bad.py imports credits.services",
         "accounts/bad.py imports credits.services.ledger",
+    ]
+
+
+def test_the_checker_sees_a_relative_import(tmp_path, monkeypatch):
+    (tmp_path / "billing_portal").mkdir()
+    (tmp_path / "billing_portal" / "plumbing.py").write_text("from . import settings\nfrom .urls import x\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    assert _violations("billing_portal/plumbing.py", ("billing_portal",)) == [
+        "billing_portal/plumbing.py imports billing_portal",
+        "billing_portal/plumbing.py imports billing_portal.settings",
+        "billing_portal/plumbing.py imports billing_portal.urls",
+        "billing_portal/plumbing.py imports billing_portal.urls.x",
     ]

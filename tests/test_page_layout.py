@@ -2,10 +2,13 @@
 role ({% cache ... using="fragments" %}), and still shows each viewer the links of their
 role and marks the page they are on."""
 
+import io
 import re
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
+from django.urls import set_script_prefix
 
 from tests.factories import MembershipFactory, UserFactory
 
@@ -16,6 +19,22 @@ def _nav(client: Client, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200
     match = re.search(r'<nav aria-label="Main">.*?</nav>', response.content.decode(), re.S)
+    assert match
+    return match.group(0)
+
+
+def _nav_of_wsgi_request(handler: WSGIHandler, path: str, *, script_name: str) -> str:
+    """A visitor's page through Django's WSGI handler, which takes the links' prefix from the
+    request's SCRIPT_NAME (the test client never sets one)."""
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": script_name, "QUERY_STRING": "",
+        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "HTTP_HOST": "testserver",
+        "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
+    }
+    statuses = []
+    body = b"".join(handler(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    assert statuses == ["200 OK"]
+    match = re.search(r'<nav aria-label="Main">.*?</nav>', body.decode(), re.S)
     assert match
     return match.group(0)
 
@@ -62,3 +81,18 @@ def test_a_visitor_who_is_not_signed_in_sees_only_the_public_links():
     nav = _nav(Client(), "/pricing/")
     assert "Usage" not in nav and "Refunds" not in nav
     assert _current(nav) == ["/pricing/"]
+
+
+def test_links_start_where_each_request_says_the_site_starts():
+    # A site mounted under a prefix (or a proxy's SCRIPT_NAME) must not lend its links to the
+    # same page served at the root, nor the other way round.
+    handler = WSGIHandler()
+    try:
+        mounted = _nav_of_wsgi_request(handler, "/pricing/", script_name="/mounted")
+        root = _nav_of_wsgi_request(handler, "/pricing/", script_name="")
+        mounted_again = _nav_of_wsgi_request(handler, "/pricing/", script_name="/mounted")
+    finally:
+        set_script_prefix("/")
+    assert _current(mounted) == _current(mounted_again) == ["/mounted/pricing/"]
+    assert _current(root) == ["/pricing/"]
+    assert "/mounted/" not in root

@@ -158,7 +158,8 @@ def _account_and_plan(*, organization: Organization) -> tuple[CreditAccount, Aut
     is joined through the organization (one plan per organization at most)."""
     found = compiled_rows(CreditAccount, _account_and_plan_query, organization_id=organization.pk)
     if not found:
-        # As .get() would: a read never makes a missing account (only a shell could lose one).
+        # A read never makes a missing account (only a shell could lose one); at most one
+        # exists (one per organization).
         raise CreditAccount.DoesNotExist(f"No credit account for organization {organization.pk}.")
     (account,) = found
     try:
