@@ -24,11 +24,12 @@ from tests.test_security_headers import PRODUCTION
 pytestmark = pytest.mark.django_db
 
 
-def _call(application, method, path, *, body=b"", headers=None, secure=True):
+def _call(application, method, path, *, body=b"", headers=None, secure=True, script_name=""):
     """One request through a WSGI application: (status code, headers, body)."""
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
+        "SCRIPT_NAME": script_name,
         "QUERY_STRING": "",
         "SERVER_NAME": "testserver",
         "SERVER_PORT": "443" if secure else "80",

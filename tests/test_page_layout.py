@@ -2,7 +2,6 @@
 role ({% cache ... using="fragments" %}), and still shows each viewer the links of their
 role and marks the page they are on."""
 
-import io
 import re
 
 import pytest
@@ -11,6 +10,7 @@ from django.test import Client
 from django.urls import set_script_prefix
 
 from tests.factories import MembershipFactory, UserFactory
+from tests.test_api_handler import _call
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +26,8 @@ def _nav(client: Client, path: str) -> str:
 def _nav_of_wsgi_request(handler: WSGIHandler, path: str, *, script_name: str) -> str:
     """A visitor's page through Django's WSGI handler, which takes the links' prefix from the
     request's SCRIPT_NAME (the test client never sets one)."""
-    environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": script_name, "QUERY_STRING": "",
-        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "HTTP_HOST": "testserver",
-        "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
-    }
-    statuses = []
-    body = b"".join(handler(environ, lambda status, headers, exc_info=None: statuses.append(status)))
-    assert statuses == ["200 OK"]
+    status, _headers, body = _call(handler, "GET", path, secure=False, script_name=script_name)
+    assert status == 200
     match = re.search(r'<nav aria-label="Main">.*?</nav>', body.decode(), re.S)
     assert match
     return match.group(0)
