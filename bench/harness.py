@@ -195,6 +195,68 @@ def load(
     return LoadResult(sum(n for n, _, _ in results), elapsed, latencies, sum(e for _, _, e in results))
 
 
+@dataclass
+class Interleaved:
+    """A page measured against the bare view in turns: bare, page, bare, page, ..., bare."""
+
+    pages: list[LoadResult]
+    bares: list[LoadResult]
+
+    @property
+    def ratios(self) -> list[float]:
+        # Each turn of the page against the bare view just before and just after it: a
+        # neighbour's burst on this shared machine hits both sides of a ratio, not one.
+        return [
+            page.per_second / ((before.per_second + after.per_second) / 2)
+            for page, before, after in zip(self.pages, self.bares, self.bares[1:], strict=False)
+        ]
+
+    @property
+    def median_ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    def lines(self, *, page_name: str, target: str) -> list[str]:
+        bare_rates = [bare.per_second for bare in self.bares]
+        page_rates = [page.per_second for page in self.pages]
+        latencies = [latency for page in self.pages for latency in page.latencies]
+        return [
+            f"bare view: {min(bare_rates):,.0f}-{max(bare_rates):,.0f} req/s in {len(self.bares)} turns; "
+            f"errors: {sum(bare.errors for bare in self.bares)}",
+            f"{page_name}: {min(page_rates):,.0f}-{max(page_rates):,.0f} req/s in {len(self.pages)} turns "
+            f"(p50 {statistics.median(latencies) * 1000:.1f} ms); "
+            f"errors: {sum(page.errors for page in self.pages)}",
+            "ratio of each turn: " + ", ".join(f"{ratio:.2f}x" for ratio in self.ratios),
+            f"ratio: {self.median_ratio:.2f}x, the median of the turns (target {target})",
+        ]
+
+    @property
+    def errors(self) -> int:
+        return sum(result.errors for result in [*self.pages, *self.bares])
+
+
+def interleaved(
+    port: int,
+    *,
+    page: Plan,
+    bare: Plan,
+    clients: int,
+    turns: int,
+    seconds: float,
+    page_ok=(200,),
+    before_page: Callable[[int], None] | None = None,
+) -> Interleaved:
+    """The page and the bare view in `turns` alternating turns of `seconds` each, starting
+    and ending with the bare view; `before_page(turn)` runs before each turn of the page."""
+    bares = [load(port, bare, clients=clients, seconds=seconds)]
+    pages = []
+    for turn in range(turns):
+        if before_page is not None:
+            before_page(turn)
+        pages.append(load(port, page, clients=clients, seconds=seconds, ok=page_ok))
+        bares.append(load(port, bare, clients=clients, seconds=seconds))
+    return Interleaved(pages=pages, bares=bares)
+
+
 def pgbench_hot_row_tps(url: str, *, clients: int, seconds: int) -> float:
     """PostgreSQL's own one-hot-row update rate: every transaction updates the same row."""
     args, name = _psql_args(url)

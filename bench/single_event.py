@@ -2,8 +2,10 @@
 the same server, measured in the same run.
 
 6 client processes post one event each request (a random one of 100 organizations) to
-/api/v1/usage/; the same 6 clients then (and before) load /bench/bare/, a view that loads
-only the session and the user. Target: posts/s at least 0.8x the bare view's requests/s.
+/api/v1/usage/, in turns alternating with the same 6 clients loading /bench/bare/, a view
+that loads only the session and the user (bare, posts, bare, ..., bare). Target: posts/s at
+least 0.8x the bare view's requests/s, the median over the turns of each turn of posts
+against the bare view just before and after it.
 
     .venv/bin/python bench/single_event.py        # or: make bench-single
 """
@@ -47,7 +49,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--organizations", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=5, help="of each turn")
     options = parser.parse_args()
     url, organizations, headers = harness.funded_organizations(
         count=options.organizations, credit_micros=50_000_000
@@ -57,31 +60,29 @@ def main() -> None:
     COOKIE["Cookie"] = harness.logged_in_cookie(organizations[0])
 
     RUN["at"] = datetime.now(UTC).isoformat()
+
+    def new_event_ids(turn: int) -> None:
+        # Every turn posts events never seen before (ids restart with each turn's requests).
+        RUN["tag"] = f"turn{turn}"
+
     with harness.Server(url) as server:
         RUN["tag"] = "warm"
         harness.load(server.port, post_event, clients=options.clients, seconds=2, ok=(201,))
         harness.load(server.port, bare, clients=options.clients, seconds=2)
-        RUN["tag"] = "run"
-        bare_before = harness.load(server.port, bare, clients=options.clients, seconds=options.seconds)
-        posts = harness.load(
-            server.port, post_event, clients=options.clients, seconds=options.seconds, ok=(201,)
+        result = harness.interleaved(
+            server.port, page=post_event, bare=bare, clients=options.clients, turns=options.turns,
+            seconds=options.seconds, page_ok=(201,), before_page=new_event_ids,
         )
-        bare_after = harness.load(server.port, bare, clients=options.clients, seconds=options.seconds)
-    bare_rate = (bare_before.per_second + bare_after.per_second) / 2
     problems = harness.books_problems()
     harness.report(
-        "Single-event posts vs a bare logged-in view",
+        f"Single-event posts vs a bare logged-in view, {options.clients} clients, "
+        f"{options.organizations} organizations",
         [
-            f"bare view (session + user), {options.clients} clients: {bare_before.per_second:,.0f} then "
-            f"{bare_after.per_second:,.0f} req/s (p50 {bare_before.p50_ms:.1f} ms); errors: "
-            f"{bare_before.errors + bare_after.errors}",
-            f"single-event posts, {options.clients} clients, {options.organizations} organizations: "
-            f"{posts.per_second:,.0f} req/s (p50 {posts.p50_ms:.1f} ms); errors: {posts.errors}",
-            f"ratio: {posts.per_second / bare_rate:.2f}x (target >= 0.8x)",
+            *result.lines(page_name="single-event posts", target=">= 0.8x"),
             "books: " + ("ledger and rollups consistent" if not problems else f"{len(problems)} problems"),
         ],
     )
-    if posts.errors or problems:
+    if result.errors or problems:
         raise SystemExit(1)
 
 
