@@ -130,10 +130,14 @@ CACHES = {
     # what the template names in their key ({% cache ... using="fragments" %}: the page, the
     # viewer's role, the links' script prefix), so nothing there can go stale while the
     # worker lives.
-    "fragments": {
+    # While developing (DEBUG) nothing is kept: the dev server reloads an edited template but
+    # keeps the process, and with it the fragment rendered from the old one.
+    "fragments": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    if DEBUG
+    else {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "fragments",
-        # Every page name x signed in or not x role: well under this.
+        # Every page name x signed in or not x role x script prefix: well under this.
         "OPTIONS": {"MAX_ENTRIES": 2000},
     },
 }

@@ -2,7 +2,11 @@
 role ({% cache ... using="fragments" %}), and still shows each viewer the links of their
 role and marks the page they are on."""
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
@@ -90,3 +94,23 @@ def test_links_start_where_each_request_says_the_site_starts():
     assert _current(mounted) == _current(mounted_again) == ["/mounted/pricing/"]
     assert _current(root) == ["/pricing/"]
     assert "/mounted/" not in root
+
+
+def _fragment_kept(debug: str) -> bool:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | {"DEBUG": debug}
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'billing_portal.settings'; "
+        "django.setup(); from django.core.cache import caches; "
+        "caches['fragments'].set('nav', 'old'); print(caches['fragments'].get('nav'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
+        capture_output=True, text=True, check=True,
+    )
+    return result.stdout.strip() == "old"
+
+
+def test_fragments_are_kept_in_production_and_not_while_developing():
+    # The dev server (make run, DEBUG) reloads an edited template without a new process.
+    assert _fragment_kept("False")
+    assert not _fragment_kept("True")
