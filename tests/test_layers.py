@@ -62,11 +62,17 @@ def test_no_import_runs_upward(folder, forbidden):
     assert _violations(folder, forbidden) == []
 
 
+def _project_with(tmp_path, monkeypatch, relative: str, source: str) -> None:
+    """A project holding one module, which the checker then reads instead of this one."""
+    (tmp_path / relative).parent.mkdir(parents=True)
+    (tmp_path / relative).write_text(source)
+    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+
+
 def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
     # The rule above could pass by finding nothing at all; prove it finds one.
-    (tmp_path / "accounts").mkdir()
-    (tmp_path / "accounts" / "bad.py").write_text("def f():\n    from credits.services import ledger\n")
-    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    source = "def f():\n    from credits.services import ledger\n"
+    _project_with(tmp_path, monkeypatch, "accounts/bad.py", source)
     assert _violations("accounts", ("credits",)) == [
         "accounts/bad.py imports credits.services",
         "accounts/bad.py imports credits.services.ledger",
@@ -74,9 +80,8 @@ def test_the_checker_sees_an_upward_import(tmp_path, monkeypatch):
 
 
 def test_the_checker_sees_a_relative_import(tmp_path, monkeypatch):
-    (tmp_path / "billing_portal").mkdir()
-    (tmp_path / "billing_portal" / "plumbing.py").write_text("from . import settings\nfrom .urls import x\n")
-    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
+    source = "from . import settings\nfrom .urls import x\n"
+    _project_with(tmp_path, monkeypatch, "billing_portal/plumbing.py", source)
     assert _violations("billing_portal/plumbing.py", ("billing_portal",)) == [
         "billing_portal/plumbing.py imports billing_portal",
         "billing_portal/plumbing.py imports billing_portal.settings",

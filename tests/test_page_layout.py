@@ -19,12 +19,16 @@ from tests.test_api_handler import _call
 pytestmark = pytest.mark.django_db
 
 
+def _main_nav(page: bytes) -> str:
+    match = re.search(r'<nav aria-label="Main">.*?</nav>', page.decode(), re.S)
+    assert match
+    return match.group(0)
+
+
 def _nav(client: Client, path: str) -> str:
     response = client.get(path)
     assert response.status_code == 200
-    match = re.search(r'<nav aria-label="Main">.*?</nav>', response.content.decode(), re.S)
-    assert match
-    return match.group(0)
+    return _main_nav(response.content)
 
 
 def _nav_of_wsgi_request(handler: WSGIHandler, path: str, *, script_name: str) -> str:
@@ -32,9 +36,7 @@ def _nav_of_wsgi_request(handler: WSGIHandler, path: str, *, script_name: str) -
     request's SCRIPT_NAME (the test client never sets one)."""
     status, _headers, body = _call(handler, "GET", path, secure=False, script_name=script_name)
     assert status == 200
-    match = re.search(r'<nav aria-label="Main">.*?</nav>', body.decode(), re.S)
-    assert match
-    return match.group(0)
+    return _main_nav(body)
 
 
 def _current(nav: str) -> list[str]:
