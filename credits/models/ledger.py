@@ -93,7 +93,8 @@ class LedgerEntry(models.Model):
     """An append-only change of one lot; never edited or deleted, only reversed."""
 
     account = models.ForeignKey(CreditAccount, on_delete=models.PROTECT, related_name="entries")
-    lot = models.ForeignKey(CreditLot, on_delete=models.PROTECT, related_name="entries")
+    # Indexed with created_at below (which serves lookups by lot alone too).
+    lot = models.ForeignKey(CreditLot, on_delete=models.PROTECT, related_name="entries", db_index=False)
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     amount_micros = models.BigIntegerField()
     # The organization's balance right after this entry, for statements and audits.
@@ -132,7 +133,14 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["pk"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["account", "created_at"])]
+        indexes = [
+            # A statement page (newest first, ties by id) straight off the index, however many
+            # entries the account or the others have.
+            models.Index(fields=["account", "created_at", "id"]),
+            # A lot's latest entry in one index probe, however many entries it has (the
+            # credit page's used-up lots: a lot drawn by a year of batches has millions).
+            models.Index(fields=["lot", "created_at"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(amount_micros=0), name="entry_not_zero"),
         ]

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Organization
 from billing_portal.compiled_queries import compiled_rows, compiled_values
@@ -11,6 +11,7 @@ from credits.models import (
     AutoRecharge,
     CreditAccount,
     CreditLot,
+    LedgerEntry,
     LotKind,
     OverageCharge,
     OverageStatus,
@@ -120,11 +121,15 @@ def _tier_progress(
 
 
 def _used_up_lots_query(*, account_id: int, now: datetime) -> QuerySet:
+    # Each lot's latest entry is one probe of the (lot, created_at) index, not an aggregate
+    # over all its entries: a lot drawn by a year of batches, or by per-call entries, has
+    # millions, and the page reads this on every load.
+    latest_entry = LedgerEntry.objects.filter(lot=OuterRef("pk")).order_by("-created_at").values("created_at")
     return (
         CreditLot.objects.filter(account_id=account_id)
         .exclude(kind=LotKind.OVERAGE)
         .filter(Q(remaining_micros__lte=0) | Q(expires_at__lte=now))
-        .annotate(last_entry_at=Max("entries__created_at"))
+        .annotate(last_entry_at=Subquery(latest_entry[:1]))
         .order_by(F("last_entry_at").desc(nulls_last=True), "-pk")
         .values_list("kind", "original_micros", "remaining_micros", "expires_at", "last_entry_at")[
             :USED_UP_LOTS_SHOWN

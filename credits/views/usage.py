@@ -3,7 +3,6 @@
 import csv
 from collections.abc import Iterable, Iterator
 
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,7 +12,7 @@ from accounts.permissions import member_required
 from credits.forms.usage import UsageFilterForm
 from credits.models import LedgerEntry
 from credits.money import micros_to_plain
-from credits.selectors.ledger import ledger_entries
+from credits.selectors.ledger import ledger_entries, ledger_page
 from credits.selectors.usage import DailyUsage, daily_usage
 from credits.usage_chart import usage_chart
 
@@ -44,7 +43,7 @@ def usage(request):
         "rows": rows,
         "total_micros": sum(row.cost_micros for row in rows),
         "chart": usage_chart(rows=rows, start=chosen.start, end=chosen.end),
-        "ledger_page": Paginator(entries, LEDGER_PAGE_SIZE).get_page(request.GET.get("page")),
+        "ledger_page": ledger_page(entries, number=request.GET.get("page"), size=LEDGER_PAGE_SIZE),
     })
 
 

@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 import pytest
@@ -154,6 +155,45 @@ def test_used_up_and_expired_lots_stay_listed_with_when_they_ran_out(owner, owne
     page = owner_client.get(reverse("credits:credit")).content.decode()
     assert f"your last bonus expired {summary.used_up_lots[0].ran_out_at:%b %-d, %Y}" in page
     assert '<summary>Used up or expired (1)</summary>' in page
+
+
+def _plan_nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+@pytest.mark.postgres
+def test_used_up_lots_read_one_ledger_row_per_lot_however_many_entries_it_has(owner):
+    """The page reads every used-up lot's last entry on each load: one probe of the (lot,
+    created_at) index per lot, never all of its entries (a lot drawn for a year has millions;
+    an aggregate over them made the page take 250 ms at a million)."""
+    from credits.selectors.credit import _used_up_lots_query, used_up_lots
+
+    now = timezone.now()
+    paid_purchase(owner.organization, 2_000, now - timedelta(days=10))  # $20, no bonus
+    last_draw = now - timedelta(days=9) + timedelta(minutes=199)
+    for n in range(200):
+        ledger.debit_usage(
+            organization=owner.organization, cost_micros=100_000, now=now - timedelta(days=9, minutes=-n)
+        )
+    account = CreditAccount.objects.get(organization=owner.organization)
+    assert CreditLot.objects.get(account=account, kind=LotKind.PAID).remaining_micros == 0
+    with connection.cursor() as cursor:
+        # As on a big ledger: on a few hundred rows PostgreSQL would rather read them all.
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
+
+    query = _used_up_lots_query(account_id=account.pk, now=now)
+    plan = json.loads(query.explain(format="json", analyze=True))
+
+    entries_read = sum(
+        node["Actual Rows"] * node["Actual Loops"]
+        for node in _plan_nodes(plan[0]["Plan"])
+        if node.get("Relation Name") == "credits_ledgerentry"
+    )
+    assert entries_read == 1
+    ((lot),) = used_up_lots(account=account, now=now)
+    assert (lot.kind, lot.expired, lot.ran_out_at) == (LotKind.PAID, False, last_draw)
 
 
 def test_a_bonus_spent_before_paid_credits_says_so(owner, owner_client):
