@@ -1,6 +1,7 @@
 """Playwright drives Debian's Chromium (no browser download is possible here)."""
 
 import os
+import time
 
 import pytest
 
@@ -66,3 +67,19 @@ def _no_console_errors(page):
     # A refused form answers 400 on purpose (tests reach those states), and Chromium logs it.
     expected = ("favicon", "the server responded with a status of 400")
     assert [e for e in errors if not any(text in e for text in expected)] == []
+
+
+@pytest.fixture(autouse=True)
+def _no_request_in_flight_at_the_flush(page, transactional_db):
+    """After each test the live server's database is emptied (TRUNCATE). A request the last
+    step fired (an htmx preview) and the server is still answering holds locks the TRUNCATE
+    needs while it waits for others, and PostgreSQL kills one as a deadlock: wait until the
+    page has no request open (set up after the database, so torn down before its flush)."""
+    in_flight: set = set()
+    page.on("request", lambda request: in_flight.add(request))
+    page.on("requestfinished", lambda request: in_flight.discard(request))
+    page.on("requestfailed", lambda request: in_flight.discard(request))
+    yield
+    deadline = time.monotonic() + 10
+    while in_flight and time.monotonic() < deadline and not page.is_closed():
+        page.wait_for_timeout(50)
