@@ -92,6 +92,8 @@ TEMPLATES = [
                 "billing_portal.context_processors.support",
                 "billing_portal.context_processors.script_prefix",
             ],
+            # {% url %} remembering links without arguments (billing_portal/templatetags/links.py).
+            "builtins": ["billing_portal.templatetags.links"],
         },
     },
 ]

@@ -1,0 +1,90 @@
+"""The portal's template builtins: the day filter writes what Django's date filter does, and
+{% url %} remembers only what cannot change under it."""
+
+from datetime import UTC, date, datetime, timedelta
+from unittest import mock
+
+import pytest
+from django.http import HttpResponse
+from django.template import Context, Template
+from django.template.defaultfilters import date as django_date
+from django.test import override_settings
+from django.urls import NoReverseMatch, include, path, set_script_prefix
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
+
+from billing_portal.templatetags import links
+
+
+def _view(request):
+    return HttpResponse()
+
+
+# A URLconf where the same name leads elsewhere (override_settings(ROOT_URLCONF=__name__)).
+urlpatterns = [path("elsewhere/", include(([path("prices/", _view, name="pricing")], "credits")))]
+
+
+def _render(source: str, **context) -> str:
+    return Template(source).render(Context(context))
+
+
+@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)))
+def test_a_day_reads_as_djangos_month_day_year(value):
+    assert _render("{% load days %}{{ value|day }}", value=value) == django_date(value, "M j, Y")
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)))
+def test_a_moment_reads_as_its_day_in_the_current_time_zone(value):
+    for zone in ("UTC", "America/Los_Angeles", "Pacific/Kiritimati"):
+        with timezone.override(zone):
+            local = timezone.localtime(value)
+            assert _render("{% load days %}{{ value|day }}", value=value) == django_date(local, "M j, Y")
+
+
+def test_a_day_of_nothing_is_empty():
+    assert _render("{% load days %}[{{ a|day }}|{{ b|day }}|{{ c|day }}]", a=None, b="", c="soon") == "[||]"
+
+
+def test_links_without_arguments_are_reversed_once_and_match_djangos():
+    links._reversed.cache_clear()
+    source = (
+        "{% url 'credits:pricing' %} {% url 'credits:receipt' 7 %} {% url 'credits:buy' as buy %}[{{ buy }}]"
+    )
+    with mock.patch.object(links, "reverse", wraps=links.reverse) as reversal:
+        first = _render(source)
+        second = _render(source)
+
+    assert first == second == "/pricing/ /billing/credit/receipts/7/ [/billing/credit/buy/]"
+    # Once for each argument-less link, not once a render; the link with an argument is
+    # Django's own tag's work (django.urls.reverse), not this one's.
+    assert sorted(call.args[0] for call in reversal.call_args_list) == ["credits:buy", "credits:pricing"]
+
+
+def test_a_remembered_link_follows_the_script_prefix_and_the_urlconf():
+    links._reversed.cache_clear()
+    source = "{% url 'credits:pricing' %}"
+    try:
+        set_script_prefix("/portal/")
+        under_prefix = _render(source)
+    finally:
+        set_script_prefix("/")
+    with override_settings(ROOT_URLCONF=__name__):
+        elsewhere = _render(source)
+
+    at_root = _render(source)
+
+    assert (under_prefix, at_root, elsewhere) == ("/portal/pricing/", "/pricing/", "/elsewhere/prices/")
+
+
+def test_an_unknown_link_fails_as_djangos_does_unless_kept_in_a_variable():
+    with pytest.raises(NoReverseMatch):
+        _render("{% url 'credits:no-such-page' %}")
+    assert _render("{% url 'credits:no-such-page' as nowhere %}[{{ nowhere }}]") == "[]"
+
+
+def test_the_day_filter_on_a_moment_near_midnight():
+    moment = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    with timezone.override("America/Los_Angeles"):
+        assert _render("{% load days %}{{ m|day }}", m=moment) == "Nov 29, 2026"
+    assert _render("{% load days %}{{ m|day }}", m=moment - timedelta(hours=4)) == "Nov 29, 2026"
