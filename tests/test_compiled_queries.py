@@ -144,20 +144,6 @@ def test_compiled_rows_populate_what_select_related_joins(django_assert_num_quer
                 plan = account.organization.auto_recharge
                 assert every_field(plan) == every_field(expected.organization.auto_recharge)
                 assert plan.amount_cents == 50_000
-    # The credit page's lots, each with its account, organization and plan (or none).
-    from credits.selectors.credit import _lots_with_account_query
-
-    for organization, has_plan in ((acme, True), (beta, False)):
-        _lot(CreditAccount.objects.get(organization=organization), kind=LotKind.PAID, remaining=7, now=now)
-        (lot,) = compiled_queries.compiled_rows(
-            CreditLot, _lots_with_account_query, organization_id=organization.pk, now=now
-        )
-        (expected,) = _lots_with_account_query(organization_id=organization.pk, now=now)
-        with django_assert_num_queries(0):
-            assert every_field(lot) == every_field(expected)
-            assert every_field(lot.account) == every_field(expected.account)
-            assert every_field(lot.account.organization) == every_field(expected.account.organization)
-            assert hasattr(lot.account.organization, "auto_recharge") is has_plan
 
 
 def test_what_a_compiled_query_would_not_do_is_refused():

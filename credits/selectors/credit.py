@@ -18,7 +18,7 @@ from credits.models import (
     PeriodKind,
     Tier,
 )
-from credits.selectors.ledger import UsageLots, drawable_lots, split_usage_lots
+from credits.selectors.ledger import usage_lots
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds
 from credits.selectors.process_cache import cached_catalog
@@ -173,31 +173,11 @@ def _account_and_plan(*, organization: Organization) -> tuple[CreditAccount, Aut
         return account, None
 
 
-def _lots_with_account_query(*, organization_id: int, now: datetime) -> QuerySet[CreditLot]:
-    return drawable_lots(
-        CreditLot.objects.filter(account__organization_id=organization_id), now=now
-    ).select_related("account__organization__auto_recharge")
-
-
-def _account_plan_and_lots(*, organization: Organization, now: datetime):
-    """The account, its auto-recharge plan and the lots usage draws from (in spend order),
-    in one query while it has any: each lot row carries its account and plan. Without a lot,
-    the account and plan alone (a second query)."""
-    lots = compiled_rows(CreditLot, _lots_with_account_query, organization_id=organization.pk, now=now)
-    if not lots:
-        account, plan = _account_and_plan(organization=organization)
-        return account, plan, UsageLots()
-    account = lots[0].account
-    try:
-        plan = account.organization.auto_recharge
-    except AutoRecharge.DoesNotExist:
-        plan = None
-    return account, plan, split_usage_lots(lots)
-
-
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
-    account, plan, own = _account_plan_and_lots(organization=organization, now=now)
+    account, plan = _account_and_plan(organization=organization)
+    # One read for the spendable lots (in spend order) and the overage lot.
+    own = usage_lots(account_ids=[account.pk], now=now)[account.pk]
     lots = own.spendable
     sums = dict.fromkeys(LotKind.values, 0)
     for lot in lots:

@@ -47,37 +47,30 @@ class UsageLots:
     overage: CreditLot | None = None
 
 
-def drawable_lots(lots: QuerySet[CreditLot], *, now: datetime) -> QuerySet[CreditLot]:
-    """Of `lots`, those usage draws from (spendable now, and the overage lot), each account's
-    in spend order."""
-    return lots.filter(
-        Q(kind=LotKind.OVERAGE)
-        | (Q(remaining_micros__gt=0) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now)))
-    ).order_by("account_id", F("expires_at").asc(nulls_last=True), _KIND_ORDER, "pk")
-
-
-def split_usage_lots(lots: list[CreditLot]) -> UsageLots:
-    """One account's drawable lots (in spend order) as a usage batch draws them."""
-    found = UsageLots()
-    for lot in lots:
-        if lot.kind == LotKind.OVERAGE:
-            found.overage = lot
-        else:
-            found.spendable.append(lot)
-    return found
-
-
 def _usage_lots_query(*, account_ids: list[int], now: datetime) -> QuerySet[CreditLot]:
-    return drawable_lots(CreditLot.objects.filter(account_id__in=account_ids), now=now)
+    return (
+        CreditLot.objects.filter(account_id__in=account_ids)
+        .filter(
+            Q(kind=LotKind.OVERAGE)
+            | (
+                Q(remaining_micros__gt=0)
+                & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            )
+        )
+        .order_by("account_id", F("expires_at").asc(nulls_last=True), _KIND_ORDER, "pk")
+    )
 
 
 def usage_lots(*, account_ids: list[int], now: datetime) -> dict[int, UsageLots]:
     """The lots of several accounts a usage batch may draw from, in one query (compiled once
     per process: every usage post reads it)."""
-    by_account: dict[int, list[CreditLot]] = {pk: [] for pk in account_ids}
+    lots: dict[int, UsageLots] = {pk: UsageLots() for pk in account_ids}
     for lot in compiled_rows(CreditLot, _usage_lots_query, account_ids=account_ids, now=now):
-        by_account[lot.account_id].append(lot)
-    return {pk: split_usage_lots(lots) for pk, lots in by_account.items()}
+        if lot.kind == LotKind.OVERAGE:
+            lots[lot.account_id].overage = lot
+        else:
+            lots[lot.account_id].spendable.append(lot)
+    return lots
 
 
 def ledger_entries(

@@ -93,10 +93,10 @@ def test_credit_page_reads_program_grants_only_for_an_organization_holding_one(o
         page = owner_client.get(reverse("credits:credit")).content.decode()
     assert 'id="grants-heading"' in page
 
-    # Session, user, membership, the lots with their account and its auto-recharge plan,
-    # periods, used-up lots, forecast; the grants' models once the organization holds a grant.
-    assert len(without_grant.captured_queries) == 7
-    assert len(with_grant.captured_queries) == 8
+    # Session, user, membership, the account with its auto-recharge plan, lots, periods,
+    # used-up lots, forecast; the grants' models once the organization holds a grant.
+    assert len(without_grant.captured_queries) == 8
+    assert len(with_grant.captured_queries) == 9
 
 
 def test_rate_limit_table_is_public_and_marks_the_organizations_column(owner_client, owner):
