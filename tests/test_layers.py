@@ -16,6 +16,8 @@ PLUMBING = ("billing_portal.compiled_queries",)
 RULES = [
     ("accounts", ("credits", "billing_portal")),
     ("billing_portal/compiled_queries.py", ("accounts", "credits", "billing_portal")),
+    # Template libraries every page loads: Django alone, like the plumbing.
+    ("billing_portal/templatetags", ("accounts", "credits", "billing_portal")),
     ("credits/models", ("credits.services", "credits.selectors", "credits.views", "credits.forms",
                         "credits.admin")),
     ("credits/selectors", ("credits.services", "credits.views", "credits.forms", "credits.admin",

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.template import Context, Template
 from django.template.defaultfilters import date as django_date
 from django.test import override_settings
-from django.urls import NoReverseMatch, include, path, set_script_prefix
+from django.urls import NoReverseMatch, clear_url_caches, include, path, set_script_prefix
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,6 +75,21 @@ def test_a_remembered_link_follows_the_script_prefix_and_the_urlconf():
     at_root = _render(source)
 
     assert (under_prefix, at_root, elsewhere) == ("/portal/pricing/", "/pricing/", "/elsewhere/prices/")
+
+
+def test_a_remembered_link_follows_urls_changed_in_place(monkeypatch):
+    """Whatever reloads a URLconf calls clear_url_caches(), and gets a new resolver: the
+    remembered links were the old resolver's."""
+    links._reversed.cache_clear()
+    with override_settings(ROOT_URLCONF=__name__):
+        before = _render("{% url 'credits:pricing' %}")
+        moved = [path("moved/", include(([path("p/", _view, name="pricing")], "credits")))]
+        monkeypatch.setitem(globals(), "urlpatterns", moved)
+        clear_url_caches()
+        after = _render("{% url 'credits:pricing' %}")
+    clear_url_caches()
+
+    assert (before, after) == ("/elsewhere/prices/", "/moved/p/")
 
 
 def test_an_unknown_link_fails_as_djangos_does_unless_kept_in_a_variable():

@@ -4,16 +4,17 @@ Reversing walks the URL resolver and its patterns, 10-30 µs a link, and every p
 dozen links that cannot change while a worker runs (the navigation's, the page's actions).
 A remembered link is keyed by all it depends on besides the code: the name, the current
 app (namespaces), where the site's links start (the script prefix, which can differ from one
-request to the next) and the URLconf in use. Links with arguments are reversed every time.
-Installed over Django's own tag as a template builtin (settings.TEMPLATES)."""
+request to the next) and the URL resolver in use (a new one for another URLconf, and after
+django.urls.clear_url_caches()). Links with arguments are reversed every time. Installed
+over Django's own tag as a template builtin (settings.TEMPLATES)."""
 
 from functools import lru_cache
+from typing import Any
 
 from django import template
-from django.conf import settings
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch, URLResolver, get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape
 
 register = template.Library()
@@ -21,8 +22,9 @@ register = template.Library()
 
 # Bounded: the script prefix comes from the request (an unusual one only costs a reversal).
 @lru_cache(maxsize=4096)
-def _reversed(view_name: str, current_app: str | None, prefix: str, urlconf: str) -> str:
+def _reversed(view_name: str, current_app: str | None, prefix: str, resolver: URLResolver) -> str:
     # (reverse reads the same prefix, the current one, that keys this entry.)
+    urlconf: Any = resolver.urlconf_name  # a module's name, or the module (set_urlconf)
     return reverse(view_name, urlconf=urlconf, current_app=current_app)
 
 
@@ -40,8 +42,7 @@ class RememberedURLNode(URLNode):
                 current_app = None
         url = ""
         try:
-            urlconf = get_urlconf() or settings.ROOT_URLCONF
-            url = _reversed(view_name, current_app, get_script_prefix(), urlconf)
+            url = _reversed(view_name, current_app, get_script_prefix(), get_resolver(get_urlconf()))
         except NoReverseMatch:
             if self.asvar is None:
                 raise

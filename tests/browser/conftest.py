@@ -1,6 +1,7 @@
 """Playwright drives Debian's Chromium (no browser download is possible here)."""
 
 import os
+import threading
 import time
 
 import pytest
@@ -69,17 +70,49 @@ def _no_console_errors(page):
     assert [e for e in errors if not any(text in e for text in expected)] == []
 
 
+class _OpenRequests:
+    """Requests Django is answering in this process (the live server's threads): counted by
+    its own request_started / request_finished signals, so a request counts until its
+    response is closed, whatever the browser did with it meanwhile."""
+
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def started(self, **kwargs):
+        with self.lock:
+            self.count += 1
+
+    def finished(self, **kwargs):
+        with self.lock:
+            self.count -= 1
+
+
+@pytest.fixture(scope="session")
+def _open_requests():
+    from django.core.signals import request_finished, request_started
+
+    counter = _OpenRequests()
+    request_started.connect(counter.started, weak=False)
+    request_finished.connect(counter.finished, weak=False)
+    yield counter
+    request_started.disconnect(counter.started)
+    request_finished.disconnect(counter.finished)
+
+
 @pytest.fixture(autouse=True)
-def _no_request_in_flight_at_the_flush(page, transactional_db):
+def _no_request_open_at_the_flush(page, transactional_db, _open_requests):
     """After each test the live server's database is emptied (TRUNCATE). A request the last
-    step fired (an htmx preview) and the server is still answering holds locks the TRUNCATE
-    needs while it waits for others, and PostgreSQL kills one as a deadlock: wait until the
-    page has no request open (set up after the database, so torn down before its flush)."""
-    in_flight: set = set()
-    page.on("request", lambda request: in_flight.add(request))
-    page.on("requestfinished", lambda request: in_flight.discard(request))
-    page.on("requestfailed", lambda request: in_flight.discard(request))
+    step fired (an htmx preview) that the server is still answering holds locks the TRUNCATE
+    needs while waiting for others, and PostgreSQL kills one as a deadlock. So before the
+    flush (this fixture is set up after the database, so torn down before it) the page is
+    left, which also drops a preview still waiting out its htmx delay, and the server is
+    given until every request it began has finished."""
     yield
+    if not page.is_closed():
+        page.goto("about:blank")
     deadline = time.monotonic() + 10
-    while in_flight and time.monotonic() < deadline and not page.is_closed():
-        page.wait_for_timeout(50)
+    while _open_requests.count > 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{_open_requests.count} request(s) still open 10 s after the test ended")
+        time.sleep(0.02)
