@@ -1,9 +1,7 @@
 """Building blocks of usage scenarios: purchases, grants and events as the platform sends them."""
 
-import json
 from datetime import datetime
 
-from django.db import connection
 from django.utils import timezone
 
 from credits.models import Purchase
@@ -65,18 +63,3 @@ def record_usage(organization, calls: list[tuple[str, dict]], *, at: datetime, n
 
 
 _recorded = 0
-
-
-def ledger_entries_read(queryset) -> int:
-    """How many ledger rows PostgreSQL reads to answer `queryset` (EXPLAIN ANALYZE), with the
-    plans a big ledger gets: on a few hundred rows it would rather read them all."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
-    (plan,) = json.loads(queryset.explain(format="json", analyze=True))
-    nodes, read = [plan["Plan"]], 0
-    while nodes:
-        node = nodes.pop()
-        nodes.extend(node.get("Plans", []))
-        if node.get("Relation Name") == "credits_ledgerentry":
-            read += node["Actual Rows"] * node["Actual Loops"]
-    return read
