@@ -9,6 +9,11 @@ memberships) and of Billing > Credit that cost more than PostgreSQL's own work.
 what the query states (the spend order, the lock, which periods matter) keeps its one home;
 they compile it once per shape (the length of each list argument) and later calls only bind
 their values in the places the build's marker values held.
+
+A `Read` is such a query with what its rows mean; `read_together` sends several to
+PostgreSQL at once (Billing > Credit's reads that follow from the account): one round trip
+instead of one each, which saved about 0.3 ms of CPU a page, in this process and in
+PostgreSQL alike.
 """
 
 import threading
@@ -175,49 +180,73 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
     )
 
 
-def _run(
-    build: Callable[..., QuerySet], values: dict[str, Any], *, as_values: bool
-) -> tuple[_Compiled, list]:
-    shape = tuple((name, len(value) if isinstance(value, list) else None) for name, value in values.items())
-    key = (build, connection.alias, shape)
-    compiled = _compiled.get(key)
-    if compiled is None:
-        with _compiling:
-            compiled = _compiled.get(key) or _compile(build, values, as_values=as_values)
-            _compiled[key] = compiled
+def _bind(compiled: _Compiled, values: dict[str, Any]) -> list:
     params = list(compiled.params)
     for position, name, index, kind in compiled.slots:
         params[position] = _adapt(values[name] if index is None else values[name][index], kind)
-    with prepared_cursor() as cursor:
-        cursor.execute(compiled.sql, params)
-        rows = cursor.fetchall()
-    if compiled.converters:
-        rows = [list(row) for row in rows]
-        for row in rows:
-            for position, functions, expression in compiled.converters:
-                for function in functions:
-                    row[position] = function(row[position], expression, connection)
-    return compiled, rows
+    return params
+
+
+def _converted(compiled: _Compiled, rows: list) -> list:
+    if not compiled.converters:
+        return rows
+    rows = [list(row) for row in rows]
+    for row in rows:
+        for position, functions, expression in compiled.converters:
+            for function in functions:
+                row[position] = function(row[position], expression, connection)
+    return rows
 
 
 def _empty_list(values: dict[str, Any]) -> bool:
     return any(isinstance(value, list) and not value for value in values.values())
 
 
-def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], **values: Any) -> list[M]:
-    """`list(build(**values))`, with the SQL compiled once per process and shape.
+def _same(rows: list) -> list:
+    return rows
 
-    `build` must be a plain function of its keyword arguments (ints, days, moments, or lists
-    of ints), each used as a query value as it is (compute a day from a moment before the
-    call, not in the build: refused when it is compiled), returning a queryset of whole
-    `model` rows, with what it select_related()s; an empty list is not a shape (such a call
-    is simply evaluated)."""
-    if _empty_list(values):
-        return list(build(**values))
-    compiled, rows = _run(build, values, as_values=False)
+
+@dataclass(frozen=True)
+class Read[T]:
+    """One compiled read and what its rows mean (`then`): run alone with `run()`, or with
+    other reads in one round trip with `read_together`.
+
+    `build` is as `compiled_rows` and `compiled_values` take it; `model` says which: whole
+    rows of that model (what the build select_related()s populated), or None for the rows of
+    a `values_list(...)` queryset."""
+
+    build: Callable[..., QuerySet]
+    values: dict[str, Any]
+    model: type[Model] | None = None
+    then: Callable[[list], T] = _same  # type: ignore[assignment]
+
+    def run(self) -> T:
+        (result,) = read_together(self)
+        return result
+
+
+def _compiled_for(read: Read) -> _Compiled:
+    values = read.values
+    shape = tuple((name, len(value) if isinstance(value, list) else None) for name, value in values.items())
+    as_values = read.model is None
+    key = (read.build, connection.alias, shape)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        with _compiling:
+            compiled = _compiled.get(key) or _compile(read.build, values, as_values=as_values)
+            _compiled[key] = compiled
+    if not as_values and compiled.model is not read.model:
+        raise ValueError(f"compiled_rows: the build reads {compiled.model}, not {read.model}.")
+    return compiled
+
+
+def _objects(read: Read, compiled: _Compiled, rows: list) -> list:
+    """The rows as the queryset would give them: model instances, or value tuples."""
+    model = read.model
+    if model is None:
+        assert compiled.order is not None
+        return [tuple(row[index] for index in compiled.order) for row in rows]
     assert compiled.attnames is not None and compiled.model_columns is not None
-    if compiled.model is not model:
-        raise ValueError(f"compiled_rows: the build reads {compiled.model}, not {model}.")
     alias, attnames, columns = connection.alias, compiled.attnames, compiled.model_columns
     objects = [model.from_db(alias, attnames, row[columns]) for row in rows]
     if compiled.related is not None:
@@ -229,14 +258,68 @@ def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], *
     return objects
 
 
+def _fetch(statements: list[tuple[str, list]]) -> list[list]:
+    """Each statement's rows. On PostgreSQL, more than one go in one pipeline: sent together,
+    answered together (one round trip), in one implicit transaction, so they read one
+    snapshot. Each is still a query of its own to Django (counted and logged)."""
+    if len(statements) < 2 or connection.vendor != "postgresql":
+        fetched = []
+        for sql, params in statements:
+            with prepared_cursor() as cursor:
+                cursor.execute(sql, params)
+                fetched.append(cursor.fetchall())
+        return fetched
+    cursors = []
+    try:
+        # An error surfaces when the pipeline ends, not at execute(): Django's wrapper turns
+        # it into Django's exception there too.
+        with connection.wrap_database_errors:
+            with _driver_connection().pipeline():
+                for sql, params in statements:
+                    cursor = prepared_cursor()
+                    cursors.append(cursor)
+                    cursor.execute(sql, params)
+            return [cursor.fetchall() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def read_together(*reads: Read[Any]) -> list[Any]:
+    """What each read means (its `then` of its rows), in order, the reads sent to the database
+    together: on PostgreSQL in one round trip (see `_fetch`); elsewhere one after another.
+    A read with an empty list is not a shape: it is simply evaluated, after the others."""
+    bound = [
+        (read, None if _empty_list(read.values) else _compiled_for(read)) for read in reads
+    ]
+    fetched = iter(
+        _fetch([(compiled.sql, _bind(compiled, read.values)) for read, compiled in bound if compiled])
+    )
+    results = []
+    for read, compiled in bound:
+        if compiled is None:
+            rows = list(read.build(**read.values))
+        else:
+            rows = _objects(read, compiled, _converted(compiled, next(fetched)))
+        results.append(read.then(rows))
+    return results
+
+
+def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], **values: Any) -> list[M]:
+    """`list(build(**values))`, with the SQL compiled once per process and shape.
+
+    `build` must be a plain function of its keyword arguments (ints, days, moments, or lists
+    of ints), each used as a query value as it is (compute a day from a moment before the
+    call, not in the build: refused when it is compiled), returning a queryset of whole
+    `model` rows, with what it select_related()s; an empty list is not a shape (such a call
+    is simply evaluated)."""
+    return Read(build, values, model).run()
+
+
 def compiled_values(build: Callable[..., QuerySet], **values: Any) -> list[tuple]:
     """`list(build(**values))` for a `values_list(...)` queryset (annotations and grouping
     allowed), compiled once per process and shape, as `compiled_rows`."""
-    if _empty_list(values):
-        return list(build(**values))
-    compiled, rows = _run(build, values, as_values=True)
-    assert compiled.order is not None
-    return [tuple(row[index] for index in compiled.order) for row in rows]
+    return Read(build, values).run()
 
 
 def prepared_cursor():
@@ -251,8 +334,7 @@ def prepared_cursor():
         return connection.cursor()
     import psycopg
 
-    connection.ensure_connection()
-    raw_connection = connection.connection
+    raw_connection = _driver_connection()
     if settings.DATABASE_PREPARED_STATEMENTS:
         # Only server-binding cursors (these) are ever prepared: Django's bind on the client.
         raw_connection.prepare_threshold = 0
@@ -260,3 +342,9 @@ def prepared_cursor():
     # (django-stubs types these as taking Django's wrapper; they wrap a driver cursor.)
     raw: Any = psycopg.Cursor(raw_connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+def _driver_connection() -> Any:
+    """psycopg's connection under Django's (opened if it is not yet)."""
+    connection.ensure_connection()
+    return connection.connection

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -236,3 +238,79 @@ def test_the_compiled_account_lock_holds_the_row_against_another_writer():
     after.start()
     after.join()
     assert outcome == {"locked": True}
+
+
+def _transaction_time(*, organization_id):
+    # now() is when the transaction began (statement_timestamp() would differ per statement).
+    return (
+        CreditAccount.objects.filter(organization_id=organization_id)
+        .annotate(at=RawSQL("now()", [], output_field=DateTimeField()))
+        .values_list("at")
+    )
+
+
+def _divided_by_zero(*, organization_id):
+    return (
+        CreditAccount.objects.filter(organization_id=organization_id)
+        .annotate(bad=F("balance_micros") / Value(0))
+        .values_list("bad")
+    )
+
+
+def test_reads_together_mean_what_each_read_alone_means():
+    """The credit page's reads, sent together, give what each gives alone, in order; a read
+    of an empty list (not a shape) is evaluated in its place."""
+    from credits.selectors.ledger import usage_lots_read
+    from credits.selectors.tiers import timeline_read
+    from credits.selectors.usage import usage_forecast_read
+    from tests.credits.scenarios import buy, record_usage
+
+    organization = OrganizationFactory()
+    now = timezone.now()
+    buy(organization, amount_cents=60_000, now=now - timedelta(days=3))
+    record_usage(organization, [("solar-pro-2", {"input_tokens": 5_000})], at=now - timedelta(days=1))
+    account = CreditAccount.objects.get(organization=organization)
+    reads = [
+        usage_lots_read(account_ids=[account.pk], now=now),
+        usage_lots_read(account_ids=[], now=now),
+        timeline_read(account=account, today=now.date()),
+        usage_forecast_read(organization_id=organization.pk, balance_micros=10**9, today=now.date()),
+    ]
+    lots, none, view, forecast = compiled_queries.read_together(*reads)
+    alone = [read.run() for read in reads]
+    assert _fields(lots[account.pk].spendable) == _fields(alone[0][account.pk].spendable)
+    assert [lot.kind for lot in lots[account.pk].spendable] == [LotKind.BONUS, LotKind.PAID]
+    assert none == alone[1] == {}
+    assert view == alone[2] and view.purchased_cents == 60_000
+    assert forecast == alone[3] and forecast.used_micros > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_reads_together_are_one_round_trip_and_one_snapshot():
+    """On PostgreSQL the reads go in one pipeline: one transaction (the same now()) for all,
+    where the same reads one after another each run in their own. Each is still counted."""
+    from django.db import connection
+
+    organization = OrganizationFactory()
+    reads = [compiled_queries.Read(_transaction_time, {"organization_id": organization.pk}) for _ in range(3)]
+    with CaptureQueriesContext(connection) as captured:
+        together = compiled_queries.read_together(*reads)
+    assert len(captured) == 3
+    assert len({rows[0][0] for rows in together}) == 1
+    apart = [read.run() for read in reads]
+    assert len({rows[0][0] for rows in apart}) == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_read_together_raises_djangos_error_and_leaves_the_connection_usable():
+    from django.db import DataError
+
+    organization = OrganizationFactory()
+    fine = compiled_queries.Read(_transaction_time, {"organization_id": organization.pk})
+    failing = compiled_queries.Read(_divided_by_zero, {"organization_id": organization.pk})
+    with pytest.raises(DataError, match="division by zero"):
+        compiled_queries.read_together(fine, failing, fine)
+    assert len(compiled_queries.read_together(fine, fine)) == 2
+    assert CreditAccount.objects.filter(organization=organization).count() == 1

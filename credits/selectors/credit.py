@@ -1,12 +1,12 @@
 """Billing > Credit: everything the page shows, in a fixed number of queries."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Organization
-from billing_portal.compiled_queries import compiled_rows, compiled_values
+from billing_portal.compiled_queries import Read, compiled_rows, read_together
 from credits.models import (
     AutoRecharge,
     CreditAccount,
@@ -18,14 +18,14 @@ from credits.models import (
     PeriodKind,
     Tier,
 )
-from credits.selectors.ledger import usage_lots
+from credits.selectors.ledger import UsageLots, usage_lots_read
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds
 from credits.selectors.process_cache import cached_catalog
 from credits.selectors.programs import ActiveProgram, active_programs
 from credits.selectors.recharge import charges_needing_attention
-from credits.selectors.tiers import TierHold, next_tier_threshold, timeline_view
-from credits.selectors.usage import UsageForecast, usage_forecast
+from credits.selectors.tiers import TierHold, TimelineView, next_tier_threshold, timeline_read
+from credits.selectors.usage import UsageForecast, usage_forecast_read
 
 
 @dataclass(frozen=True)
@@ -91,15 +91,6 @@ class CreditSummary:
     failed_overage: OverageCharge | None
 
 
-def _tier_and_progress(*, account: CreditAccount, today: date) -> tuple[str, "TierProgress"]:
-    """The tier held today and the progress of the current period, from one read of the
-    periods that matter and one of the schedules (credits.selectors.tiers.timeline_view)."""
-    view = timeline_view(account=account, today=today)
-    return view.tier, _tier_progress(
-        account=account, tier=view.tier, bounds=view.period, purchased=view.purchased_cents, hold=view.hold
-    )
-
-
 def _tier_progress(
     *, account: CreditAccount, tier: str, bounds: PeriodBounds | None, purchased: int, hold: TierHold | None
 ) -> TierProgress:
@@ -137,19 +128,22 @@ def _used_up_lots_query(*, account_id: int, now: datetime) -> QuerySet:
     )
 
 
-def used_up_lots(*, account: CreditAccount, now: datetime) -> list[UsedUpLot]:
+def used_up_lots_read(*, account: CreditAccount, now: datetime) -> Read[list[UsedUpLot]]:
     """Spent or expired lots, the latest first (compiled once per process: the credit page
     reads it on every load)."""
-    rows = []
-    for kind, original, remaining, expires_at, last_entry_at in compiled_values(
-        _used_up_lots_query, account_id=account.pk, now=now
-    ):
-        # The expiry job writes its entry at or after the expiry time; usage can only draw
-        # before it. So a last entry at/after expires_at (or credits still left) means expired.
-        expired = expires_at is not None and (remaining > 0 or (last_entry_at or now) >= expires_at)
-        ran_out_at = expires_at if expired and remaining > 0 else last_entry_at
-        rows.append(UsedUpLot(kind, LotKind(kind).label, original, ran_out_at or now, expired))
-    return rows
+
+    def used_up(rows: list[tuple]) -> list[UsedUpLot]:
+        lots = []
+        for kind, original, remaining, expires_at, last_entry_at in rows:
+            # The expiry job writes its entry at or after the expiry time; usage can only draw
+            # before it. So a last entry at/after expires_at (or credits still left) means
+            # expired.
+            expired = expires_at is not None and (remaining > 0 or (last_entry_at or now) >= expires_at)
+            ran_out_at = expires_at if expired and remaining > 0 else last_entry_at
+            lots.append(UsedUpLot(kind, LotKind(kind).label, original, ran_out_at or now, expired))
+        return lots
+
+    return Read(_used_up_lots_query, {"account_id": account.pk, "now": now}, then=used_up)
 
 
 def _account_and_plan_query(*, organization_id: int) -> QuerySet[CreditAccount]:
@@ -176,8 +170,22 @@ def _account_and_plan(*, organization: Organization) -> tuple[CreditAccount, Aut
 def credit_summary(*, organization: Organization, now: datetime) -> CreditSummary:
     """Everything Billing > Credit shows, in a fixed number of queries."""
     account, plan = _account_and_plan(organization=organization)
-    # One read for the spendable lots (in spend order) and the overage lot.
-    own = usage_lots(account_ids=[account.pk], now=now)[account.pk]
+    today = now.date()
+    # The reads that follow from the account, in one round trip: the spendable lots (in spend
+    # order) and the overage lot, the periods, the used-up lots and the days of usage.
+    by_account: dict[int, UsageLots]
+    view: TimelineView
+    used_up: list[UsedUpLot]
+    forecast: UsageForecast
+    by_account, view, used_up, forecast = read_together(
+        usage_lots_read(account_ids=[account.pk], now=now),
+        timeline_read(account=account, today=today),
+        used_up_lots_read(account=account, now=now),
+        usage_forecast_read(
+            organization_id=organization.pk, balance_micros=account.balance_micros, today=today
+        ),
+    )
+    own = by_account[account.pk]
     lots = own.spendable
     sums = dict.fromkeys(LotKind.values, 0)
     for lot in lots:
@@ -186,10 +194,11 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     bonus_expiries = [
         lot.expires_at for lot in lots if lot.kind == LotKind.BONUS and lot.expires_at is not None
     ]
-    tier, progress = _tier_and_progress(account=account, today=now.date())
-    tier, limits = current_limits(organization=organization, now=now, tier=tier)
+    progress = _tier_progress(
+        account=account, tier=view.tier, bounds=view.period, purchased=view.purchased_cents, hold=view.hold
+    )
+    _tier, limits = current_limits(organization=organization, now=now, tier=view.tier)
     featured = {slug for slug, model in cached_catalog().items() if model.featured}
-    used_up = used_up_lots(account=account, now=now)
     return CreditSummary(
         balance_micros=account.balance_micros,
         paid_micros=sums[LotKind.PAID],
@@ -215,9 +224,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         tier=progress,
         limits=[row for row in limits if row.model_slug in featured],
         limits_source_legacy=any(row.source == LimitSource.LEGACY for row in limits),
-        forecast=usage_forecast(
-            organization_id=organization.pk, balance_micros=account.balance_micros, today=now.date()
-        ),
+        forecast=forecast,
         plan=plan,
         # Recharge charges belong to a plan: without one there is nothing to ask about.
         attention=charges_needing_attention(organization=organization) if plan else [],

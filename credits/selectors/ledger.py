@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Subquery, Sum, Value, When
 
 from accounts.models import Organization
-from billing_portal.compiled_queries import compiled_rows
+from billing_portal.compiled_queries import Read
 from credits.models import CreditAccount, CreditLot, LedgerEntry, LotKind
 from credits.selectors.tiers import timeline_violations
 from credits.selectors.usage import day_start
@@ -61,16 +61,25 @@ def _usage_lots_query(*, account_ids: list[int], now: datetime) -> QuerySet[Cred
     )
 
 
-def usage_lots(*, account_ids: list[int], now: datetime) -> dict[int, UsageLots]:
+def usage_lots_read(*, account_ids: list[int], now: datetime) -> Read[dict[int, UsageLots]]:
     """The lots of several accounts a usage batch may draw from, in one query (compiled once
-    per process: every usage post reads it)."""
-    lots: dict[int, UsageLots] = {pk: UsageLots() for pk in account_ids}
-    for lot in compiled_rows(CreditLot, _usage_lots_query, account_ids=account_ids, now=now):
-        if lot.kind == LotKind.OVERAGE:
-            lots[lot.account_id].overage = lot
-        else:
-            lots[lot.account_id].spendable.append(lot)
-    return lots
+    per process: every usage post reads it), to run alone or with other reads."""
+
+    def by_account(rows: list[CreditLot]) -> dict[int, UsageLots]:
+        lots: dict[int, UsageLots] = {pk: UsageLots() for pk in account_ids}
+        for lot in rows:
+            if lot.kind == LotKind.OVERAGE:
+                lots[lot.account_id].overage = lot
+            else:
+                lots[lot.account_id].spendable.append(lot)
+        return lots
+
+    return Read(_usage_lots_query, {"account_ids": account_ids, "now": now}, CreditLot, by_account)
+
+
+def usage_lots(*, account_ids: list[int], now: datetime) -> dict[int, UsageLots]:
+    """usage_lots_read, run alone."""
+    return usage_lots_read(account_ids=account_ids, now=now).run()
 
 
 def ledger_entries(

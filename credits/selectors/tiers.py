@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Subquery
 
-from billing_portal.compiled_queries import compiled_rows
+from billing_portal.compiled_queries import Read
 from credits.models import (
     TIER_RANK,
     BonusRate,
@@ -160,11 +160,25 @@ def _periods_that_matter(*, account_id: int, today: date) -> QuerySet[Commitment
     )
 
 
-def timeline_view(*, account: CreditAccount, today: date) -> TimelineView:
+def timeline_read(*, account: CreditAccount, today: date) -> Read[TimelineView]:
     """The tier held today, the current period and its purchases, and the tier's hold: one
-    read of the periods that matter (still holding a tier, not ended, or the latest) and one
-    of the schedules (which cut the periods not opened yet)."""
-    rows = compiled_rows(CommitmentPeriod, _periods_that_matter, account_id=account.pk, today=today)
+    read of the periods that matter (still holding a tier, not ended, or the latest), to run
+    alone or with other reads, and one of the schedules (which cut the periods not opened
+    yet) when the periods leave today uncut."""
+    return Read(
+        _periods_that_matter,
+        {"account_id": account.pk, "today": today},
+        CommitmentPeriod,
+        lambda rows: _timeline_view(rows, account=account, today=today),
+    )
+
+
+def timeline_view(*, account: CreditAccount, today: date) -> TimelineView:
+    """timeline_read, run alone."""
+    return timeline_read(account=account, today=today).run()
+
+
+def _timeline_view(rows: list[CommitmentPeriod], *, account: CreditAccount, today: date) -> TimelineView:
     holders = [row for row in rows if row.starts_on <= today < row.tier_held_until]
     tier: str = Tier.ENTERPRISE if account.enterprise else Tier.NONE
     for row in holders:

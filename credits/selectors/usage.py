@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import Organization
-from billing_portal.compiled_queries import compiled_values
+from billing_portal.compiled_queries import Read
 from credits.models import EntryKind, LedgerEntry, UsageEvent, UsageRollup
 
 
@@ -134,16 +134,30 @@ def _charged_days(*, organization_id: int, start: date, today: date) -> QuerySet
     )
 
 
-def usage_forecast(*, organization_id: int, balance_micros: int, today: date) -> UsageForecast:
-    """When the balance runs out at the organization's rate of use (one rollup query): the
-    one definition of "the current rate of use", for the credit page and the alerts alike.
+def usage_forecast_read(*, organization_id: int, balance_micros: int, today: date) -> Read[UsageForecast]:
+    """When the balance runs out at the organization's rate of use (one rollup query, to run
+    alone or with other reads): the one definition of "the current rate of use", for the
+    credit page and the alerts alike.
 
     The rate is the charged usage over the days the organization has actually been using
     the API: from its first charged day in the last 30 UTC days through today, so a customer
     who started last week is not averaged over thirty days of nothing, and the quiet days
     between busy ones still count as days."""
     start = today - timedelta(days=FORECAST_WINDOW_DAYS - 1)
-    days = dict(compiled_values(_charged_days, organization_id=organization_id, start=start, today=today))
+    return Read(
+        _charged_days,
+        {"organization_id": organization_id, "start": start, "today": today},
+        then=lambda rows: _forecast(dict(rows), balance_micros=balance_micros, today=today),
+    )
+
+
+def usage_forecast(*, organization_id: int, balance_micros: int, today: date) -> UsageForecast:
+    """usage_forecast_read, run alone."""
+    read = usage_forecast_read(organization_id=organization_id, balance_micros=balance_micros, today=today)
+    return read.run()
+
+
+def _forecast(days: dict[date, int], *, balance_micros: int, today: date) -> UsageForecast:
     used = sum(days.values())
     if not days:
         return UsageForecast(0, 0, False, None, None, False)

@@ -177,7 +177,7 @@ def test_used_up_lots_read_one_ledger_row_per_lot_however_many_entries_it_has(ow
     """The page reads every used-up lot's last entry on each load: one probe of the (lot,
     created_at) index per lot, never all of its entries (a lot drawn for a year has millions;
     an aggregate over them made the page take 250 ms at a million)."""
-    from credits.selectors.credit import _used_up_lots_query, used_up_lots
+    from credits.selectors.credit import _used_up_lots_query, used_up_lots_read
 
     now = timezone.now()
     paid_purchase(owner.organization, 2_000, now - timedelta(days=10))  # $20, no bonus
@@ -190,7 +190,7 @@ def test_used_up_lots_read_one_ledger_row_per_lot_however_many_entries_it_has(ow
     assert CreditLot.objects.get(account=account, kind=LotKind.PAID).remaining_micros == 0
 
     assert _ledger_entries_read(_used_up_lots_query(account_id=account.pk, now=now)) == 1
-    ((lot),) = used_up_lots(account=account, now=now)
+    ((lot),) = used_up_lots_read(account=account, now=now).run()
     assert (lot.kind, lot.expired, lot.ran_out_at) == (LotKind.PAID, False, last_draw)
 
 
