@@ -206,7 +206,7 @@ def _same(rows: list) -> list:
     return rows
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Read[T]:
     """One compiled read and what its rows mean (`then`): run alone with `run()`, or with
     other reads in one round trip with `read_together`.
@@ -221,8 +221,13 @@ class Read[T]:
     then: Callable[[list], T] = _same  # type: ignore[assignment]
 
     def run(self) -> T:
-        (result,) = read_together(self)
-        return result
+        if _empty_list(self.values):
+            return self.then(list(self.build(**self.values)))
+        compiled = _compiled_for(self)
+        with prepared_cursor() as cursor:
+            cursor.execute(compiled.sql, _bind(compiled, self.values))
+            rows = cursor.fetchall()
+        return self.then(_objects(self, compiled, _converted(compiled, rows)))
 
 
 def _compiled_for(read: Read) -> _Compiled:
@@ -258,17 +263,10 @@ def _objects(read: Read, compiled: _Compiled, rows: list) -> list:
     return objects
 
 
-def _fetch(statements: list[tuple[str, list]]) -> list[list]:
-    """Each statement's rows. On PostgreSQL, more than one go in one pipeline: sent together,
-    answered together (one round trip), in one implicit transaction, so they read one
-    snapshot. Each is still a query of its own to Django (counted and logged)."""
-    if len(statements) < 2 or connection.vendor != "postgresql":
-        fetched = []
-        for sql, params in statements:
-            with prepared_cursor() as cursor:
-                cursor.execute(sql, params)
-                fetched.append(cursor.fetchall())
-        return fetched
+def _pipelined(statements: list[tuple[str, list]]) -> list[list]:
+    """Each statement's rows, the statements sent to PostgreSQL in one pipeline: sent
+    together, answered together (one round trip), in one implicit transaction, so they read
+    one snapshot. Each is still a query of its own to Django (counted and logged)."""
     cursors = []
     try:
         # An error surfaces when the pipeline ends, not at execute(): Django's wrapper turns
@@ -287,13 +285,16 @@ def _fetch(statements: list[tuple[str, list]]) -> list[list]:
 
 def read_together(*reads: Read[Any]) -> list[Any]:
     """What each read means (its `then` of its rows), in order, the reads sent to the database
-    together: on PostgreSQL in one round trip (see `_fetch`); elsewhere one after another.
-    A read with an empty list is not a shape: it is simply evaluated, after the others."""
+    together: on PostgreSQL in one round trip (see `_pipelined`); elsewhere one after
+    another. A read with an empty list is not a shape: it is simply evaluated, after the
+    others."""
+    if connection.vendor != "postgresql":
+        return [read.run() for read in reads]
     bound = [
         (read, None if _empty_list(read.values) else _compiled_for(read)) for read in reads
     ]
     fetched = iter(
-        _fetch([(compiled.sql, _bind(compiled, read.values)) for read, compiled in bound if compiled])
+        _pipelined([(compiled.sql, _bind(compiled, read.values)) for read, compiled in bound if compiled])
     )
     results = []
     for read, compiled in bound:
