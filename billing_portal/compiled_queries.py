@@ -12,15 +12,14 @@ their values in the places the build's marker values held.
 
 A `Read` is such a query with what its rows mean; `read_together` sends several to
 PostgreSQL at once (Billing > Credit's reads that follow from the account): one round trip
-instead of one each, which saved about 0.3 ms of CPU a page, in this process and in
-PostgreSQL alike.
+instead of one each (README, "Usage at scale", for what it saves).
 """
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.db import connection
@@ -54,6 +53,8 @@ class _Compiled:
     # (column position, its converters, its expression): Django's from-database conversions
     # (SQLite hands moments back as text), applied as the queryset would apply them.
     converters: tuple[tuple[int, tuple[Callable, ...], Any], ...]
+    # SELECT ... FOR UPDATE: only ever run alone, in the caller's transaction.
+    locks: bool
 
 
 _compiled: dict[tuple, _Compiled] = {}
@@ -177,6 +178,7 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
             (position, tuple(functions), expression)
             for position, (functions, expression) in compiler.get_converters(columns).items()
         ),
+        locks=queryset.query.select_for_update,
     )
 
 
@@ -202,7 +204,7 @@ def _empty_list(values: dict[str, Any]) -> bool:
     return any(isinstance(value, list) and not value for value in values.values())
 
 
-def _same(rows: list) -> list:
+def _as_fetched(rows: list) -> list:
     return rows
 
 
@@ -218,7 +220,7 @@ class Read[T]:
     build: Callable[..., QuerySet]
     values: dict[str, Any]
     model: type[Model] | None = None
-    then: Callable[[list], T] = _same  # type: ignore[assignment]
+    then: Callable[[list], T] = _as_fetched  # type: ignore[assignment]
 
     def run(self) -> T:
         if _empty_list(self.values):
@@ -241,7 +243,7 @@ def _compiled_for(read: Read) -> _Compiled:
             compiled = _compiled.get(key) or _compile(read.build, values, as_values=as_values)
             _compiled[key] = compiled
     if not as_values and compiled.model is not read.model:
-        raise ValueError(f"compiled_rows: the build reads {compiled.model}, not {read.model}.")
+        raise ValueError(f"compiled read: the build reads {compiled.model}, not {read.model}.")
     return compiled
 
 
@@ -265,12 +267,15 @@ def _objects(read: Read, compiled: _Compiled, rows: list) -> list:
 
 def _pipelined(statements: list[tuple[str, list]]) -> list[list]:
     """Each statement's rows, the statements sent to PostgreSQL in one pipeline: sent
-    together, answered together (one round trip), in one implicit transaction, so they read
-    one snapshot. Each is still a query of its own to Django (counted and logged)."""
+    together and answered together, one round trip (in autocommit; inside an atomic block
+    whose transaction has not begun yet, psycopg first waits for its BEGIN). They run in one
+    transaction (the same now()), but at READ COMMITTED each still takes its own snapshot,
+    as one after another would. Each is still a query of its own to Django, counted and
+    logged, with no time of its own: the wait is for all of them, at the pipeline's end."""
     cursors = []
     try:
-        # An error surfaces when the pipeline ends, not at execute(): Django's wrapper turns
-        # it into Django's exception there too.
+        # An error is raised at the execute() of a later statement or at the pipeline's end:
+        # both inside Django's wrapper, which turns it into Django's exception.
         with connection.wrap_database_errors:
             with _driver_connection().pipeline():
                 for sql, params in statements:
@@ -283,16 +288,26 @@ def _pipelined(statements: list[tuple[str, list]]) -> list[list]:
             cursor.close()
 
 
-def read_together(*reads: Read[Any]) -> list[Any]:
+@overload
+def read_together[A, B](a: Read[A], b: Read[B], /) -> tuple[A, B]: ...
+@overload
+def read_together[A, B, C](a: Read[A], b: Read[B], c: Read[C], /) -> tuple[A, B, C]: ...
+@overload
+def read_together[A, B, C, D](a: Read[A], b: Read[B], c: Read[C], d: Read[D], /) -> tuple[A, B, C, D]: ...
+@overload
+def read_together(*reads: Read[Any]) -> tuple[Any, ...]: ...
+def read_together(*reads: Read[Any]) -> tuple[Any, ...]:
     """What each read means (its `then` of its rows), in order, the reads sent to the database
     together: on PostgreSQL in one round trip (see `_pipelined`); elsewhere one after
-    another. A read with an empty list is not a shape: it is simply evaluated, after the
-    others."""
-    if connection.vendor != "postgresql":
-        return [read.run() for read in reads]
+    another. A read with an empty list is not a shape: it is simply evaluated, on its own."""
     bound = [
         (read, None if _empty_list(read.values) else _compiled_for(read)) for read in reads
     ]
+    if any(compiled is not None and compiled.locks for _read, compiled in bound):
+        # In autocommit its locks would last only until the pipeline's end.
+        raise ValueError("read_together reads without locking: run a locking read alone.")
+    if connection.vendor != "postgresql":
+        return tuple(read.run() for read in reads)
     fetched = iter(
         _pipelined([(compiled.sql, _bind(compiled, read.values)) for read, compiled in bound if compiled])
     )
@@ -303,7 +318,7 @@ def read_together(*reads: Read[Any]) -> list[Any]:
         else:
             rows = _objects(read, compiled, _converted(compiled, next(fetched)))
         results.append(read.then(rows))
-    return results
+    return tuple(results)
 
 
 def compiled_rows[M: Model](model: type[M], build: Callable[..., QuerySet[M]], **values: Any) -> list[M]:
@@ -339,13 +354,13 @@ def prepared_cursor():
     if settings.DATABASE_PREPARED_STATEMENTS:
         # Only server-binding cursors (these) are ever prepared: Django's bind on the client.
         raw_connection.prepare_threshold = 0
-    connection.validate_thread_sharing()
     # (django-stubs types these as taking Django's wrapper; they wrap a driver cursor.)
     raw: Any = psycopg.Cursor(raw_connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
 def _driver_connection() -> Any:
-    """psycopg's connection under Django's (opened if it is not yet)."""
+    """psycopg's connection under Django's (opened if it is not yet), for this thread."""
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     return connection.connection

@@ -135,3 +135,20 @@ def stripe_server(localstripe_server, settings):
         csp[directive].append(localstripe_server)
     settings.SECURE_CSP = csp
     return server
+
+
+@pytest.fixture
+def statements_sent():
+    """For each statement the default connection sends while the test runs: its SQL, and
+    whether it went in a pipeline (billing_portal.compiled_queries.read_together)."""
+    from django.db import connection
+
+    sent: list[tuple[str, bool]] = []
+
+    def record(execute, sql, params, many, context):
+        raw = context["connection"].connection
+        sent.append((sql, connection.vendor == "postgresql" and raw.pgconn.pipeline_status != 0))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield sent

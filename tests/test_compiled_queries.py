@@ -10,7 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, Organization
 from billing_portal import compiled_queries
 from credits.models import CreditAccount, CreditLot, LotKind
 from credits.selectors.ledger import _usage_lots_query, usage_lots
@@ -260,57 +260,83 @@ def _divided_by_zero(*, organization_id):
 def test_reads_together_mean_what_each_read_alone_means():
     """The credit page's reads, sent together, give what each gives alone, in order; a read
     of an empty list (not a shape) is evaluated in its place."""
+    from credits.selectors.credit import used_up_lots_read
     from credits.selectors.ledger import usage_lots_read
-    from credits.selectors.tiers import timeline_read
+    from credits.selectors.tiers import timeline_view_read
     from credits.selectors.usage import usage_forecast_read
-    from tests.credits.scenarios import buy, record_usage
+    from tests.credits.scenarios import buy, grant, record_usage
 
     organization = OrganizationFactory()
     now = timezone.now()
     buy(organization, amount_cents=60_000, now=now - timedelta(days=3))
+    expired = now - timedelta(days=4)
+    grant(organization, amount_micros=1_000_000, now=now - timedelta(days=5), expires_at=expired)
     record_usage(organization, [("solar-pro-2", {"input_tokens": 5_000})], at=now - timedelta(days=1))
     account = CreditAccount.objects.get(organization=organization)
-    reads = [
+    reads = (
         usage_lots_read(account_ids=[account.pk], now=now),
         usage_lots_read(account_ids=[], now=now),
-        timeline_read(account=account, today=now.date()),
+        timeline_view_read(account=account, today=now.date()),
+        used_up_lots_read(account=account, now=now),
         usage_forecast_read(organization_id=organization.pk, balance_micros=10**9, today=now.date()),
-    ]
-    lots, none, view, forecast = compiled_queries.read_together(*reads)
+    )
+    lots, none, view, used_up, forecast = compiled_queries.read_together(*reads)
     alone = [read.run() for read in reads]
     assert _fields(lots[account.pk].spendable) == _fields(alone[0][account.pk].spendable)
     assert [lot.kind for lot in lots[account.pk].spendable] == [LotKind.BONUS, LotKind.PAID]
     assert none == alone[1] == {}
     assert view == alone[2] and view.purchased_cents == 60_000
-    assert forecast == alone[3] and forecast.used_micros > 0
+    assert used_up == alone[3] and [(lot.kind, lot.expired) for lot in used_up] == [(LotKind.GRANT, True)]
+    assert forecast == alone[4] and forecast.used_micros > 0
+
+
+def test_a_locking_read_is_never_sent_with_others():
+    """Its locks would last only until the pipeline's end in autocommit."""
+    locking = compiled_queries.Read(locks._accounts_locked, {"organization_ids": [1]}, CreditAccount)
+    other = compiled_queries.Read(_transaction_time, {"organization_id": 1})
+    with pytest.raises(ValueError, match="without locking"):
+        compiled_queries.read_together(other, locking)
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_reads_together_are_one_round_trip_and_one_snapshot():
-    """On PostgreSQL the reads go in one pipeline: one transaction (the same now()) for all,
-    where the same reads one after another each run in their own. Each is still counted."""
+def test_reads_together_are_one_pipeline_in_one_transaction(statements_sent):
+    """On PostgreSQL the reads are sent in one pipeline, in one transaction (the same now()
+    for all), where the same reads one after another each run in their own. Each is still
+    counted as a query."""
     from django.db import connection
 
     organization = OrganizationFactory()
     reads = [compiled_queries.Read(_transaction_time, {"organization_id": organization.pk}) for _ in range(3)]
+    statements_sent.clear()
     with CaptureQueriesContext(connection) as captured:
         together = compiled_queries.read_together(*reads)
     assert len(captured) == 3
+    assert [pipelined for _sql, pipelined in statements_sent] == [True, True, True]
     assert len({rows[0][0] for rows in together}) == 1
     apart = [read.run() for read in reads]
     assert len({rows[0][0] for rows in apart}) == 3
 
 
+def _organization_count(*, organization_id):
+    # Used by one test only: its statement is first prepared in the pipeline that fails.
+    return Organization.objects.filter(pk=organization_id).values_list("pk")
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_read_together_raises_djangos_error_and_leaves_the_connection_usable():
+    """The reads after the failing one are skipped, the statements they would have prepared
+    are not taken for prepared, and the connection goes on."""
     from django.db import DataError
 
     organization = OrganizationFactory()
     fine = compiled_queries.Read(_transaction_time, {"organization_id": organization.pk})
     failing = compiled_queries.Read(_divided_by_zero, {"organization_id": organization.pk})
+    after = compiled_queries.Read(_organization_count, {"organization_id": organization.pk})
     with pytest.raises(DataError, match="division by zero"):
-        compiled_queries.read_together(fine, failing, fine)
-    assert len(compiled_queries.read_together(fine, fine)) == 2
+        compiled_queries.read_together(fine, failing, after)
+    assert after.run() == [(organization.pk,)]
+    first, second = compiled_queries.read_together(fine, after)
+    assert len(first) == 1 and second == [(organization.pk,)]
     assert CreditAccount.objects.filter(organization=organization).count() == 1

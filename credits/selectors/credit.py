@@ -18,13 +18,13 @@ from credits.models import (
     PeriodKind,
     Tier,
 )
-from credits.selectors.ledger import UsageLots, usage_lots_read
+from credits.selectors.ledger import usage_lots_read
 from credits.selectors.limits import LimitRow, LimitSource, current_limits
 from credits.selectors.periods import PeriodBounds
 from credits.selectors.process_cache import cached_catalog
 from credits.selectors.programs import ActiveProgram, active_programs
 from credits.selectors.recharge import charges_needing_attention
-from credits.selectors.tiers import TierHold, TimelineView, next_tier_threshold, timeline_read
+from credits.selectors.tiers import TierHold, next_tier_threshold, timeline_view_read
 from credits.selectors.usage import UsageForecast, usage_forecast_read
 
 
@@ -173,13 +173,9 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     today = now.date()
     # The reads that follow from the account, in one round trip: the spendable lots (in spend
     # order) and the overage lot, the periods, the used-up lots and the days of usage.
-    by_account: dict[int, UsageLots]
-    view: TimelineView
-    used_up: list[UsedUpLot]
-    forecast: UsageForecast
     by_account, view, used_up, forecast = read_together(
         usage_lots_read(account_ids=[account.pk], now=now),
-        timeline_read(account=account, today=today),
+        timeline_view_read(account=account, today=today),
         used_up_lots_read(account=account, now=now),
         usage_forecast_read(
             organization_id=organization.pk, balance_micros=account.balance_micros, today=today

@@ -145,7 +145,8 @@ def tier_hold(*, account: CreditAccount, today: date) -> TierHold | None:
 
 @dataclass(frozen=True)
 class TimelineView:
-    """What Billing > Credit shows of the timeline today, read in two queries."""
+    """What Billing > Credit shows of the timeline today: one read of the periods, and one of
+    the schedules when the periods leave today uncut."""
 
     tier: str
     period: PeriodBounds | None
@@ -160,7 +161,7 @@ def _periods_that_matter(*, account_id: int, today: date) -> QuerySet[Commitment
     )
 
 
-def timeline_read(*, account: CreditAccount, today: date) -> Read[TimelineView]:
+def timeline_view_read(*, account: CreditAccount, today: date) -> Read[TimelineView]:
     """The tier held today, the current period and its purchases, and the tier's hold: one
     read of the periods that matter (still holding a tier, not ended, or the latest), to run
     alone or with other reads, and one of the schedules (which cut the periods not opened
@@ -169,16 +170,16 @@ def timeline_read(*, account: CreditAccount, today: date) -> Read[TimelineView]:
         _periods_that_matter,
         {"account_id": account.pk, "today": today},
         CommitmentPeriod,
-        lambda rows: _timeline_view(rows, account=account, today=today),
+        lambda rows: _timeline_view_of(rows, account=account, today=today),
     )
 
 
 def timeline_view(*, account: CreditAccount, today: date) -> TimelineView:
-    """timeline_read, run alone."""
-    return timeline_read(account=account, today=today).run()
+    """timeline_view_read, run alone."""
+    return timeline_view_read(account=account, today=today).run()
 
 
-def _timeline_view(rows: list[CommitmentPeriod], *, account: CreditAccount, today: date) -> TimelineView:
+def _timeline_view_of(rows: list[CommitmentPeriod], *, account: CreditAccount, today: date) -> TimelineView:
     holders = [row for row in rows if row.starts_on <= today < row.tier_held_until]
     tier: str = Tier.ENTERPRISE if account.enterprise else Tier.NONE
     for row in holders:

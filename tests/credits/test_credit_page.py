@@ -194,6 +194,25 @@ def test_used_up_lots_read_one_ledger_row_per_lot_however_many_entries_it_has(ow
     assert (lot.kind, lot.expired, lot.ran_out_at) == (LotKind.PAID, False, last_draw)
 
 
+@pytest.mark.postgres
+def test_the_reads_that_follow_from_the_account_are_one_round_trip(owner, owner_client, statements_sent):
+    """Lots, periods, used-up lots and the forecast's rollups go to PostgreSQL in one
+    pipeline; the session, user, membership and account reads before them do not."""
+    paid_purchase(owner.organization, 10_000, timezone.now())
+    owner_client.get(reverse("credits:credit"))  # warm the session and the process caches
+    statements_sent.clear()
+
+    assert owner_client.get(reverse("credits:credit")).status_code == 200
+
+    # (The last FROM: the used-up lots read their last entry in a subquery of the select list.)
+    tables = [sql.rsplit(" FROM ", 1)[1].split()[0].strip('"') for sql, _pipelined in statements_sent]
+    pipelined = [table for (_sql, pipelined), table in zip(statements_sent, tables, strict=True) if pipelined]
+    assert sorted(pipelined) == [
+        "credits_commitmentperiod", "credits_creditlot", "credits_creditlot", "credits_usagerollup"
+    ]
+    assert tables[:4] == ["django_session", "accounts_user", "accounts_membership", "credits_creditaccount"]
+
+
 def test_a_bonus_spent_before_paid_credits_says_so(owner, owner_client):
     from credits.selectors.credit import credit_summary
 
