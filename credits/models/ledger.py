@@ -137,6 +137,11 @@ class LedgerEntry(models.Model):
             # A statement page (newest first, ties by id) straight off the index, however many
             # entries the account or the others have.
             models.Index(fields=["account", "created_at", "id"]),
+            # The same, filtered by kind: a rare kind's page without walking the account's
+            # other entries.
+            models.Index(
+                fields=["account", "kind", "created_at", "id"], name="credits_led_account_kind_page"
+            ),
             # A lot's latest entry in one index probe, however many entries it has (the
             # credit page's used-up lots: a lot drawn by a year of batches has millions).
             models.Index(fields=["lot", "created_at"]),

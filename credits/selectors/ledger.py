@@ -1,8 +1,9 @@
 """The ledger read: spend order of lots, entries for statements, invariant checks."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Subquery, Sum, Value, When
 
@@ -101,52 +102,84 @@ def ledger_entries(
     return entries.select_related("lot", "api_model").order_by("-created_at", "-pk")
 
 
-# Past this a page number is past any ledger (and its offset past what a database takes).
-_LAST_PAGE_NUMBER = 10**9
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A position's two numbers: up to 18 digits each (any moment until the year 9999 in µs, any id).
+_POSITION = re.compile(r"(\d{1,18})\.(\d{1,18})", re.ASCII)
+
+
+def ledger_position(entry: LedgerEntry) -> str:
+    """Where an entry stands in a ledger, newest first: its time (µs since 1970) and its id,
+    as the ledger's links carry it ("1764403200000000.5821")."""
+    return f"{(entry.created_at - _EPOCH) // timedelta(microseconds=1)}.{entry.pk}"
+
+
+def _position(text: str | None) -> tuple[datetime, int] | None:
+    found = _POSITION.fullmatch(text or "")
+    if found is None:
+        return None
+    try:
+        return _EPOCH + timedelta(microseconds=int(found[1])), int(found[2])
+    except OverflowError:  # past the year 9999
+        return None
 
 
 @dataclass(frozen=True)
 class LedgerPage:
-    """One page of a ledger, newest first, read without counting the ledger: the page's
-    entries and one more tell whether an older page exists. (A count over an account with a
-    million per-call entries took longer than everything else on the usage page.)"""
+    """One page of a ledger, newest first, found by position: the entries older (or newer)
+    than a given one, straight off the (account, created_at, id) index. Never counted and
+    never skipped through by an offset, so a page deep in a million entries reads what the
+    first one reads, and usage arriving meanwhile does not shift the pages being browsed.
+    One entry more than the page tells whether the ledger goes on."""
 
     object_list: list[LedgerEntry]
-    number: int
-    has_next: bool
+    # Where the links to the next newer and the next older page start (ledger_position);
+    # None at either end of the ledger.
+    newer: str | None
+    older: str | None
 
     def __iter__(self) -> Iterator[LedgerEntry]:
         return iter(self.object_list)
 
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
 
-    @property
-    def has_other_pages(self) -> bool:
-        return self.has_previous or self.has_next
-
-    @property
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_page_number(self) -> int:
-        return self.number + 1
+def _older(entries: QuerySet[LedgerEntry], at: datetime, pk: int) -> QuerySet[LedgerEntry]:
+    """The entries older than the one at (at, pk), newest first."""
+    return entries.filter(Q(created_at__lte=at), Q(created_at__lt=at) | Q(pk__lt=pk))
 
 
-def ledger_page(entries: QuerySet[LedgerEntry], *, number: str | None, size: int) -> LedgerPage:
-    """Page `number` (1 when missing or not a number) of `entries`; a page past the last one
-    shows the last one, which only that case counts the entries to find."""
-    try:
-        page = min(max(int(number or 1), 1), _LAST_PAGE_NUMBER)
-    except ValueError:
-        page = 1
-    rows = list(entries[(page - 1) * size : page * size + 1])
-    if not rows and page > 1:
-        page = max(-(-entries.count() // size), 1)
-        rows = list(entries[(page - 1) * size : page * size])
-    return LedgerPage(rows[:size], page, len(rows) > size)
+def _newer(entries: QuerySet[LedgerEntry], at: datetime, pk: int) -> QuerySet[LedgerEntry]:
+    """The entries newer than the one at (at, pk), oldest first."""
+    return entries.filter(Q(created_at__gte=at), Q(created_at__gt=at) | Q(pk__gt=pk)).reverse()
+
+
+def _page(shown: list[LedgerEntry], *, newer: bool, older: bool) -> LedgerPage:
+    return LedgerPage(
+        shown,
+        ledger_position(shown[0]) if newer else None,
+        ledger_position(shown[-1]) if older else None,
+    )
+
+
+def ledger_page(
+    entries: QuerySet[LedgerEntry], *, before: str | None, after: str | None, size: int
+) -> LedgerPage:
+    """The page of `entries` (newest first) just older than the position `before`, else just
+    newer than the position `after`, else the newest. A position that is not one, or past
+    either end of the ledger, shows the newest page."""
+    older_than = _position(before)
+    newer_than = None if older_than else _position(after)
+    if older_than is not None:
+        rows = list(_older(entries, *older_than)[: size + 1])
+        if rows:
+            return _page(rows[:size], newer=True, older=len(rows) > size)
+    if newer_than is not None:
+        rows = list(_newer(entries, *newer_than)[: size + 1])
+        if rows:
+            # Read oldest first from the position on; shown newest first.
+            return _page(rows[:size][::-1], newer=len(rows) > size, older=True)
+    rows = list(entries[: size + 1])
+    if not rows:
+        return LedgerPage([], None, None)
+    return _page(rows[:size], newer=False, older=len(rows) > size)
 
 
 def ledger_invariant_violations() -> list[str]:

@@ -43,7 +43,9 @@ def usage(request):
         "rows": rows,
         "total_micros": sum(row.cost_micros for row in rows),
         "chart": usage_chart(rows=rows, start=chosen.start, end=chosen.end),
-        "ledger_page": ledger_page(entries, number=request.GET.get("page"), size=LEDGER_PAGE_SIZE),
+        "ledger_page": ledger_page(
+            entries, before=request.GET.get("before"), after=request.GET.get("after"), size=LEDGER_PAGE_SIZE
+        ),
     })
 
 

@@ -1,4 +1,3 @@
-import json
 from datetime import timedelta
 
 import pytest
@@ -8,9 +7,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from credits.models import ApiModel, CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind
+from credits.models import ApiModel, CreditAccount, CreditLot, LotKind
 from credits.selectors.process_cache import forget_process_cache
 from credits.services import ledger
+from tests.credits.query_plans import fill_ledger, ledger_entries_read
 from tests.credits.scenarios import record_usage
 from tests.factories import ProgramGrantFactory, paid_purchase
 
@@ -46,32 +46,15 @@ def test_credit_page_shows_parts_tier_progress_limits_and_forecast(owner_client,
     assert "balance lasts <strong>about 49 days</strong>, until about" in page
 
 
-def _fill_ledger(account, count):
-    lot = CreditLot.objects.filter(account=account, kind=LotKind.PAID).first()
-    now = timezone.now()
-    LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            account=account,
-            lot=lot,
-            kind=EntryKind.USAGE,
-            amount_micros=-1,
-            balance_after_micros=0,
-            created_at=now - timedelta(minutes=i),
-            reference=f"bulk-{i}",
-        )
-        for i in range(count)
-    )
-
-
 def test_credit_page_query_count_does_not_grow_with_the_ledger(owner_client, owner):
     paid_purchase(owner.organization, 10_000, timezone.now())
     account = CreditAccount.objects.get(organization=owner.organization)
     owner_client.get(reverse("credits:credit"))  # warm the session
 
-    _fill_ledger(account, 10)
+    fill_ledger(account, 10)
     with CaptureQueriesContext(connection) as small:
         assert owner_client.get(reverse("credits:credit")).status_code == 200
-    _fill_ledger(account, 10_000)
+    fill_ledger(account, 10_000)
     with CaptureQueriesContext(connection) as large:
         assert owner_client.get(reverse("credits:credit")).status_code == 200
 
@@ -157,21 +140,6 @@ def test_used_up_and_expired_lots_stay_listed_with_when_they_ran_out(owner, owne
     assert '<summary>Used up or expired (1)</summary>' in page
 
 
-def _ledger_entries_read(queryset) -> int:
-    """How many ledger rows PostgreSQL reads to answer `queryset` (EXPLAIN ANALYZE), with the
-    plans a big ledger gets: on a few hundred rows it would rather read them all."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
-    (plan,) = json.loads(queryset.explain(format="json", analyze=True))
-    nodes, read = [plan["Plan"]], 0
-    while nodes:
-        node = nodes.pop()
-        nodes.extend(node.get("Plans", []))
-        if node.get("Relation Name") == "credits_ledgerentry":
-            read += node["Actual Rows"] * node["Actual Loops"]
-    return read
-
-
 @pytest.mark.postgres
 def test_used_up_lots_read_one_ledger_row_per_lot_however_many_entries_it_has(owner):
     """The page reads every used-up lot's last entry on each load: one probe of the (lot,
@@ -189,7 +157,7 @@ def test_used_up_lots_read_one_ledger_row_per_lot_however_many_entries_it_has(ow
     account = CreditAccount.objects.get(organization=owner.organization)
     assert CreditLot.objects.get(account=account, kind=LotKind.PAID).remaining_micros == 0
 
-    assert _ledger_entries_read(_used_up_lots_query(account_id=account.pk, now=now)) == 1
+    assert ledger_entries_read(_used_up_lots_query(account_id=account.pk, now=now)) == 1
     ((lot),) = used_up_lots_read(account=account, now=now).run()
     assert (lot.kind, lot.expired, lot.ran_out_at) == (LotKind.PAID, False, last_draw)
 

@@ -11,11 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from credits.models import EntryKind
+from credits.models import CreditAccount, EntryKind
+from credits.selectors.ledger import _older, ledger_entries, ledger_position
 from credits.services import ledger
 from credits.services.usage import record_usage_batch, validate_usage_batch
+from tests.credits.query_plans import fill_ledger, ledger_entries_read
 from tests.credits.scenarios import event, grant
-from tests.factories import MembershipFactory, OrganizationFactory
+from tests.factories import MembershipFactory, OrganizationFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
 
@@ -111,41 +113,93 @@ def test_invalid_range_shows_an_error_and_the_default_range(member_client):
     assert (chosen.end - chosen.start).days == 29
 
 
-def test_ledger_filters_by_kind_and_paginates(member_client):
+def _ledger(client, **query):
+    response = client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE, **query})
+    return response, response.context["ledger_page"]
+
+
+def test_ledger_filters_by_kind_and_pages_by_position(member_client):
     organization = member_client.organization
     now = timezone.now()
     grant(organization, amount_micros=1_000_000, now=now)
+    # Ten batches at one moment: pages must split ties by id, losing and repeating none.
     for n in range(30):
-        record([event(f"e{n}", organization)])
+        at = now if n < 10 else now + timedelta(seconds=n)
+        batch = validate_usage_batch(payload={"events": [event(f"e{n}", organization)]})
+        record_usage_batch(events=batch, api_key=None, now=at)
 
-    usage_only = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE})
-    second_page = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE, "page": 2})
+    newest_response, newest = _ledger(member_client)
+    older_response, older = _ledger(member_client, before=newest.older)
+    _response, back = _ledger(member_client, after=older.newer)
 
-    first, second = usage_only.context["ledger_page"], second_page.context["ledger_page"]
-    assert (len(first.object_list), first.number, first.has_previous, first.has_next) == (25, 1, False, True)
-    assert (len(second.object_list), second.number, second.has_previous, second.has_next) == (
-        5, 2, True, False
-    )
-    assert {entry.pk for entry in first} & {entry.pk for entry in second} == set()
-    assert "kind=usage&amp;page=2" in usage_only.content.decode()
-    assert "kind=usage&amp;page=1" in second_page.content.decode()
-    assert "page=3" not in second_page.content.decode()
+    assert (len(newest.object_list), newest.newer) == (25, None)
+    assert (len(older.object_list), older.older) == (5, None)
+    assert {entry.kind for entry in [*newest, *older]} == {EntryKind.USAGE}
+    assert len({entry.pk for entry in [*newest, *older]}) == 30
+    assert [entry.pk for entry in back] == [entry.pk for entry in newest]
+    assert (back.newer, back.older) == (None, newest.older)
+    assert f"kind=usage&amp;before={newest.older}" in newest_response.content.decode()
+    assert f"kind=usage&amp;after={older.newer}" in older_response.content.decode()
+    assert "Entries, newest first, from" in older_response.content.decode()
 
 
-def test_ledger_page_past_the_last_or_not_a_number(member_client):
+def test_a_ledger_page_stays_put_while_usage_arrives(member_client):
+    """Positions, not offsets: the older page shows the same entries after new usage (an
+    offset would shift them by as many new entries)."""
     organization = member_client.organization
-    grant(organization, amount_micros=1_000_000, now=timezone.now())
     for n in range(30):
         record([event(f"e{n}", organization)])
+    _response, newest = _ledger(member_client)
+    _response, older = _ledger(member_client, before=newest.older)
+    for n in range(4):
+        record([event(f"late{n}", organization)])
 
-    def shown(number: str) -> tuple[int, int]:
-        response = member_client.get(reverse("credits:usage"), {"kind": EntryKind.USAGE, "page": number})
-        return response.context["ledger_page"].number, len(response.context["ledger_page"].object_list)
+    _response, again = _ledger(member_client, before=newest.older)
 
-    # Past the end: the last page, as Django's paginator does.
-    assert [shown("7"), shown("9" * 40)] == [(2, 5), (2, 5)]
-    # Not a number, or before the first: the first (the newest entries).
-    assert [shown("two"), shown("0"), shown("-3")] == [(1, 25), (1, 25), (1, 25)]
+    assert [entry.pk for entry in again] == [entry.pk for entry in older]
+
+
+def test_a_position_that_is_not_one_or_past_the_ends_shows_the_newest_page(member_client):
+    organization = member_client.organization
+    for n in range(30):
+        record([event(f"e{n}", organization)])
+    _response, newest = _ledger(member_client)
+    last = newest.object_list[0]
+
+    def shown(**query) -> list[int]:
+        response, page = _ledger(member_client, **query)
+        assert response.status_code == 200
+        return [entry.pk for entry in page]
+
+    newest_pks = [entry.pk for entry in newest]
+    for bad in ("two", "1.2.3", "-5.3", "5", "\u00b2.1", "9" * 40 + ".1", "9" * 18 + ".1", ""):
+        assert shown(before=bad) == newest_pks, bad
+        assert shown(after=bad) == newest_pks, bad
+    # Older than the oldest entry, newer than the newest: nothing there, so the newest page.
+    assert shown(before="0.0") == newest_pks
+    assert shown(after=ledger_position(last)) == newest_pks
+    # An old link by page number shows the newest page.
+    assert shown(page="2") == newest_pks
+
+
+@pytest.mark.postgres
+def test_a_deep_ledger_page_and_a_rare_kind_read_only_their_own_entries(member_client):
+    """A page far down the ledger starts at its position on the (account, created_at, id)
+    index, and a rare kind reads only entries of that kind (the (account, kind, created_at,
+    id) index): neither walks the account's other entries, which number in the millions for
+    an account with per-call history."""
+    organization = member_client.organization
+    now = timezone.now()
+    paid_purchase(organization, 1_000, now - timedelta(days=2))
+    grant(organization, amount_micros=10_000_000, now=now - timedelta(days=2))
+    fill_ledger(CreditAccount.objects.get(organization=organization), 1_000)
+    entries = ledger_entries(organization=organization)
+    deep = entries[500]
+
+    # About a page (the page, the one more that tells an older page exists, the entry it
+    # starts from, a row the plan reads ahead), not the 500 entries on either side.
+    assert ledger_entries_read(_older(entries, deep.created_at, deep.pk)[:26]) <= 30
+    assert ledger_entries_read(ledger_entries(organization=organization, kind=EntryKind.ADJUSTMENT)[:26]) == 1
 
 
 def test_the_ledger_is_paged_without_counting_it(member_client):
@@ -158,7 +212,7 @@ def test_the_ledger_is_paged_without_counting_it(member_client):
     with CaptureQueriesContext(connection) as captured:
         response = member_client.get(reverse("credits:usage"))
 
-    assert response.context["ledger_page"].has_next
+    assert response.context["ledger_page"].older
     assert not [query for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
 
 
