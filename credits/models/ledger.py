@@ -137,10 +137,13 @@ class LedgerEntry(models.Model):
             # A statement page (newest first, ties by id) straight off the index, however many
             # entries the account or the others have.
             models.Index(fields=["account", "created_at", "id"]),
-            # The same, filtered by kind: a rare kind's page without walking the account's
-            # other entries.
+            # The same for one kind other than usage: a rare kind's page (grants, adjustments)
+            # without walking the account's usage. Usage entries, most of the ledger and
+            # written all the time, stay out of it (the index above serves their pages).
             models.Index(
-                fields=["account", "kind", "created_at", "id"], name="credits_led_account_kind_page"
+                fields=["account", "kind", "created_at", "id"],
+                name="credits_led_account_kind_page",
+                condition=~models.Q(kind=EntryKind.USAGE),
             ),
             # A lot's latest entry in one index probe, however many entries it has (the
             # credit page's used-up lots: a lot drawn by a year of batches has millions).

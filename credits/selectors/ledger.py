@@ -103,7 +103,7 @@ def ledger_entries(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# A position's two numbers: up to 18 digits each (any moment until the year 9999 in µs, any id).
+# A position's two numbers, up to 18 digits each: a moment (µs since 1970) and an id.
 _POSITION = re.compile(r"(\d{1,18})\.(\d{1,18})", re.ASCII)
 
 
@@ -163,19 +163,23 @@ def ledger_page(
     entries: QuerySet[LedgerEntry], *, before: str | None, after: str | None, size: int
 ) -> LedgerPage:
     """The page of `entries` (newest first) just older than the position `before`, else just
-    newer than the position `after`, else the newest. A position that is not one, or past
-    either end of the ledger, shows the newest page."""
+    newer than the position `after`, else the newest. Its Newer and Older links are there
+    when entries are (one probe of the index). A position that is not one, a `before` past
+    the oldest entry and an `after` within a page of the newest show the newest page, whole."""
     older_than = _position(before)
     newer_than = None if older_than else _position(after)
     if older_than is not None:
         rows = list(_older(entries, *older_than)[: size + 1])
         if rows:
-            return _page(rows[:size], newer=True, older=len(rows) > size)
+            newer = _newer(entries, rows[0].created_at, rows[0].pk).exists()
+            return _page(rows[:size], newer=newer, older=len(rows) > size)
     if newer_than is not None:
         rows = list(_newer(entries, *newer_than)[: size + 1])
-        if rows:
+        if len(rows) > size:
             # Read oldest first from the position on; shown newest first.
-            return _page(rows[:size][::-1], newer=len(rows) > size, older=True)
+            shown = rows[:size][::-1]
+            older = _older(entries, shown[-1].created_at, shown[-1].pk).exists()
+            return _page(shown, newer=True, older=older)
     rows = list(entries[: size + 1])
     if not rows:
         return LedgerPage([], None, None)

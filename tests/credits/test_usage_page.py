@@ -138,9 +138,81 @@ def test_ledger_filters_by_kind_and_pages_by_position(member_client):
     assert len({entry.pk for entry in [*newest, *older]}) == 30
     assert [entry.pk for entry in back] == [entry.pk for entry in newest]
     assert (back.newer, back.older) == (None, newest.older)
-    assert f"kind=usage&amp;before={newest.older}" in newest_response.content.decode()
-    assert f"kind=usage&amp;after={older.newer}" in older_response.content.decode()
-    assert "Entries, newest first, from" in older_response.content.decode()
+    newest_html, older_html = newest_response.content.decode(), older_response.content.decode()
+    assert f'href="?kind=usage&amp;before={newest.older}" rel="next">Older entries' in newest_html
+    assert "Newer entries" not in newest_html and "Newest entries" not in newest_html
+    assert f'href="?kind=usage&amp;after={older.newer}" rel="prev">Newer entries' in older_html
+    assert 'href="?kind=usage">Newest entries' in older_html
+    assert "Older entries" not in older_html
+    assert f"Entries from {older.object_list[0].created_at:%Y-%m-%d %H:%M} and older" in older_html
+    # The CSV links take the filters, not the position.
+    assert "usage/ledger.csv?kind=usage\"" in older_html
+
+
+def test_the_ledger_links_drop_an_old_page_number_and_the_other_position(member_client):
+    organization = member_client.organization
+    for n in range(60):
+        record([event(f"e{n}", organization)])
+    _response, newest = _ledger(member_client)
+    _response, second = _ledger(member_client, before=newest.older)
+
+    response, third = _ledger(member_client, after="1.1", before=second.older, page="7")
+
+    html = response.content.decode()
+    _response, without = _ledger(member_client, before=second.older)
+    assert [entry.pk for entry in third] == [entry.pk for entry in without]
+    assert "page=" not in html and "after=1.1" not in html
+    assert f'href="?kind=usage&amp;after={third.newer}" rel="prev"' in html
+
+
+def test_newer_pages_up_to_the_top_end_on_the_whole_newest_page(member_client):
+    """Usage that arrived while browsing: going back up ends on the newest page, whole, not
+    on a page of just the new entries."""
+    organization = member_client.organization
+    for n in range(30):
+        record([event(f"e{n}", organization)])
+    _response, newest = _ledger(member_client)
+    _response, older = _ledger(member_client, before=newest.older)
+    for n in range(4):
+        record([event(f"late{n}", organization)])
+
+    _response, up = _ledger(member_client, after=older.newer)
+    _response, top = _ledger(member_client, after=up.newer)
+
+    assert up.newer is not None
+    assert [entry.pk for entry in top] == [entry.pk for entry in _ledger(member_client)[1]]
+    assert (len(top.object_list), top.newer) == (25, None)
+
+
+def test_links_are_there_only_when_entries_are(member_client):
+    """A position outside the ledger (or the filter's range) bounds the page; it does not
+    make up a Newer or Older page that would turn out empty."""
+    organization = member_client.organization
+    for n in range(30):
+        record([event(f"e{n}", organization)])
+    entries = [entry.pk for entry in ledger_entries(organization=organization)]
+
+    _response, future = _ledger(member_client, before="9" * 17 + ".1")
+    _response, ancient = _ledger(member_client, after="0.0")
+
+    assert ([entry.pk for entry in future], future.newer) == (entries[:25], None)
+    assert ([entry.pk for entry in ancient], ancient.older, ancient.newer is not None) == (
+        entries[5:], None, True
+    )
+
+
+def test_a_position_from_another_organizations_entry_shows_only_ones_own(member_client):
+    organization = member_client.organization
+    theirs = OrganizationFactory()
+    for n in range(30):
+        record([event(f"e{n}", organization)])
+        record([event(f"t{n}", theirs)])
+    their_entry = ledger_entries(organization=theirs)[10]
+
+    _response, page = _ledger(member_client, before=ledger_position(their_entry))
+
+    mine = {entry.pk for entry in ledger_entries(organization=organization)}
+    assert page.object_list and {entry.pk for entry in page} <= mine
 
 
 def test_a_ledger_page_stays_put_while_usage_arrives(member_client):
@@ -164,7 +236,7 @@ def test_a_position_that_is_not_one_or_past_the_ends_shows_the_newest_page(membe
     for n in range(30):
         record([event(f"e{n}", organization)])
     _response, newest = _ledger(member_client)
-    last = newest.object_list[0]
+    newest_entry = newest.object_list[0]
 
     def shown(**query) -> list[int]:
         response, page = _ledger(member_client, **query)
@@ -172,12 +244,12 @@ def test_a_position_that_is_not_one_or_past_the_ends_shows_the_newest_page(membe
         return [entry.pk for entry in page]
 
     newest_pks = [entry.pk for entry in newest]
-    for bad in ("two", "1.2.3", "-5.3", "5", "\u00b2.1", "9" * 40 + ".1", "9" * 18 + ".1", ""):
+    for bad in ("two", "1.2.3", "-5.3", "5", "\u0663.1", "9" * 40 + ".1", "9" * 18 + ".1", ""):
         assert shown(before=bad) == newest_pks, bad
         assert shown(after=bad) == newest_pks, bad
     # Older than the oldest entry, newer than the newest: nothing there, so the newest page.
     assert shown(before="0.0") == newest_pks
-    assert shown(after=ledger_position(last)) == newest_pks
+    assert shown(after=ledger_position(newest_entry)) == newest_pks
     # An old link by page number shows the newest page.
     assert shown(page="2") == newest_pks
 
