@@ -24,7 +24,7 @@ from credits.selectors.periods import PeriodBounds
 from credits.selectors.process_cache import cached_catalog
 from credits.selectors.programs import ActiveProgram, active_programs
 from credits.selectors.recharge import charges_needing_attention
-from credits.selectors.tiers import TierHold, next_tier_threshold, timeline_view_read
+from credits.selectors.tiers import TierHold, TimelineView, next_tier_threshold, timeline_view_read
 from credits.selectors.usage import UsageForecast, usage_forecast_read
 
 
@@ -91,9 +91,8 @@ class CreditSummary:
     failed_overage: OverageCharge | None
 
 
-def _tier_progress(
-    *, account: CreditAccount, tier: str, bounds: PeriodBounds | None, purchased: int, hold: TierHold | None
-) -> TierProgress:
+def _tier_progress(*, account: CreditAccount, view: TimelineView) -> TierProgress:
+    tier, bounds, purchased, hold = view.tier, view.period, view.purchased_cents, view.hold
     kind = bounds.kind if bounds is not None else PeriodKind.MONTHLY
     upcoming = next_tier_threshold(kind=kind, purchased_cents=purchased)
     if upcoming is None or account.enterprise:
@@ -190,9 +189,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
     bonus_expiries = [
         lot.expires_at for lot in lots if lot.kind == LotKind.BONUS and lot.expires_at is not None
     ]
-    progress = _tier_progress(
-        account=account, tier=view.tier, bounds=view.period, purchased=view.purchased_cents, hold=view.hold
-    )
+    progress = _tier_progress(account=account, view=view)
     _tier, limits = current_limits(organization=organization, now=now, tier=view.tier)
     featured = {slug for slug, model in cached_catalog().items() if model.featured}
     return CreditSummary(

@@ -28,6 +28,12 @@ def record(events):
     )
 
 
+def record_calls(organization, count, *, prefix="e"):
+    """`count` batches of one call each: `count` ledger entries, a moment apart."""
+    for n in range(count):
+        record([event(f"{prefix}{n}", organization)])
+
+
 @pytest.fixture
 def member_client(client):
     membership = MembershipFactory(role=Role.MEMBER)
@@ -151,8 +157,7 @@ def test_ledger_filters_by_kind_and_pages_by_position(member_client):
 
 def test_the_ledger_links_drop_an_old_page_number_and_the_other_position(member_client):
     organization = member_client.organization
-    for n in range(60):
-        record([event(f"e{n}", organization)])
+    record_calls(organization, 60)
     _response, newest = _ledger(member_client)
     _response, second = _ledger(member_client, before=newest.older)
 
@@ -169,8 +174,7 @@ def test_links_are_there_only_when_entries_are(member_client):
     """A position outside the ledger (or the filter's range) bounds the page; it does not
     make up a Newer or Older page that would turn out empty."""
     organization = member_client.organization
-    for n in range(30):
-        record([event(f"e{n}", organization)])
+    record_calls(organization, 30)
     entries = [entry.pk for entry in ledger_entries(organization=organization)]
 
     _response, future = _ledger(member_client, before="9" * 17 + ".1")
@@ -185,9 +189,8 @@ def test_links_are_there_only_when_entries_are(member_client):
 def test_a_position_from_another_organizations_entry_shows_only_ones_own(member_client):
     organization = member_client.organization
     theirs = OrganizationFactory()
-    for n in range(30):
-        record([event(f"e{n}", organization)])
-        record([event(f"t{n}", theirs)])
+    record_calls(organization, 30)
+    record_calls(theirs, 30, prefix="t")
     their_entry = ledger_entries(organization=theirs)[10]
 
     _response, page = _ledger(member_client, before=ledger_position(their_entry))
@@ -201,12 +204,10 @@ def test_ledger_pages_stay_put_while_usage_arrives(member_client):
     offset would shift them by as many new entries), and going back up ends on the newest
     page, whole, not on a page of just the new entries."""
     organization = member_client.organization
-    for n in range(30):
-        record([event(f"e{n}", organization)])
+    record_calls(organization, 30)
     _response, newest = _ledger(member_client)
     _response, older = _ledger(member_client, before=newest.older)
-    for n in range(4):
-        record([event(f"late{n}", organization)])
+    record_calls(organization, 4, prefix="late")
 
     _response, again = _ledger(member_client, before=newest.older)
     _response, up = _ledger(member_client, after=older.newer)
@@ -220,8 +221,7 @@ def test_ledger_pages_stay_put_while_usage_arrives(member_client):
 
 def test_a_position_that_is_not_one_or_past_the_ends_shows_the_newest_page(member_client):
     organization = member_client.organization
-    for n in range(30):
-        record([event(f"e{n}", organization)])
+    record_calls(organization, 30)
     _response, newest = _ledger(member_client)
     newest_entry = newest.object_list[0]
 
@@ -265,8 +265,7 @@ def test_the_ledger_is_paged_without_counting_it(member_client):
     """A count of the ledger grows with it: a million per-call entries took longer than the
     rest of the page. The page reads one entry past its own to know there is an older one."""
     organization = member_client.organization
-    for n in range(30):
-        record([event(f"e{n}", organization)])
+    record_calls(organization, 30)
 
     with CaptureQueriesContext(connection) as captured:
         response = member_client.get(reverse("credits:usage"))
