@@ -22,7 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, overload
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import DEFAULT_FETCH_MODE, ValuesListIterable, get_related_populators
 
@@ -98,15 +99,23 @@ def _markers(
     return built, stands_for
 
 
-def _adapt(value: Any, kind: str) -> Any:
+def _database() -> BaseDatabaseWrapper:
+    """The default database's connection for this thread, looked up once per read:
+    `django.db.connection` looks it up again at each use of one of its attributes."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _adapt(db: BaseDatabaseWrapper, value: Any, kind: str) -> Any:
     if kind == "moment":
-        return connection.ops.adapt_datetimefield_value(value)
+        return db.ops.adapt_datetimefield_value(value)
     if kind == "day":
-        return connection.ops.adapt_datefield_value(value)
+        return db.ops.adapt_datefield_value(value)
     return value
 
 
-def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_values: bool) -> _Compiled:
+def _compile(
+    db: BaseDatabaseWrapper, build: Callable[..., QuerySet], values: dict[str, Any], *, as_values: bool
+) -> _Compiled:
     marked, stands_for = _markers(values)
     queryset = build(**marked)
     # What a queryset does besides its one query (prefetches, objects known from a related
@@ -118,13 +127,13 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
         or queryset._fetch_mode is not DEFAULT_FETCH_MODE  # type: ignore[attr-defined]
     ):
         raise ValueError("compiled queries read one query's rows (no prefetch_related, fetch mode).")
-    compiler = queryset.query.get_compiler(connection=connection)
+    compiler = queryset.query.get_compiler(connection=db)
     sql, params = compiler.as_sql()
     # Built again with other markers, the query must differ only where the markers stand: a
     # build that computed something from a value (a day from a moment, a branch on it) would
     # otherwise freeze what it computed from the first markers into every later call.
     other_sql, other_params = build(**_markers(values, offset=1_000)[0]).query.get_compiler(
-        connection=connection
+        connection=db
     ).as_sql()
     if as_values:
         if queryset._iterable_class is not ValuesListIterable:
@@ -141,7 +150,7 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
     slots = []
     for made, name, index in stands_for:
         kind = _kind(made)
-        adapted = _adapt(made, kind)
+        adapted = _adapt(db, made, kind)
         found = [
             position
             for position, param in enumerate(params)
@@ -182,21 +191,21 @@ def _compile(build: Callable[..., QuerySet], values: dict[str, Any], *, as_value
     )
 
 
-def _bind(compiled: _Compiled, values: dict[str, Any]) -> list:
+def _bind(db: BaseDatabaseWrapper, compiled: _Compiled, values: dict[str, Any]) -> list:
     params = list(compiled.params)
     for position, name, index, kind in compiled.slots:
-        params[position] = _adapt(values[name] if index is None else values[name][index], kind)
+        params[position] = _adapt(db, values[name] if index is None else values[name][index], kind)
     return params
 
 
-def _converted(compiled: _Compiled, rows: list) -> list:
+def _converted(db: BaseDatabaseWrapper, compiled: _Compiled, rows: list) -> list:
     if not compiled.converters:
         return rows
     rows = [list(row) for row in rows]
     for row in rows:
         for position, functions, expression in compiled.converters:
             for function in functions:
-                row[position] = function(row[position], expression, connection)
+                row[position] = function(row[position], expression, db)
     return rows
 
 
@@ -225,36 +234,37 @@ class Read[T]:
     def run(self) -> T:
         if _empty_list(self.values):
             return self.then(list(self.build(**self.values)))
-        compiled = _compiled_for(self)
-        with prepared_cursor() as cursor:
-            cursor.execute(compiled.sql, _bind(compiled, self.values))
+        db = _database()
+        compiled = _compiled_for(db, self)
+        with prepared_cursor(db) as cursor:
+            cursor.execute(compiled.sql, _bind(db, compiled, self.values))
             rows = cursor.fetchall()
-        return self.then(_objects(self, compiled, _converted(compiled, rows)))
+        return self.then(_objects(db, self, compiled, _converted(db, compiled, rows)))
 
 
-def _compiled_for(read: Read) -> _Compiled:
+def _compiled_for(db: BaseDatabaseWrapper, read: Read) -> _Compiled:
     values = read.values
     shape = tuple((name, len(value) if isinstance(value, list) else None) for name, value in values.items())
     as_values = read.model is None
-    key = (read.build, connection.alias, shape)
+    key = (read.build, db.alias, shape)
     compiled = _compiled.get(key)
     if compiled is None:
         with _compiling:
-            compiled = _compiled.get(key) or _compile(read.build, values, as_values=as_values)
+            compiled = _compiled.get(key) or _compile(db, read.build, values, as_values=as_values)
             _compiled[key] = compiled
     if not as_values and compiled.model is not read.model:
         raise ValueError(f"compiled read: the build reads {compiled.model}, not {read.model}.")
     return compiled
 
 
-def _objects(read: Read, compiled: _Compiled, rows: list) -> list:
+def _objects(db: BaseDatabaseWrapper, read: Read, compiled: _Compiled, rows: list) -> list:
     """The rows as the queryset would give them: model instances, or value tuples."""
     model = read.model
     if model is None:
         assert compiled.order is not None
         return [tuple(row[index] for index in compiled.order) for row in rows]
     assert compiled.attnames is not None and compiled.model_columns is not None
-    alias, attnames, columns = connection.alias, compiled.attnames, compiled.model_columns
+    alias, attnames, columns = db.alias, compiled.attnames, compiled.model_columns
     objects = [model.from_db(alias, attnames, row[columns]) for row in rows]
     if compiled.related is not None:
         # Django's own populators, made per call as a queryset makes them.
@@ -265,7 +275,7 @@ def _objects(read: Read, compiled: _Compiled, rows: list) -> list:
     return objects
 
 
-def _pipelined(statements: list[tuple[str, list]]) -> list[list]:
+def _pipelined(db: BaseDatabaseWrapper, statements: list[tuple[str, list]]) -> list[list]:
     """Each statement's rows, the statements sent to PostgreSQL in one pipeline: sent
     together and answered together, one round trip (in autocommit; inside an atomic block
     whose transaction has not begun yet, psycopg first waits for its BEGIN). They run in one
@@ -276,10 +286,10 @@ def _pipelined(statements: list[tuple[str, list]]) -> list[list]:
     try:
         # An error is raised at the execute() of a later statement or at the pipeline's end:
         # both inside Django's wrapper, which turns it into Django's exception.
-        with connection.wrap_database_errors:
-            with _driver_connection().pipeline():
+        with db.wrap_database_errors:
+            with _driver_connection(db).pipeline():
                 for sql, params in statements:
-                    cursor = prepared_cursor()
+                    cursor = prepared_cursor(db)
                     cursors.append(cursor)
                     cursor.execute(sql, params)
             return [cursor.fetchall() for cursor in cursors]
@@ -300,23 +310,26 @@ def read_together(*reads: Read[Any]) -> tuple[Any, ...]:
     """What each read means (its `then` of its rows), in order, the reads sent to the database
     together: on PostgreSQL in one round trip (see `_pipelined`); elsewhere one after
     another. A read with an empty list is not a shape: it is simply evaluated, on its own."""
+    db = _database()
     bound = [
-        (read, None if _empty_list(read.values) else _compiled_for(read)) for read in reads
+        (read, None if _empty_list(read.values) else _compiled_for(db, read)) for read in reads
     ]
     if any(compiled is not None and compiled.locks for _read, compiled in bound):
         # In autocommit its locks would last only until the pipeline's end.
         raise ValueError("read_together reads without locking: run a locking read alone.")
-    if connection.vendor != "postgresql":
+    if db.vendor != "postgresql":
         return tuple(read.run() for read in reads)
     fetched = iter(
-        _pipelined([(compiled.sql, _bind(compiled, read.values)) for read, compiled in bound if compiled])
+        _pipelined(
+            db, [(compiled.sql, _bind(db, compiled, read.values)) for read, compiled in bound if compiled]
+        )
     )
     results = []
     for read, compiled in bound:
         if compiled is None:
             rows = list(read.build(**read.values))
         else:
-            rows = _objects(read, compiled, _converted(compiled, next(fetched)))
+            rows = _objects(db, read, compiled, _converted(db, compiled, next(fetched)))
         results.append(read.then(rows))
     return tuple(results)
 
@@ -338,29 +351,31 @@ def compiled_values(build: Callable[..., QuerySet], **values: Any) -> list[tuple
     return Read(build, values).run()
 
 
-def prepared_cursor():
+def prepared_cursor(db: BaseDatabaseWrapper | None = None):
     """A Django cursor (counted and logged like any other) whose statements PostgreSQL parses
     and plans once per connection, not per execution.
 
     Django's own cursors bind values on the client, so PostgreSQL plans every statement
     afresh; this one binds on the server and, with settings.DATABASE_PREPARED_STATEMENTS,
     prepares each statement the first time the connection runs it (psycopg keeps the last
-    100, and forgets them all at a rollback). Elsewhere (SQLite) it is a plain cursor."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
+    100, and forgets them all at a rollback). Elsewhere (SQLite) it is a plain cursor. On
+    `db`, the default database's connection for this thread (itself when not given)."""
+    db = db or _database()
+    if db.vendor != "postgresql":
+        return db.cursor()
     import psycopg
 
-    raw_connection = _driver_connection()
+    raw_connection = _driver_connection(db)
     if settings.DATABASE_PREPARED_STATEMENTS:
         # Only server-binding cursors (these) are ever prepared: Django's bind on the client.
         raw_connection.prepare_threshold = 0
     # (django-stubs types these as taking Django's wrapper; they wrap a driver cursor.)
     raw: Any = psycopg.Cursor(raw_connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
-def _driver_connection() -> Any:
+def _driver_connection(db: BaseDatabaseWrapper) -> Any:
     """psycopg's connection under Django's (opened if it is not yet), for this thread."""
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    return connection.connection
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    return db.connection
