@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from functools import wraps
+from typing import overload
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,13 +25,15 @@ _ALLOWED: dict[str | None, set[str]] = {
 }
 
 
-def _organization_view(view: Callable, lowest_role: str | None) -> Callable:
+def _organization_view(
+    view: Callable, lowest_role: str | None, with_organization: tuple[str, ...] = ()
+) -> Callable:
     allowed = _ALLOWED[lowest_role]
 
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        membership = current_membership(request)
+        membership = current_membership(request, with_organization=with_organization)
         if membership is None:
             return redirect("accounts:organization_create")
         if membership.role not in allowed:
@@ -42,9 +45,17 @@ def _organization_view(view: Callable, lowest_role: str | None) -> Callable:
     return wrapped
 
 
-def member_required(view: Callable) -> Callable:
-    """Any member of the current organization: reading its billing pages."""
-    return _organization_view(view, None)
+@overload
+def member_required(view: Callable, /) -> Callable: ...
+@overload
+def member_required(*, with_organization: tuple[str, ...]) -> Callable[[Callable], Callable]: ...
+def member_required(view: Callable | None = None, /, *, with_organization: tuple[str, ...] = ()) -> Callable:
+    """Any member of the current organization: reading its billing pages. Used bare, or with
+    `with_organization`: what of the organization the page reads, read with the membership
+    (accounts.selectors.user_memberships)."""
+    if view is None:
+        return lambda view: _organization_view(view, None, with_organization)
+    return _organization_view(view, None, with_organization)
 
 
 def billing_required(view: Callable) -> Callable:

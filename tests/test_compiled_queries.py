@@ -97,12 +97,13 @@ def test_the_compiled_account_lock_locks_and_creates_missing_accounts():
 
 
 def test_compiled_rows_populate_what_select_related_joins(django_assert_num_queries):
-    """The memberships every page reads (with their organizations, by name) and the credit
-    page's account with its organization and plan, or no plan: as the queryset has them,
-    for one user and then another, and nothing more read when the joined rows are used."""
-    from accounts.selectors import _memberships_query
+    """The memberships every page reads (with their organizations, by name), the same with
+    each organization's account and plan joined (as the credit page reads them), and the
+    credit page's account with its organization and plan, or no plan: as the queryset has
+    them, for one user and then another, and nothing more read when the joined rows are used."""
+    from accounts.selectors import _memberships_query, _memberships_query_with
     from credits.models import AutoRecharge
-    from credits.selectors.credit import _account_and_plan_query
+    from credits.selectors.credit import READ_WITH_ORGANIZATION, _account_and_plan_query
 
     first, second = UserFactory(), UserFactory()
     beta, acme, other = (OrganizationFactory(name=name) for name in ("Beta", "Acme", "Other"))
@@ -146,6 +147,22 @@ def test_compiled_rows_populate_what_select_related_joins(django_assert_num_quer
                 plan = account.organization.auto_recharge
                 assert every_field(plan) == every_field(expected.organization.auto_recharge)
                 assert plan.amount_cents == 50_000
+
+    # The memberships with what the credit page reads of each organization joined in (one
+    # build per set of relations, reverse one-to-ones): the same rows, a missing plan as none.
+    joined_build = _memberships_query_with(READ_WITH_ORGANIZATION)
+    assert _memberships_query_with(READ_WITH_ORGANIZATION) is joined_build
+    joined = compiled_queries.compiled_rows(Membership, joined_build, user_id=first.pk)
+    expected_joined = list(joined_build(user_id=first.pk))
+    with django_assert_num_queries(0):
+        assert [m.organization.name for m in joined] == ["Acme", "Beta"]
+        for membership, expected_membership in zip(joined, expected_joined, strict=True):
+            organization, expected = membership.organization, expected_membership.organization
+            assert every_field(organization.credit_account) == every_field(expected.credit_account)
+            assert hasattr(organization, "auto_recharge") is (organization == acme)
+        plan = joined[0].organization.auto_recharge
+        assert every_field(plan) == every_field(expected_joined[0].organization.auto_recharge)
+        assert plan.amount_cents == 50_000
 
 
 def test_what_a_compiled_query_would_not_do_is_refused():

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OneToOneRel, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Organization
 from billing_portal.compiled_queries import Read, compiled_rows, read_together
@@ -145,6 +145,11 @@ def used_up_lots_read(*, account: CreditAccount, now: datetime) -> Read[list[Use
     return Read(_used_up_lots_query, {"account_id": account.pk, "now": now}, then=used_up)
 
 
+# What Billing > Credit reads of its organization, joined to the viewer's membership by its
+# view's decorator (accounts.selectors.user_memberships): its account and its plan.
+READ_WITH_ORGANIZATION = ("credit_account", "auto_recharge")
+
+
 def _account_and_plan_query(*, organization_id: int) -> QuerySet[CreditAccount]:
     return CreditAccount.objects.select_related("organization__auto_recharge").filter(
         organization_id=organization_id
@@ -152,14 +157,19 @@ def _account_and_plan_query(*, organization_id: int) -> QuerySet[CreditAccount]:
 
 
 def _account_and_plan(*, organization: Organization) -> tuple[CreditAccount, AutoRecharge | None]:
-    """The organization's account and its auto-recharge plan (if any) in one query: the plan
-    is joined through the organization (one plan per organization at most)."""
-    found = compiled_rows(CreditAccount, _account_and_plan_query, organization_id=organization.pk)
-    if not found:
-        # A read never makes a missing account (only a shell could lose one); at most one
-        # exists (one per organization).
+    """The organization's account and its auto-recharge plan (if any): as the membership read
+    joined them (READ_WITH_ORGANIZATION), else in one query of their own, the plan joined
+    through the organization (one plan per organization at most)."""
+    relations = [Organization._meta.get_field(name) for name in READ_WITH_ORGANIZATION]
+    if all(isinstance(rel, OneToOneRel) and rel.is_cached(organization) for rel in relations):
+        account = getattr(organization, "credit_account", None)
+    else:
+        found = compiled_rows(CreditAccount, _account_and_plan_query, organization_id=organization.pk)
+        # (At most one: one per organization.)
+        account = found[0] if found else None
+    if account is None:
+        # A read never makes a missing account (only a shell could lose one).
         raise CreditAccount.DoesNotExist(f"No credit account for organization {organization.pk}.")
-    (account,) = found
     try:
         return account, account.organization.auto_recharge
     except AutoRecharge.DoesNotExist:

@@ -6,13 +6,13 @@ from django.views.decorators.http import require_GET
 
 from accounts.permissions import member_required
 from accounts.selectors import current_membership
-from credits.selectors.credit import credit_summary
+from credits.selectors.credit import READ_WITH_ORGANIZATION, credit_summary
 from credits.selectors.limits import rate_limit_table
 from credits.selectors.tiers import bonus_schedule
 
 
 @require_GET
-@member_required
+@member_required(with_organization=READ_WITH_ORGANIZATION)
 def credit(request):
     summary = credit_summary(organization=request.organization, now=timezone.now())
     # Passed uncalled: the template calls it only for the no-credits message, so the page

@@ -7,12 +7,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from credits.models import ApiModel, CreditAccount, CreditLot, LotKind
+from accounts.selectors import SESSION_KEY
+from credits.models import ApiModel, AutoRecharge, CreditAccount, CreditLot, LotKind
 from credits.selectors.process_cache import forget_process_cache
 from credits.services import ledger
 from tests.credits.query_plans import fill_ledger, ledger_entries_read
 from tests.credits.scenarios import record_usage
-from tests.factories import ProgramGrantFactory, paid_purchase
+from tests.factories import MembershipFactory, ProgramGrantFactory, paid_purchase
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +78,40 @@ def test_credit_page_reads_program_grants_only_for_an_organization_holding_one(o
         page = owner_client.get(reverse("credits:credit")).content.decode()
     assert 'id="grants-heading"' in page
 
-    # Session, user, membership, the account with its auto-recharge plan, lots, periods,
-    # used-up lots, forecast; the grants' models once the organization holds a grant.
-    assert len(without_grant.captured_queries) == 8
-    assert len(with_grant.captured_queries) == 9
+    # Session, user, the memberships with the account and its auto-recharge plan, lots,
+    # periods, used-up lots, forecast; the grants' models once the organization holds a grant.
+    assert len(without_grant.captured_queries) == 7
+    assert len(with_grant.captured_queries) == 8
+
+
+def test_each_organizations_account_and_plan_come_with_the_memberships(client):
+    """A member of two organizations sees the one chosen: its balance and its plan, read in
+    the memberships' query (no read of the account or the plan of its own)."""
+    now = timezone.now()
+    first = MembershipFactory(role="owner")
+    second = MembershipFactory(user=first.user, role="owner")
+    paid_purchase(first.organization, 10_000, now)
+    paid_purchase(second.organization, 20_000, now)
+    AutoRecharge.objects.create(
+        organization=second.organization, amount_cents=50_000, frequency="monthly",
+        billing_date=now.date(), next_charge_on=now.date(), created_at=now, updated_at=now,
+    )
+    client.force_login(first.user)
+
+    for membership, paid, plan_action in ((first, "$100.00", "Start"), (second, "$200.00", "Edit")):
+        session = client.session
+        session[SESSION_KEY] = membership.organization_id
+        session.save()
+        with CaptureQueriesContext(connection) as read:
+            page = client.get(reverse("credits:credit")).content.decode()
+
+        assert f'<dd id="paid-balance">{paid}</dd>' in page
+        assert f"{plan_action} auto-recharge</a>" in page
+        tables = [query["sql"].split(" FROM ", 1)[1].split()[0].strip('"') for query in read.captured_queries]
+        assert tables[2] == "accounts_membership"
+        assert 'JOIN "credits_creditaccount"' in read.captured_queries[2]["sql"]
+        assert 'JOIN "credits_autorecharge"' in read.captured_queries[2]["sql"]
+        assert "credits_creditaccount" not in tables and "credits_autorecharge" not in tables
 
 
 def test_rate_limit_table_is_public_and_marks_the_organizations_column(owner_client, owner):
@@ -165,7 +196,7 @@ def test_used_up_lots_read_one_ledger_row_per_lot_however_many_entries_it_has(ow
 @pytest.mark.postgres
 def test_the_reads_that_follow_from_the_account_are_one_round_trip(owner, owner_client, statements_sent):
     """Lots, periods, used-up lots and the forecast's rollups go to PostgreSQL in one
-    pipeline; the session, user, membership and account reads before them do not."""
+    pipeline; the session, user and membership (with the account) reads before them do not."""
     paid_purchase(owner.organization, 10_000, timezone.now())
     owner_client.get(reverse("credits:credit"))  # warm the session and the process caches
     statements_sent.clear()
@@ -178,7 +209,8 @@ def test_the_reads_that_follow_from_the_account_are_one_round_trip(owner, owner_
     assert sorted(pipelined) == [
         "credits_commitmentperiod", "credits_creditlot", "credits_creditlot", "credits_usagerollup"
     ]
-    assert tables[:4] == ["django_session", "accounts_user", "accounts_membership", "credits_creditaccount"]
+    assert tables[:3] == ["django_session", "accounts_user", "accounts_membership"]
+    assert "credits_creditaccount" not in tables
 
 
 def test_a_bonus_spent_before_paid_credits_says_so(owner, owner_client):
