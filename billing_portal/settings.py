@@ -92,8 +92,10 @@ TEMPLATES = [
                 "billing_portal.context_processors.support",
                 "billing_portal.context_processors.script_prefix",
             ],
-            # {% url %} remembering links without arguments (billing_portal/templatetags/links.py).
-            "builtins": ["billing_portal.templatetags.links"],
+            # {% url %} and {% static %} remembering what cannot change while a worker runs
+            # (templatetags/links.py); {% extends %} finding the layout's blocks once, and
+            # {% remember %} for the main navigation (templatetags/layout.py).
+            "builtins": ["billing_portal.templatetags.links", "billing_portal.templatetags.layout"],
         },
     },
 ]
@@ -128,20 +130,6 @@ DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=
 # Throttling counters; production points CACHE_URL at Redis so all workers share them.
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://"),
-    # Each worker's own memory: page parts that depend only on the code (the URLs) and on
-    # what the template names in their key ({% cache ... using="fragments" %}: the page, the
-    # viewer's role, the links' script prefix), so nothing there can go stale while the
-    # worker lives.
-    # While developing (DEBUG) nothing is kept: the dev server reloads an edited template but
-    # keeps the process, and with it the fragment rendered from the old one.
-    "fragments": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
-    if DEBUG
-    else {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "fragments",
-        # Every page name x signed in or not x role x script prefix: well under this.
-        "OPTIONS": {"MAX_ENTRIES": 2000},
-    },
 }
 # How long a worker may keep using the API keys, catalog, rate limits, thresholds and policy
 # it read (seconds): the bound on how long a revoked key or a changed price can still be used

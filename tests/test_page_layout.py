@@ -1,18 +1,15 @@
 """templates/base.html: the main navigation is rendered once per worker for each page and
-role ({% cache ... using="fragments" %}), and still shows each viewer the links of their
-role and marks the page they are on."""
+role ({% remember %}, billing_portal/templatetags/layout.py), and still shows each viewer the
+links of their role and marks the page they are on."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 from django.urls import set_script_prefix
 
+from billing_portal.templatetags import layout
 from tests.factories import MembershipFactory, UserFactory
 from tests.test_api_handler import _call
 
@@ -98,21 +95,19 @@ def test_links_start_where_each_request_says_the_site_starts():
     assert "/mounted/" not in root
 
 
-def _fragment_kept(debug: str) -> bool:
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | {"DEBUG": debug}
-    code = (
-        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'billing_portal.settings'; "
-        "django.setup(); from django.core.cache import caches; "
-        "caches['fragments'].set('nav', 'old'); print(caches['fragments'].get('nav'))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
-        capture_output=True, text=True, check=True,
-    )
-    return result.stdout.strip() == "old"
+def test_the_navigation_is_rendered_once_for_each_page_and_role():
+    layout._remembered.clear()
+    owner = MembershipFactory(role="owner")
+    member = MembershipFactory(role="member", organization=owner.organization)
+    as_owner, as_member = Client(), Client()
+    as_owner.force_login(owner.user)
+    as_member.force_login(member.user)
 
+    navs = [_nav(as_owner, "/billing/credit/") for _ in range(3)]
+    after_one_page = len(layout._remembered)
+    _nav(as_member, "/billing/credit/")
+    _nav(as_owner, "/billing/usage/")
 
-def test_fragments_are_kept_in_production_and_not_while_developing():
-    # The dev server (make run, DEBUG) reloads an edited template without a new process.
-    assert _fragment_kept("False")
-    assert not _fragment_kept("True")
+    assert navs[0] == navs[1] == navs[2]
+    assert after_one_page == 1
+    assert len(layout._remembered) == 3

@@ -8,6 +8,7 @@ import pytest
 from django.http import HttpResponse
 from django.template import Context, Template
 from django.template.defaultfilters import date as django_date
+from django.templatetags.static import static
 from django.test import override_settings
 from django.urls import NoReverseMatch, clear_url_caches, include, path, set_script_prefix
 from django.utils import timezone
@@ -103,3 +104,57 @@ def test_the_day_filter_on_a_moment_near_midnight():
     with timezone.override("America/Los_Angeles"):
         assert _render("{% load days %}{{ m|day }}", m=moment) == "Nov 29, 2026"
     assert _render("{% load days %}{{ m|day }}", m=moment - timedelta(hours=4)) == "Nov 29, 2026"
+
+
+def test_the_parts_of_a_links_key_are_found_once_a_render_and_again_for_the_next():
+    links._reversed.cache_clear()
+    source = "{% url 'credits:pricing' %} {% url 'credits:buy' %} {% url 'credits:usage' %}"
+    with mock.patch.object(links, "get_script_prefix", wraps=links.get_script_prefix) as prefix:
+        first = _render(source)
+        try:
+            set_script_prefix("/portal/")
+            second = _render(source)
+        finally:
+            set_script_prefix("/")
+
+    assert prefix.call_count == 2
+    assert first == "/pricing/ /billing/credit/buy/ /billing/usage/"
+    assert second == "/portal/pricing/ /portal/billing/credit/buy/ /portal/billing/usage/"
+
+
+def test_static_addresses_are_looked_up_once_and_match_djangos():
+    links._static_addresses.clear()
+    source = "{% static 'css/portal.css' %} {% static name %} {% static 'js/htmx.min.js' as js %}[{{ js }}]"
+    with mock.patch.object(
+        links.StaticNode, "handle_simple", wraps=links.StaticNode.handle_simple
+    ) as lookup:
+        first = _render(source, name="css/portal.css")
+        second = _render(source, name="css/portal.css")
+
+    expected = f"{static('css/portal.css')} {static('css/portal.css')} [{static('js/htmx.min.js')}]"
+    assert first == second == expected
+    assert expected == "/static/css/portal.css /static/css/portal.css [/static/js/htmx.min.js]"
+    assert sorted(call.args[0] for call in lookup.call_args_list) == ["css/portal.css", "js/htmx.min.js"]
+
+
+def test_a_static_address_follows_the_settings_that_make_the_storage():
+    links._static_addresses.clear()
+    source = "{% static 'css/portal.css' %}"
+    before = _render(source)
+    with override_settings(STATIC_URL="https://cdn.example.com/assets/"):
+        moved = _render(source)
+    after = _render(source)
+
+    assert (before, moved, after) == (
+        "/static/css/portal.css",
+        "https://cdn.example.com/assets/css/portal.css",
+        "/static/css/portal.css",
+    )
+
+
+def test_a_static_address_is_escaped_as_djangos_is():
+    links._static_addresses.clear()
+    assert _render("{% static 'a&b.css' %}") == "/static/a%26b.css"
+    assert _render("{% autoescape off %}{% static name %}{% endautoescape %}", name="x y.css") == (
+        "/static/x%20y.css"
+    )
