@@ -43,12 +43,13 @@ class _Compiled:
     # its kind: "moment" and "day" are bound as Django adapts them for this database)
     slots: tuple[tuple[int, str, int | None, str], ...]
     # Model rows: the model, the attribute of each of its columns, where they start and end
-    # in a row, and what select_related() joined (Django's description, to populate it as a
-    # queryset would). Value rows: None.
+    # in a row, and what fills in what select_related() joined (Django's own populators,
+    # which a queryset makes at each evaluation: made once here, as they keep nothing of a
+    # row, in the default fetch mode, the only one compiled). Value rows: None.
     model: type[Model] | None
     attnames: tuple[str, ...] | None
     model_columns: slice | None
-    related: tuple[dict, list] | None
+    populators: tuple[Any, ...] | None
     # Value rows: the columns in the order the queryset names them.
     order: tuple[int, ...] | None
     # (column position, its converters, its expression): Django's from-database conversions
@@ -179,9 +180,11 @@ def _compile(
         model=model,
         attnames=attnames,
         model_columns=model_columns,
-        related=None
+        populators=None
         if as_values or not compiler.klass_info.get("related_klass_infos")
-        else (compiler.klass_info, compiler.select),
+        else tuple(
+            get_related_populators(compiler.klass_info, compiler.select, db.alias, DEFAULT_FETCH_MODE)
+        ),
         order=order,
         converters=tuple(
             (position, tuple(functions), expression)
@@ -266,11 +269,9 @@ def _objects(db: BaseDatabaseWrapper, read: Read, compiled: _Compiled, rows: lis
     assert compiled.attnames is not None and compiled.model_columns is not None
     alias, attnames, columns = db.alias, compiled.attnames, compiled.model_columns
     objects = [model.from_db(alias, attnames, row[columns]) for row in rows]
-    if compiled.related is not None:
-        # Django's own populators, made per call as a queryset makes them.
-        populators = get_related_populators(*compiled.related, alias, DEFAULT_FETCH_MODE)
+    if compiled.populators is not None:
         for row, instance in zip(rows, objects, strict=True):
-            for populator in populators:
+            for populator in compiled.populators:
                 populator.populate(row, instance)
     return objects
 

@@ -165,6 +165,31 @@ def test_compiled_rows_populate_what_select_related_joins(django_assert_num_quer
         assert plan.amount_cents == 50_000
 
 
+def test_what_fills_in_the_joined_rows_is_made_once_per_compiled_query(monkeypatch):
+    # Django's populators keep nothing of a row: made with the compiled query, not per read
+    # (the test above has each read of them fill in its own rows).
+    from accounts.selectors import _memberships_query
+
+    made = []
+    real = compiled_queries.get_related_populators
+    monkeypatch.setattr(compiled_queries, "_compiled", {})
+    monkeypatch.setattr(
+        compiled_queries, "get_related_populators", lambda *args: made.append(1) or real(*args)
+    )
+    first, second = MembershipFactory(), MembershipFactory()
+
+    read = [
+        compiled_queries.compiled_rows(Membership, _memberships_query, user_id=membership.user_id)
+        for membership in (first, second, first)
+    ]
+
+    assert [[m.organization for m in memberships] for memberships in read] == [
+        [first.organization], [second.organization], [first.organization]
+    ]
+    assert read[0][0].organization is not read[2][0].organization
+    assert len(made) == 1
+
+
 def test_what_a_compiled_query_would_not_do_is_refused():
     def prefetching(*, organization_id):
         return CreditAccount.objects.filter(organization_id=organization_id).prefetch_related("lots")
