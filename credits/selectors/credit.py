@@ -212,7 +212,7 @@ def credit_summary(*, organization: Organization, now: datetime) -> CreditSummar
         lots=[
             LotLine(
                 lot.kind,
-                lot.get_kind_display(),
+                LotKind(lot.kind).label,
                 lot.remaining_micros,
                 lot.original_micros,
                 lot.expires_at,
