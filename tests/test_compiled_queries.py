@@ -227,11 +227,12 @@ def test_a_build_that_computes_from_a_value_is_refused():
 
 
 def test_compiled_values_read_what_the_values_query_reads():
-    """The forecast's grouped read (days as dates, sums) at two different windows."""
-    from credits.selectors.usage import _charged_days
+    """The forecast's aggregate read (a total, a day, a count) at two different windows, and
+    for an organization without usage."""
+    from credits.selectors.usage import _charged_usage
     from tests.credits.scenarios import grant, record_usage
 
-    organization = OrganizationFactory()
+    organization, idle = OrganizationFactory(), OrganizationFactory()
     now = timezone.now()
     grant(organization, amount_micros=50_000_000, now=now - timedelta(days=10))
     for days_ago in (0, 1, 1, 6):
@@ -240,11 +241,13 @@ def test_compiled_values_read_what_the_values_query_reads():
     today = now.date()
     for start in (today - timedelta(days=2), today - timedelta(days=29)):
         values = {"organization_id": organization.pk, "start": start, "today": today}
-        got = compiled_queries.compiled_values(_charged_days, **values)
-        assert sorted(got) == sorted(_charged_days(**values))
-        assert all(type(day) is type(today) for day, _cost in got)
+        (got,) = compiled_queries.compiled_values(_charged_usage, **values)
+        assert got == tuple(_charged_usage(**values)[0])
+        assert type(got[1]) is type(today)
     recent = {"organization_id": organization.pk, "start": today - timedelta(days=2), "today": today}
-    assert len(compiled_queries.compiled_values(_charged_days, **recent)) == 2
+    ((_used, first_day, days),) = compiled_queries.compiled_values(_charged_usage, **recent)
+    assert (first_day, days) == ((now - timedelta(days=1)).date(), 2)
+    assert compiled_queries.compiled_values(_charged_usage, **recent | {"organization_id": idle.pk}) == []
 
 
 @pytest.mark.postgres

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Min, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import Organization
@@ -122,15 +122,17 @@ class UsageForecast:
         return self.used_micros // self.days_counted if self.days_counted else 0
 
 
-def _charged_days(*, organization_id: int, start: date, today: date) -> QuerySet:
+def _charged_usage(*, organization_id: int, start: date, today: date) -> QuerySet:
+    """The organization's charged usage from `start` through `today`, in one row: the total,
+    the first day with any and how many days had any (no row when there was none)."""
     return (
         UsageRollup.objects.filter(
             organization_id=organization_id, day__gte=start, day__lte=today, cost_micros__gt=0
         )
         .order_by()
-        .values("day")
-        .annotate(cost=Sum("cost_micros"))
-        .values_list("day", "cost")
+        .values("organization_id")
+        .annotate(used=Sum("cost_micros"), first_day=Min("day"), days=Count("day", distinct=True))
+        .values_list("used", "first_day", "days")
     )
 
 
@@ -145,9 +147,9 @@ def usage_forecast_read(*, organization_id: int, balance_micros: int, today: dat
     between busy ones still count as days."""
     start = today - timedelta(days=FORECAST_WINDOW_DAYS - 1)
     return Read(
-        _charged_days,
+        _charged_usage,
         {"organization_id": organization_id, "start": start, "today": today},
-        then=lambda rows: _forecast(dict(rows), balance_micros=balance_micros, today=today),
+        then=lambda rows: _forecast(rows[0] if rows else None, balance_micros=balance_micros, today=today),
     )
 
 
@@ -157,12 +159,14 @@ def usage_forecast(*, organization_id: int, balance_micros: int, today: date) ->
     return read.run()
 
 
-def _forecast(days: dict[date, int], *, balance_micros: int, today: date) -> UsageForecast:
-    used = sum(days.values())
-    if not days:
+def _forecast(
+    charged: tuple[int, date, int] | None, *, balance_micros: int, today: date
+) -> UsageForecast:
+    if charged is None:
         return UsageForecast(0, 0, False, None, None, False)
-    counted = (today - min(days)).days + 1
-    rated = len(days) >= FORECAST_MIN_DAYS_WITH_USAGE
+    used, first_day, days_with_usage = int(charged[0]), charged[1], charged[2]
+    counted = (today - first_day).days + 1
+    rated = days_with_usage >= FORECAST_MIN_DAYS_WITH_USAGE
     if not rated or balance_micros <= 0:
         return UsageForecast(used, counted, rated, None, None, False)
     days_left = balance_micros * counted // used
