@@ -361,7 +361,8 @@ def prepared_cursor(db: BaseDatabaseWrapper | None = None):
     prepares each statement the first time the connection runs it (psycopg keeps the last
     100, and forgets them all at a rollback). Elsewhere (SQLite) it is a plain cursor. On
     `db`, the default database's connection for this thread (itself when not given)."""
-    db = db or _database()
+    if db is None:
+        db = _database()
     if db.vendor != "postgresql":
         return db.cursor()
     import psycopg
