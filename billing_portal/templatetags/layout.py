@@ -23,8 +23,6 @@ from django.template.base import Node, NodeList, Template, TextNode
 from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockContext, BlockNode, ExtendsNode
 from django.template.loader_tags import do_extends as django_extends
 
-from billing_portal.templatetags.links import remembered
-
 register = template.Library()
 
 # Every page x signed in or not x role x script prefix is well under this; past it (an
@@ -91,9 +89,15 @@ class RememberNode(Node):
             context.use_tz,
             *(value.resolve(context) for value in self.key),
         )
-        return remembered(
-            _remembered, key, lambda: self.nodelist.render(context), limit=MAX_REMEMBERED_PARTS
-        )
+        try:
+            return _remembered[key]
+        except KeyError:
+            pass
+        part = self.nodelist.render(context)
+        if len(_remembered) >= MAX_REMEMBERED_PARTS:
+            _remembered.clear()
+        _remembered[key] = part
+        return part
 
 
 @register.tag

@@ -16,7 +16,6 @@ path and on the settings that make the storage; a change of those (override_sett
 tests) forgets every remembered address. Installed over Django's own tags as a template
 builtin (settings.TEMPLATES): a template that `{% load static %}`s gets Django's again."""
 
-from collections.abc import Callable, Hashable
 from functools import lru_cache
 from typing import Any
 
@@ -84,22 +83,6 @@ def url(parser, token):
     return RememberedURLNode(node.view_name, node.args, node.kwargs, node.asvar)
 
 
-def remembered[T](memory: dict, key: Hashable, make: Callable[[], T], *, limit: int) -> T:
-    """What `memory` holds for `key`, made by `make()` the first time: a worker's own memory
-    of what cannot change while it runs (static addresses here, page parts in layout.py).
-    Past `limit` entries it starts over; dict writes are atomic under the GIL, so threads
-    share it safely."""
-    try:
-        return memory[key]
-    except KeyError:
-        pass
-    made = make()
-    if len(memory) >= limit:
-        memory.clear()
-    memory[key] = made
-    return made
-
-
 # A path written in a template and the same path from a variable are one entry (a dict, not
 # lru_cache, which tells a str from the SafeString a literal is). Bounded, as paths may come
 # from variables.
@@ -108,9 +91,15 @@ MAX_STATIC_ADDRESSES = 1_024
 
 
 def _static_address(path: str) -> str:
-    return remembered(
-        _static_addresses, path, lambda: StaticNode.handle_simple(path), limit=MAX_STATIC_ADDRESSES
-    )
+    try:
+        return _static_addresses[path]
+    except KeyError:
+        pass
+    address = StaticNode.handle_simple(path)
+    if len(_static_addresses) >= MAX_STATIC_ADDRESSES:
+        _static_addresses.clear()
+    _static_addresses[path] = address
+    return address
 
 
 @receiver(setting_changed)
