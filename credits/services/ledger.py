@@ -286,7 +286,7 @@ def _usage_draw_statement() -> tuple[list[tuple[str, str]], str]:
         " SET balance_micros = new.value"
         " FROM unnest(%s::bigint[], %s::bigint[]) AS new(id, value) WHERE account.id = new.id)"
         f", usage_entries AS (INSERT INTO {quote(LedgerEntry._meta.db_table)} ({columns}) SELECT {columns}"
-        f" FROM jsonb_to_recordset(%s::jsonb) AS r({record}) RETURNING id, lot_id, api_model_id)"
+        f" FROM json_to_recordset(%s::json) AS r({record}) RETURNING id, lot_id, api_model_id)"
     )
     return [(field.attname, str(field.column)) for field in fields], sql
 

@@ -258,8 +258,10 @@ _EVENT_COLUMNS = (
     "occurred_at", "recorded_at", "cost_micros", "free", "batch", "api_key_id",
 )
 # PostgreSQL types of those columns: a batch travels as one JSON parameter read back with
-# jsonb_to_recordset, not as 13,000 parameters the driver would splice into the statement
-# text one by one (json.dumps is C; the driver's quoting is Python).
+# json_to_recordset, not as 13,000 parameters the driver would splice into the statement
+# text one by one (json.dumps is C; the driver's quoting is Python). As json, not jsonb:
+# the text is read once, row by row, with no binary copy built first (1,000 events: about
+# 8 ms of PostgreSQL against 12.5 ms, inside the accounts' locks).
 _EVENT_TYPES = (
     "text", "bigint", "bigint", "bigint", "bigint", "bigint",
     "timestamptz", "timestamptz", "bigint", "boolean", "uuid", "bigint",
@@ -340,7 +342,7 @@ def _insert_events(
             sql=(
                 f", rollups AS ({rollup_sql}) "
                 f"INSERT INTO {table} ({names}) SELECT {values}, usage_entries.id "
-                f"FROM jsonb_to_recordset(%s::jsonb) AS r({record}) LEFT JOIN usage_entries "
+                f"FROM json_to_recordset(%s::json) AS r({record}) LEFT JOIN usage_entries "
                 "ON usage_entries.lot_id = r.entry_lot_id"
                 " AND usage_entries.api_model_id = r.entry_api_model_id "
                 "ON CONFLICT (event_id) DO NOTHING RETURNING id"
