@@ -265,9 +265,6 @@ _EVENT_COLUMNS = (
 _EVENT_TYPES = (
     "text", "bigint", "bigint", "bigint", "bigint", "bigint",
     "timestamptz", "timestamptz", "bigint", "boolean", "uuid", "bigint",
-    # Then the lot and model of the entry the event's cost began on (it is inserted by the
-    # same statement, so the event finds the entry's id by them).
-    "bigint", "bigint",
 )
 
 
@@ -290,80 +287,111 @@ class _EventRecordedMeanwhile(Exception):
     attempt, which does not look, at all): the attempt is rolled back and made again."""
 
 
-def _insert_events(
-    *,
-    events: list[UsageInput],
-    priced: list[tuple[int, bool]],
-    draw: ledger.UsageDraw,
-    batch: uuid.UUID,
-    api_key: ApiKey | None,
-    now: datetime,
-) -> int:
-    """Write the draw, then insert the events, each pointing at the entry its cost began on,
-    skipping ids already recorded (`ON CONFLICT (event_id) DO NOTHING RETURNING`: the unique
-    index decides, even against a concurrent batch), and add them to the daily rollups;
-    returns how many events it really inserted. The caller rolls the whole attempt back when
-    that is fewer than it sent, so the entries and rollups count what the events hold.
+@dataclass(frozen=True)
+class _BatchPlan:
+    """Everything about a batch's new events that the accounts' locks do not guard: their
+    prices, the charges to draw, the rollups' statement and the events' rows. It is made
+    before the locks are taken, so batches of the same organizations take turns only over
+    the lots' read, the draw and the write."""
+
+    charges: list[ledger.UsageCharge]
+    batch: uuid.UUID
+    rollups: tuple[str, list[Any]]
+    # Each event's values in _EVENT_COLUMNS order, the times and the batch as the database
+    # takes them: a JSON array of objects on PostgreSQL, tuples elsewhere.
+    rows: str | list[tuple]
+
+
+def _plan_batch(*, events: list[UsageInput], api_key: ApiKey | None, now: datetime) -> _BatchPlan:
+    batch = uuid.uuid4()
+    priced = _price_and_cover(events)
+    api_key_id = api_key.pk if api_key is not None else None
+    if _on_postgresql():
+        moment: Any = datetime.isoformat
+        batch_value: str = str(batch)
+    else:
+        moment = connection.ops.adapt_datetimefield_value
+        batch_value = batch.hex
+    recorded_at = moment(now)
+    rows = [
+        (
+            usage.event_id, usage.organization_id, usage.api_model.pk, usage.input_tokens,
+            usage.output_tokens, usage.pages, moment(usage.occurred_at), recorded_at, cost, free,
+            batch_value, api_key_id,
+        )
+        for usage, (cost, free) in zip(events, priced, strict=True)
+    ]
+    return _BatchPlan(
+        charges=[
+            ledger.UsageCharge(
+                organization_id=usage.organization_id,
+                api_model=usage.api_model,
+                cost_micros=cost,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                pages=usage.pages,
+            )
+            for usage, (cost, _free) in zip(events, priced, strict=True)
+        ],
+        batch=batch,
+        rollups=_rollup_upsert(
+            new_events=[(usage, cost) for usage, (cost, _free) in zip(events, priced, strict=True)]
+        ),
+        rows=(
+            json.dumps([dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
+            if _on_postgresql()
+            else rows
+        ),
+    )
+
+
+def _insert_events(*, plan: _BatchPlan, draw: ledger.UsageDraw) -> int:
+    """Write the draw, then insert the plan's events, each pointing at the entry its cost
+    began on, skipping ids already recorded (`ON CONFLICT (event_id) DO NOTHING RETURNING`:
+    the unique index decides, even against a concurrent batch), and add them to the daily
+    rollups; returns how many events it really inserted. The caller rolls the whole attempt
+    back when that is fewer than it sent, so the entries and rollups count what the events
+    hold.
 
     On PostgreSQL all of it is one statement: the events' insert and the rollups' upsert ride
-    on the draw's (`ledger.save_usage_draw`), each event finding its entry among the ones
-    just inserted by the entry's lot and model (a batch has one entry per lot and model)."""
-    rollup_sql, rollup_params = _rollup_upsert(
-        new_events=[(usage, cost) for usage, (cost, _free) in zip(events, priced, strict=True)]
-    )
-    api_key_id = api_key.pk if api_key is not None else None
-    columns: list[list[Any]] = [
-        [usage.event_id for usage in events],
-        [usage.organization_id for usage in events],
-        [usage.api_model.pk for usage in events],
-        [usage.input_tokens for usage in events],
-        [usage.output_tokens for usage in events],
-        [usage.pages for usage in events],
-        [usage.occurred_at for usage in events],
-        [now] * len(events),
-        [cost for cost, _free in priced],
-        [free for _cost, free in priced],
-        [batch] * len(events),
-        [api_key_id] * len(events),
-    ]
+    on the draw's (`ledger.save_usage_draw`). The events' rows and the lots their costs began
+    on arrive as two JSON parameters read side by side (`ROWS FROM`); each event finds its
+    entry among the ones just inserted by that lot and its own model (a batch has one entry
+    per lot and model, and an entry carries the model of the calls it debits)."""
+    rollup_sql, rollup_params = plan.rollups
     table = connection.ops.quote_name(UsageEvent._meta.db_table)
     names = ", ".join((*_EVENT_COLUMNS, "ledger_entry_id"))
-    if _on_postgresql():
-        columns[6] = [moment.isoformat() for moment in columns[6]]
-        columns[7] = [now.isoformat()] * len(events)
-        columns[10] = [str(batch)] * len(events)
-        columns.append([entry.lot_id if entry is not None else None for entry in draw.charged_on])
-        columns.append([entry.api_model_id if entry is not None else None for entry in draw.charged_on])
-        keys = (*_EVENT_COLUMNS, "entry_lot_id", "entry_api_model_id")
-        record = ", ".join(f"{name} {kind}" for name, kind in zip(keys, _EVENT_TYPES, strict=True))
+    if isinstance(plan.rows, str):
+        lots = json.dumps([entry.lot_id if entry is not None else None for entry in draw.charged_on])
+        record = ", ".join(f"{name} {kind}" for name, kind in zip(_EVENT_COLUMNS, _EVENT_TYPES, strict=True))
         values = ", ".join(f"r.{name}" for name in _EVENT_COLUMNS)
-        rows = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
         riding = ledger.RidingStatement(
             sql=(
                 f", rollups AS ({rollup_sql}) "
                 f"INSERT INTO {table} ({names}) SELECT {values}, usage_entries.id "
-                f"FROM json_to_recordset(%s::json) AS r({record}) LEFT JOIN usage_entries "
-                "ON usage_entries.lot_id = r.entry_lot_id"
-                " AND usage_entries.api_model_id = r.entry_api_model_id "
+                f"FROM ROWS FROM (json_to_recordset(%s::json) AS ({record}),"
+                " json_array_elements_text(%s::json))"
+                f" AS r({', '.join(_EVENT_COLUMNS)}, entry_lot_id) LEFT JOIN usage_entries"
+                " ON usage_entries.lot_id = r.entry_lot_id::bigint"
+                " AND usage_entries.api_model_id = r.api_model_id "
                 "ON CONFLICT (event_id) DO NOTHING RETURNING id"
             ),
-            params=[*rollup_params, json.dumps(rows)],
+            params=[*rollup_params, plan.rows, lots],
         )
         return len(ledger.save_usage_draw(draw, riding=riding))
     # SQLite (3.35+) has the same upsert and RETURNING but no data-modifying CTEs: the draw,
-    # then the events (one row of values each, adapted as Django would), then the rollups.
+    # then the events (one row of values each), then the rollups.
     ledger.save_usage_draw(draw)
-    ops = connection.ops
-    columns[6] = [ops.adapt_datetimefield_value(moment) for moment in columns[6]]
-    columns[7] = [ops.adapt_datetimefield_value(now)] * len(events)
-    columns[10] = [batch.hex] * len(events)
-    columns.append([entry.pk if entry is not None else None for entry in draw.charged_on])
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    row = "(" + ", ".join(["%s"] * (len(_EVENT_COLUMNS) + 1)) + ")"
     sql = (
-        f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(events))} "
+        f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(plan.rows))} "
         "ON CONFLICT (event_id) DO NOTHING RETURNING id"
     )
-    params = [value for values in zip(*columns, strict=True) for value in values]
+    params = [
+        value
+        for values, entry in zip(plan.rows, draw.charged_on, strict=True)
+        for value in (*values, entry.pk if entry is not None else None)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         inserted = len(cursor.fetchall())
@@ -418,18 +446,23 @@ def record_usage_batch(
     pointing at their entries; the daily rollups upserted. On PostgreSQL that is three
     statements (the lock; the lots; the entries with the lot and account sums, the events
     and the rollups), each prepared once per connection, whatever the number of events or
-    organizations; none per event.
+    organizations; none per event. The events are priced and their rows built before the
+    locks (`_plan_batch`): only the lots' read, the draw and the write hold them.
 
     The first attempt assumes every event is new, as nearly all are, and does not look the
     ids up: the unique index on event_id is what decides, always. If any id was recorded
     before (a replayed batch) or meanwhile (a batch of another organization, not held by
     our locks, carrying the same id), the insert skips it, the counts disagree, and the
-    attempt is rolled back and made again with the recorded ids looked up first. A replay
-    thus costs a rolled-back attempt; a new batch costs no lookup."""
+    attempt is rolled back and made again with the recorded ids looked up first (and the
+    plan made again for the events left). A replay thus costs a rolled-back attempt; a new
+    batch costs no lookup."""
+    plan = _plan_batch(events=events, api_key=api_key, now=now) if events else None
     for attempt in range(4):
         try:
             with transaction.atomic():
-                result = _record_once(events=events, api_key=api_key, now=now, look_up_known=attempt > 0)
+                result = _record_once(
+                    events=events, plan=plan, api_key=api_key, now=now, look_up_known=attempt > 0
+                )
         except _EventRecordedMeanwhile:
             continue
         # Robust: a failing alert must not turn an accepted batch into a 500.
@@ -442,34 +475,25 @@ def record_usage_batch(
 
 
 def _record_once(
-    *, events: list[UsageInput], api_key: ApiKey | None, now: datetime, look_up_known: bool
+    *,
+    events: list[UsageInput],
+    plan: _BatchPlan | None,
+    api_key: ApiKey | None,
+    now: datetime,
+    look_up_known: bool,
 ) -> UsageBatchResult:
     organization_ids = sorted({usage.organization_id for usage in events})
     accounts = locks.lock_accounts(organization_ids=organization_ids)
     known = _known_event_ids([usage.event_id for usage in events]) if look_up_known else set()
     new = [usage for usage in events if usage.event_id not in known]
     if new:
-        batch = uuid.uuid4()
-        priced = _price_and_cover(new)
+        if plan is None or known:
+            # Some were recorded before: the plan made for the whole batch no longer fits.
+            plan = _plan_batch(events=new, api_key=api_key, now=now)
         draw = ledger.draw_usage_batch(
-            accounts=accounts,
-            charges=[
-                ledger.UsageCharge(
-                    organization_id=usage.organization_id,
-                    api_model=usage.api_model,
-                    cost_micros=cost,
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    pages=usage.pages,
-                )
-                for usage, (cost, _free) in zip(new, priced, strict=True)
-            ],
-            reference=str(batch),
-            now=now,
+            accounts=accounts, charges=plan.charges, reference=str(plan.batch), now=now
         )
-        inserted = _insert_events(
-            events=new, priced=priced, draw=draw, batch=batch, api_key=api_key, now=now
-        )
+        inserted = _insert_events(plan=plan, draw=draw)
         if inserted != len(new):
             raise _EventRecordedMeanwhile
     return UsageBatchResult(

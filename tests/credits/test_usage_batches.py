@@ -6,7 +6,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from credits.models import CreditAccount, CreditLot, EntryKind, LedgerEntry, LotKind, UsageEvent, UsageRollup
+from credits.models import (
+    ApiModel,
+    CreditAccount,
+    CreditLot,
+    EntryKind,
+    LedgerEntry,
+    LotKind,
+    ProgramGrant,
+    UsageEvent,
+    UsageRollup,
+)
 from credits.selectors.ledger import ledger_invariant_violations
 from credits.selectors.usage import usage_rollup_violations
 from credits.services.usage import record_usage_batch, validate_usage_batch
@@ -170,6 +180,40 @@ def test_a_batch_mixing_recorded_and_new_ids_debits_only_the_new_ones(organizati
     assert sum(entry.calls for entry in new_entries) == 40
     assert UsageEvent.objects.filter(ledger_entry__in=new_entries).count() == 40
     assert UsageEvent.objects.count() == 60
+    assert ledger_invariant_violations() == [] and usage_rollup_violations() == []
+
+
+@pytest.mark.postgres
+def test_a_batch_is_priced_before_its_accounts_are_locked(organization, statements_sent):
+    # Batches of one organization take turns over its account's lock: the pricing (with its
+    # read of the program grants), the rows and the rollups' statement are made before it,
+    # so only the lots' read and the one write follow the lock.
+    now = timezone.now()
+    _three_lots(organization, now)
+    program = ProgramGrant.objects.create(
+        organization=organization, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1)
+    )
+    program.api_models.set(ApiModel.objects.filter(slug="document-parse"))
+    events = validate_usage_batch(
+        payload={
+            "events": [
+                event("p1", organization, model="document-parse", pages=2, at=now),
+                event("p2", organization, model="information-extract", pages=1, at=now),
+            ]
+        }
+    )
+    statements_sent.clear()
+
+    result = record_usage_batch(events=events, api_key=None, now=now)
+
+    # (Inside the test's transaction, the batch's own is a savepoint.)
+    sent = [sql for sql, _pipelined in statements_sent if "SAVEPOINT" not in sql]
+    lock = next(n for n, sql in enumerate(sent) if "FOR NO KEY UPDATE" in sql)
+    assert any("credits_programgrant" in sql for sql in sent[:lock])
+    assert len(sent[lock + 1 :]) == 2, sent[lock + 1 :]
+    assert result.accepted == ["p1", "p2"]
+    assert UsageEvent.objects.get(event_id="p1").free
+    assert not UsageEvent.objects.get(event_id="p2").free
     assert ledger_invariant_violations() == [] and usage_rollup_violations() == []
 
 
