@@ -260,7 +260,7 @@ _EVENT_COLUMNS = (
 )
 _BATCH_COLUMNS = ("recorded_at", "batch", "api_key_id")
 # PostgreSQL types of those columns: a batch's events travel as one JSON parameter read
-# back with json_to_recordset, not as 13,000 parameters the driver would splice into the
+# back with json_to_recordset, not as 10,000 parameters the driver would splice into the
 # statement text one by one (json.dumps is C; the driver's quoting is Python). As json, not
 # jsonb: the text is read once, row by row, with no binary copy built first (1,000 events:
 # about 8 ms of PostgreSQL against 12.5 ms, inside the accounts' locks; 4.5 ms once the
