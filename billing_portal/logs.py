@@ -46,8 +46,9 @@ _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
 ]
 # 13 to 19 digits, optionally grouped by spaces or dashes: the shape of a card number (PAN).
-# Only runs that pass the Luhn check are masked, so ids and amounts stay readable.
-_CARD_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+# Only runs that pass the Luhn check are masked, so ids and amounts stay readable; a run
+# glued to letters or digits is part of a hex id (a request id, a UUID, a hash), not a card.
+_CARD_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])")
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}

@@ -87,6 +87,15 @@ def test_redact_keeps_ids_amounts_and_times():
     assert redact(text) == text
 
 
+def test_redact_keeps_hex_ids_whose_digits_would_pass_for_a_card():
+    # A request id is 32 random hex digits: about one in 250 holds a run of 13+ decimal
+    # digits passing the Luhn check, which was masked inside the id (a flaky log test).
+    digits = CARD.replace(" ", "")
+    request_id = f"cb836be{digits}aae44d53c88"
+    assert redact(f"request {request_id} done") == f"request {request_id} done"
+    assert redact(f"id=pm_{digits} card {CARD}.") == "id=pm_[card] card [card]."
+
+
 @override_settings(SECRET_KEY="a-long-plain-secret-value-xyz", STRIPE_SECRET_KEY="plainkey12345")
 def test_redact_masks_the_secret_values_in_settings_even_without_a_known_shape():
     masked = redact("settings were a-long-plain-secret-value-xyz and plainkey12345")
