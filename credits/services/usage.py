@@ -307,20 +307,15 @@ class _BatchPlan:
 
 def _plan_batch(*, events: list[UsageInput], api_key: ApiKey | None, now: datetime) -> _BatchPlan:
     batch = uuid.uuid4()
-    priced = _price_and_cover(events)
-    api_key_id = api_key.pk if api_key is not None else None
-    if _on_postgresql():
-        moment: Any = datetime.isoformat
-        batch_value: str = str(batch)
-    else:
-        moment = connection.ops.adapt_datetimefield_value
-        batch_value = batch.hex
+    priced = list(zip(events, _price_and_cover(events), strict=True))
+    on_postgresql = _on_postgresql()
+    moment: Any = datetime.isoformat if on_postgresql else connection.ops.adapt_datetimefield_value
     rows = [
         (
             usage.event_id, usage.organization_id, usage.api_model.pk, usage.input_tokens,
             usage.output_tokens, usage.pages, moment(usage.occurred_at), cost, free,
         )
-        for usage, (cost, free) in zip(events, priced, strict=True)
+        for usage, (cost, free) in priced
     ]
     return _BatchPlan(
         charges=[
@@ -332,18 +327,20 @@ def _plan_batch(*, events: list[UsageInput], api_key: ApiKey | None, now: dateti
                 output_tokens=usage.output_tokens,
                 pages=usage.pages,
             )
-            for usage, (cost, _free) in zip(events, priced, strict=True)
+            for usage, (cost, _free) in priced
         ],
         batch=batch,
-        rollups=_rollup_upsert(
-            new_events=[(usage, cost) for usage, (cost, _free) in zip(events, priced, strict=True)]
-        ),
+        rollups=_rollup_upsert(new_events=[(usage, cost) for usage, (cost, _free) in priced]),
         rows=(
             json.dumps([dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
-            if _on_postgresql()
+            if on_postgresql
             else rows
         ),
-        shared=(moment(now), batch_value, api_key_id),
+        shared=(
+            moment(now),
+            str(batch) if on_postgresql else batch.hex,
+            api_key.pk if api_key is not None else None,
+        ),
     )
 
 
