@@ -86,14 +86,19 @@ def test_compiled_rows_are_counted_as_queries_and_compile_once_per_shape():
     assert len(compiled_queries._compiled) == 2
 
 
-def test_the_compiled_account_lock_locks_and_creates_missing_accounts():
-    organization = OrganizationFactory()
-    CreditAccount.objects.filter(organization=organization).delete()
+def test_the_compiled_account_lock_locks_and_names_missing_accounts_without_making_them():
+    # Making one there would lock it after rows that come later in organization order: the
+    # caller makes it outside its transaction (test_usage_concurrency has the race).
+    organization, without = OrganizationFactory(), OrganizationFactory()
+    CreditAccount.objects.filter(organization=without).delete()
     with transaction.atomic():
         accounts = locks.lock_accounts(organization_ids=[organization.pk])
+        with pytest.raises(locks.AccountsMissing) as missing:
+            locks.lock_accounts(organization_ids=[without.pk, organization.pk])
     assert list(accounts) == [organization.pk]
     assert accounts[organization.pk].balance_micros == 0
-    assert CreditAccount.objects.filter(organization=organization).count() == 1
+    assert missing.value.organization_ids == [without.pk]
+    assert not CreditAccount.objects.filter(organization=without).exists()
 
 
 def test_compiled_rows_populate_what_select_related_joins(django_assert_num_queries):

@@ -69,26 +69,29 @@ def _accounts_locked(*, organization_ids: list[int]) -> models.QuerySet[CreditAc
     )
 
 
+class AccountsMissing(Exception):
+    """`lock_accounts` found organizations without a credit account (only a shell or a script
+    makes one without). It creates none: the rows it already holds may come after a missing
+    one in organization order, and locking that one now would take the locks out of order
+    (two batches would then wait on each other). The caller rolls its transaction back,
+    which lets go of them, creates the accounts on their own and tries again."""
+
+    def __init__(self, organization_ids: list[int]):
+        super().__init__(f"No credit account for organizations {organization_ids}.")
+        self.organization_ids = organization_ids
+
+
 def lock_accounts(*, organization_ids: list[int]) -> dict[int, CreditAccount]:
-    """Step 2 for several organizations: created on first need, locked in one query in
-    organization order, so two usage batches naming the same organizations never deadlock.
-    Returns them by organization id. (Every usage post takes it: compiled once per process.)"""
+    """Step 2 for several organizations, locked in one query in organization order, so two
+    usage batches naming the same organizations never deadlock. Returns them by organization
+    id; when one has no account, raises AccountsMissing before it could take a lock out of
+    order. (Every usage post takes it: compiled once per process.)"""
     _require_transaction("lock_accounts")
     wanted = sorted(set(organization_ids))
-
-    def locked() -> dict[int, CreditAccount]:
-        rows = compiled_rows(CreditAccount, _accounts_locked, organization_ids=wanted)
-        return {account.organization_id: account for account in rows}
-
-    accounts = locked()
+    rows = compiled_rows(CreditAccount, _accounts_locked, organization_ids=wanted)
+    accounts = {account.organization_id: account for account in rows}
     if len(accounts) < len(wanted):
-        # First usage of an organization: its account is created, then every row is locked
-        # again in order (rows already held are simply held).
-        CreditAccount.objects.bulk_create(
-            [CreditAccount(organization_id=pk) for pk in wanted if pk not in accounts],
-            ignore_conflicts=True,
-        )
-        accounts = locked()
+        raise AccountsMissing([pk for pk in wanted if pk not in accounts])
     return accounts
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from accounts.models import Organization
 from credits.exceptions import InvalidUsageBatch
 from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
 from credits.models.catalog import ALL_QUANTITY_FIELDS, QUANTITY_FIELDS
@@ -374,7 +375,12 @@ def _insert_events(*, plan: _BatchPlan, draw: ledger.UsageDraw) -> int:
                 " json_array_elements_text(%s::json))"
                 f" AS r({', '.join(_EVENT_COLUMNS)}, entry_lot_id) LEFT JOIN usage_entries"
                 " ON usage_entries.lot_id = r.entry_lot_id::bigint"
-                " AND usage_entries.api_model_id = r.api_model_id "
+                " AND usage_entries.api_model_id = r.api_model_id"
+                # In one order for every batch: two batches of different organizations
+                # (not held by the same locks) carrying the same ids then never wait on
+                # each other's uncommitted rows in a circle; the later one finds the ids
+                # taken and is made again (`_EventRecordedMeanwhile`).
+                ' ORDER BY r.event_id COLLATE "C" '
                 "ON CONFLICT (event_id) DO NOTHING RETURNING id"
             ),
             params=[*rollup_params, *plan.shared, plan.rows, lots],
@@ -465,6 +471,12 @@ def record_usage_batch(
                     events=events, plan=plan, api_key=api_key, now=now, look_up_known=attempt > 0
                 )
         except _EventRecordedMeanwhile:
+            continue
+        except locks.AccountsMissing as missing:
+            # Made outside the attempt (whose locks are let go by now), as at the
+            # organization's creation; the next attempt locks them all in order.
+            for organization_id in missing.organization_ids:
+                ledger.credit_account_create(organization=Organization(pk=organization_id))
             continue
         # Robust: a failing alert must not turn an accepted batch into a 500.
         transaction.on_commit(

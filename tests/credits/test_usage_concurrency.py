@@ -127,20 +127,25 @@ def test_six_batches_racing_over_three_lots_lose_nothing():
 
 
 @pytest.mark.parametrize("attempt", range(3))
-def test_same_event_ids_racing_for_two_organizations_are_recorded_once(attempt):
+@pytest.mark.parametrize("second_order", ["same", "reversed"])
+def test_same_event_ids_racing_for_two_organizations_are_recorded_once(second_order, attempt):
     """Two batches of different organizations (so not serialized by one lock) carry the same
     ids: the unique index gives each id to one of them, and the other's debit for it is
-    rolled back and redone, so nothing is charged twice or lost."""
+    rolled back and redone, so nothing is charged twice or lost. In opposite orders too: the
+    events are inserted in one order whatever the batch's, so neither waits for the other's
+    rows while holding some the other waits for (a deadlock, a 500 for one of them)."""
     from credits.services.usage import record_usage_batch, validate_usage_batch
     from tests.reliability.books import race
 
     now = timezone.now()
     first, second = OrganizationFactory(), OrganizationFactory()
+    ids = [f"same-{n:03}" for n in range(300)]
     batches = [
-        validate_usage_batch(
-            payload={"events": [event(f"same-{n}", organization, at=now) for n in range(300)]}
+        validate_usage_batch(payload={"events": [event(key, organization, at=now) for key in order]})
+        for organization, order in (
+            (first, ids),
+            (second, ids[::-1] if second_order == "reversed" else ids),
         )
-        for organization in (first, second)
     ]
 
     results = race(*[
@@ -148,11 +153,65 @@ def test_same_event_ids_racing_for_two_organizations_are_recorded_once(attempt):
     ])
 
     assert not [r for r in results if isinstance(r, BaseException)], results
-    assert sorted(results[0].accepted + results[1].accepted) == sorted(f"same-{n}" for n in range(300))
+    assert sorted(results[0].accepted + results[1].accepted) == ids
     assert UsageEvent.objects.count() == 300
     for organization in (first, second):
         owned = UsageEvent.objects.filter(organization=organization).count()
         assert CreditAccount.objects.get(organization=organization).balance_micros == -150 * owned
     assert sum(LedgerEntry.objects.filter(kind=EntryKind.USAGE).values_list("calls", flat=True)) == 300
+    assert ledger_invariant_violations() == []
+    assert usage_rollup_violations() == []
+
+
+def test_a_first_usage_never_holds_one_account_while_waiting_for_another(monkeypatch):
+    """An organization without a credit account (made by a shell) and one with: batch A has
+    locked the second's account when it finds the first's missing. Meanwhile the missing
+    account is made and batch D locks both, in order, waiting for A. Were A now to lock the
+    first's account, each would wait for the other (PostgreSQL aborts one: a 500). A lets go
+    of what it holds, makes the account and starts again: both batches are recorded."""
+    from credits.services import locks
+    from credits.services.usage import record_usage_batch, validate_usage_batch
+
+    now = timezone.now()
+    low, high = OrganizationFactory(), OrganizationFactory()
+    assert low.pk < high.pk
+    CreditAccount.objects.filter(organization=low).delete()
+    holding, go_on = threading.Event(), threading.Event()
+    locked_rows = locks.compiled_rows
+
+    def pause_a_after_its_first_lock(*args, **kwargs):
+        rows = locked_rows(*args, **kwargs)
+        if threading.current_thread().name == "A" and not holding.is_set():
+            holding.set()
+            go_on.wait(10)
+        return rows
+
+    monkeypatch.setattr(locks, "compiled_rows", pause_a_after_its_first_lock)
+    results: dict[str, object] = {}
+
+    def post(name: str) -> None:
+        try:
+            events = [event(f"{name}-{n}", org, at=now) for n, org in enumerate((low, high))]
+            batch = validate_usage_batch(payload={"events": events})
+            results[name] = record_usage_batch(events=batch, api_key=None, now=now)
+        except Exception as error:  # reported below
+            results[name] = error
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=post, args=("A",), name="A")
+    a.start()
+    assert holding.wait(10)  # A holds the second's account; the first has none
+    CreditAccount.objects.create(organization=low)  # committed, as another first usage would
+    d = threading.Thread(target=post, args=("D",), name="D")
+    d.start()
+    d.join(0.5)  # D has locked the first's account and waits for the second's
+    go_on.set()
+    a.join(30)
+    d.join(30)
+
+    assert [name for name, result in sorted(results.items()) if isinstance(result, Exception)] == [], results
+    assert UsageEvent.objects.count() == 4
+    assert CreditAccount.objects.filter(organization=low).count() == 1
     assert ledger_invariant_violations() == []
     assert usage_rollup_violations() == []
