@@ -4,11 +4,13 @@ import copy
 from typing import Any
 
 from credits.models import ModelKind
+from credits.money import format_usd
 from credits.selectors.limits import LimitSource
 from credits.services.usage import (
     ALL_QUANTITY_FIELDS,
     EVENT_ID_MAX_LENGTH,
     MAX_BATCH_EVENTS,
+    MAX_EVENT_COST_MICROS,
     MAX_QUANTITY,
     QUANTITY_FIELDS,
 )
@@ -46,7 +48,8 @@ SCHEMAS = {
         "description": (
             "One call of the API. LLMs are priced by input_tokens and output_tokens, "
             "embedding models by input_tokens, document models by pages; send at least one "
-            "quantity the model is priced by and no other."
+            "quantity the model is priced by and no other. At the catalog's prices one call may "
+            f"cost at most {format_usd(MAX_EVENT_COST_MICROS)}; a costlier one refuses the batch."
         ),
         "properties": {
             "event_id": {
@@ -56,7 +59,10 @@ SCHEMAS = {
                 # No NUL (PostgreSQL text cannot hold it), and at least one character that
                 # is not a space or an ASCII control character.
                 "allOf": [{"pattern": "^[^\\u0000]*$"}, {"pattern": "[^\\u0000-\\u0020\\u007f]"}],
-                "description": "Unique per call; an id recorded before is ignored (idempotency).",
+                "description": (
+                    "Unique per call; an id recorded before is ignored (idempotency). Text "
+                    "UTF-8 can hold: an unpaired surrogate escape (\\ud800 alone) is refused."
+                ),
             },
             "organization": {**_ORGANIZATION_ID, "description": "The organization's id; it must exist."},
             "model": {"type": "string", "description": "The model's slug, e.g. solar-pro-2."},

@@ -16,6 +16,7 @@ from accounts.models import Organization
 from credits.exceptions import InvalidUsageBatch
 from credits.models import ApiKey, ApiModel, ModelKind, UsageEvent, UsageRollup
 from credits.models.catalog import ALL_QUANTITY_FIELDS, QUANTITY_FIELDS
+from credits.money import format_usd
 
 # price_usage keeps its name here for the ingest; it is defined once, with the other pricing reads.
 from credits.selectors.pricing import price_usage
@@ -29,12 +30,18 @@ from credits.services import ledger, locks
 from credits.services.alerts import check_alerts
 
 MAX_BATCH_EVENTS = 1_000
-# Far above any real call; keeps a typo from overflowing a 64-bit column in pricing.
-MAX_QUANTITY = 10**12
+# Far above any real call (a billion tokens or pages), and far below what would overflow the
+# 64-bit sums of a batch's entries or a day's rollups (a batch adds at most 10**12).
+MAX_QUANTITY = 10**9
+# What one event may cost at the catalog's prices ($1,000,000): a typo in a quantity or a
+# price is refused, not debited. A batch then moves at most $1,000,000,000, so no entry,
+# rollup or balance comes near the 64-bit limit (about $9.2 trillion).
+MAX_EVENT_COST_MICROS = 10**12
 EVENT_ID_MAX_LENGTH = 128
 # An event id needs one character that is neither a space nor an ASCII control character
 # (the same class the OpenAPI document states, so server and document agree).
 _EVENT_ID_VISIBLE = re.compile(r"[^\x00-\x20\x7f]")
+_EVENT_ID_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class UsageInput:
     output_tokens: int
     pages: int
     occurred_at: datetime
+    # At the catalog's prices, before any program grant (`price_usage`).
+    price_micros: int
 
 
 def _as_integer(value: object) -> int | None:
@@ -108,15 +117,18 @@ def _parse_event(
     if not isinstance(event, Mapping):
         raise InvalidUsageBatch("Each event must be a JSON object.", field="events", index=index)
     event_id = event.get("event_id")
-    # PostgreSQL text cannot hold NUL: refused here, not as a 500 at insert time.
+    # PostgreSQL text cannot hold NUL, nor can UTF-8 hold half of a UTF-16 pair (JSON's
+    # "\ud800" escape alone): refused here, not as a 500 at insert time.
     if (
         not isinstance(event_id, str)
         or _EVENT_ID_VISIBLE.search(event_id) is None
         or len(event_id) > EVENT_ID_MAX_LENGTH
         or "\x00" in event_id
+        or _EVENT_ID_SURROGATE.search(event_id) is not None
     ):
         raise _event_error(
-            "event_id must be a non-empty string of at most 128 characters, without NUL.",
+            "event_id must be a non-empty string of at most 128 characters, without NUL or an "
+            "unpaired surrogate (\\ud800-\\udfff).",
             field="event_id",
             index=index,
             event=event,
@@ -172,14 +184,30 @@ def _parse_event(
             index=index,
             event=event,
         )
+    input_tokens = quantities.get("input_tokens", 0)
+    output_tokens = quantities.get("output_tokens", 0)
+    pages = quantities.get("pages", 0)
+    price = price_usage(
+        api_model=api_model, input_tokens=input_tokens, output_tokens=output_tokens, pages=pages
+    )
+    if price > MAX_EVENT_COST_MICROS:
+        raise _event_error(
+            f"This {api_model.slug} call would cost {format_usd(price)}, more than the "
+            f"{format_usd(MAX_EVENT_COST_MICROS)} one call may cost; check its "
+            f"{' and '.join(quantities)}.",
+            field=next(iter(quantities)),
+            index=index,
+            event=event,
+        )
     return UsageInput(
         event_id=event_id,
         organization_id=organization_id,
         api_model=api_model,
-        input_tokens=quantities.get("input_tokens", 0),
-        output_tokens=quantities.get("output_tokens", 0),
-        pages=quantities.get("pages", 0),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        pages=pages,
         occurred_at=occurred_at,
+        price_micros=price,
     )
 
 
@@ -244,13 +272,7 @@ def _price_and_cover(events: list[UsageInput]) -> list[tuple[int, bool]]:
         free = any(
             grant.covers(api_model_id=usage.api_model.pk, at=usage.occurred_at) for grant in grants
         )
-        cost = 0 if free else price_usage(
-            api_model=usage.api_model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            pages=usage.pages,
-        )
-        priced.append((cost, free))
+        priced.append((0 if free else usage.price_micros, free))
     return priced
 
 

@@ -13,8 +13,11 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, is_check_class, load_all_checks
 
 from accounts.models import Organization
-from credits.models import ApiKey
+from credits.models import ApiKey, ApiModel
+from credits.models.catalog import ALL_QUANTITY_FIELDS
+from credits.selectors.pricing import price_usage
 from credits.services.api_keys import api_key_issue
+from credits.services.usage import MAX_EVENT_COST_MICROS
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,10 +55,11 @@ def test_every_operation_of_the_document_is_fuzzed():
     assert sorted(documented) == sorted(OPERATIONS)
 
 
-def _bind_to_this_server(body: dict, organization_ids: list[int]) -> None:
+def _bind_to_this_server(body: dict, organization_ids: list[int], models: dict[str, ApiModel]) -> None:
     """The facts of a valid batch that JSON Schema cannot state, and the document states in
     words: the organization must exist on this server, occurred_at must fall in the accepted
-    window, and an event id appears once per batch. Everything else is as generated."""
+    window, an event id appears once per batch, and a call costs at most
+    MAX_EVENT_COST_MICROS at this server's prices. Everything else is as generated."""
     seen: set[str] = set()
     for number, event in enumerate(body.get("events") or []):
         if isinstance(event, dict):
@@ -64,6 +68,19 @@ def _bind_to_this_server(body: dict, organization_ids: list[int]) -> None:
             if event.get("event_id") in seen:
                 event["event_id"] = f"{event['event_id']}-{number}"[-128:]
             seen.add(event.get("event_id"))
+            _halve_until_within_the_cost_bound(event, models.get(event.get("model")))
+
+
+def _halve_until_within_the_cost_bound(event: dict, api_model: ApiModel | None) -> None:
+    # JSON integers, as the server reads them: 3.0 is 3 (and stays a float when halved).
+    sent = [field for field in ALL_QUANTITY_FIELDS if type(event.get(field)) in (int, float)]
+    if api_model is None or not sent:
+        return
+    while price_usage(
+        api_model=api_model, **{field: int(event.get(field) or 0) for field in ALL_QUANTITY_FIELDS}
+    ) > MAX_EVENT_COST_MICROS:
+        for field in sent:
+            event[field] = type(event[field])(int(event[field]) // 2)
 
 
 CASES = [
@@ -79,6 +96,7 @@ def test_the_api_agrees_with_its_openapi_document(api_key, label, mode):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
     operation = schema.find_operation_by_label(label)
     organization_ids = list(Organization.objects.order_by("pk").values_list("pk", flat=True))
+    models = {api_model.slug: api_model for api_model in ApiModel.objects.all()}
     headers = {"Authorization": f"Bearer {api_key}"}
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -90,7 +108,7 @@ def test_the_api_agrees_with_its_openapi_document(api_key, label, mode):
     )
     def fuzz(case):
         if mode == GenerationMode.POSITIVE and isinstance(case.body, dict):
-            _bind_to_this_server(case.body, organization_ids)
+            _bind_to_this_server(case.body, organization_ids, models)
         case.call_and_validate(headers=headers, checks=ALL_CHECKS)
 
     fuzz()

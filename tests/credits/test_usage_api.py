@@ -289,12 +289,15 @@ BAD_EVENTS = [
     ("tokens as text", _with(input_tokens="10"), "input_tokens"),
     ("null tokens", _with(input_tokens=None), "input_tokens"),
     ("absurd tokens", _with(input_tokens=10**13), "input_tokens"),
+    ("tokens past a billion", _with(input_tokens=10**9 + 1), "input_tokens"),
     ("negative output", _with(output_tokens=-5), "output_tokens"),
     ("pages on a language model", _with(pages=1), "pages"),
     ("no quantity", _without("input_tokens"), "input_tokens"),
     ("missing event_id", _without("event_id"), "event_id"),
     ("empty event_id", _with(event_id=""), "event_id"),
     ("event_id too long", _with(event_id="x" * 129), "event_id"),
+    # Valid JSON ("a\\ud800"), but half a UTF-16 pair: no UTF-8 text can hold it.
+    ("event_id with a lone surrogate", _with(event_id="a\ud800"), "event_id"),
     ("missing organization", _without("organization"), "organization"),
     ("missing model", _without("model"), "model"),
     ("missing occurred_at", _without("occurred_at"), "occurred_at"),
@@ -321,6 +324,23 @@ def test_bad_event_refuses_the_whole_batch(post_usage, organization, case, chang
     assert field in error["message"]
     assert UsageEvent.objects.count() == 0
     assert LedgerEntry.objects.count() == 0
+
+
+def test_a_call_costing_more_than_a_million_dollars_is_refused(post_usage, organization):
+    # Information Extract at $0.04 a page: 25,000,000 pages are $1,000,000, one more is past
+    # the bound (MAX_EVENT_COST_MICROS), which keeps a batch's sums far from 64 bits.
+    at_the_bound = event("bound", organization, model="information-extract", pages=25_000_000)
+    past_it = event("past", organization, model="information-extract", pages=25_000_001)
+
+    refused = post_usage([at_the_bound, past_it])
+    taken = post_usage([at_the_bound])
+
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert (error["field"], error["index"], error["event_id"]) == ("pages", 1, "past")
+    assert "$1,000,000.04" in error["message"] and "$1,000,000.00" in error["message"]
+    assert taken.status_code == 201
+    assert list(UsageEvent.objects.values_list("event_id", "cost_micros")) == [("bound", 10**12)]
 
 
 def test_document_model_needs_pages_not_tokens(post_usage, organization):
