@@ -309,6 +309,19 @@ def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntent:
         return _payment_intent(_client().v1.payment_intents.retrieve(payment_intent_id))
 
 
+# An intent in one of these can still be paid (a page confirms it, the customer finishes
+# 3-D Secure, a new card is attached); cancelling it stops that.
+CANCELABLE_INTENT_STATUSES = frozenset(
+    {"requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"}
+)
+
+
+def payment_intent_cancel(*, payment_intent_id: str) -> PaymentIntent:
+    """Cancel an intent (only one in CANCELABLE_INTENT_STATUSES; Stripe refuses the rest)."""
+    with _stripe_errors():
+        return _payment_intent(_client().v1.payment_intents.cancel(payment_intent_id))
+
+
 def refund_create(*, payment_intent_id: str, amount_cents: int, idempotency_key: str) -> str:
     """Refund (part of) a payment once per key; returns the refund id.
 

@@ -9,7 +9,12 @@ path it takes in production, down to the adapter.
 from itertools import count
 
 from credits import stripe_client
-from credits.exceptions import AuthenticationRequired, CardDeclined, PaymentProviderUnavailable
+from credits.exceptions import (
+    AuthenticationRequired,
+    CardDeclined,
+    PaymentProviderUnavailable,
+    StripeRequestRejected,
+)
 from credits.models import PaymentMethod
 from tests.factories import PaymentMethodFactory
 
@@ -47,6 +52,8 @@ class ScriptedStripe:
         monkeypatch.setattr(stripe_client, "payment_intent_create_and_confirm", self.create)
         monkeypatch.setattr(stripe_client, "payment_intent_retrieve", self.retrieve)
         monkeypatch.setattr(stripe_client, "refund_create", self.refund)
+        monkeypatch.setattr(stripe_client, "payment_intent_cancel", self.cancel)
+        self.cancelled: list[str] = []
 
     def create(
         self,
@@ -94,6 +101,13 @@ class ScriptedStripe:
         return intent
 
     def retrieve(self, *, payment_intent_id: str) -> stripe_client.PaymentIntent:
+        return self.intents[payment_intent_id]
+
+    def cancel(self, *, payment_intent_id: str) -> stripe_client.PaymentIntent:
+        if self.intents[payment_intent_id].status not in stripe_client.CANCELABLE_INTENT_STATUSES:
+            raise StripeRequestRejected("This PaymentIntent's status does not allow it to be canceled.")
+        self.cancelled.append(payment_intent_id)
+        self.now_says(payment_intent_id, "canceled")
         return self.intents[payment_intent_id]
 
     def now_says(self, intent_id: str, status: str) -> None:

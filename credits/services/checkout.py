@@ -22,6 +22,7 @@ from credits.exceptions import (
     CardDeclined,
     PaymentError,
     RefundPolicyNotAccepted,
+    StripeRequestRejected,
 )
 from credits.models import (
     BillingPolicy,
@@ -232,6 +233,21 @@ def charge_saved_card_off_session(
 def payment_intent_outcome(*, intent_id: str) -> ChargeOutcome:
     """What Stripe now says of an intent created earlier (after a crash, or 3-D Secure)."""
     intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
+    return _outcome(intent, PaymentMethod.objects.filter(stripe_id=intent.payment_method).first())
+
+
+def payment_intent_cancel_if_open(*, intent_id: str) -> ChargeOutcome:
+    """Before a charge is tried again as a new intent, its earlier intent is cancelled if it
+    could still be paid (a page left open for 3-D Secure), so that both can never be paid.
+    Returns what Stripe then says of it: one that moved on meanwhile (paid, still processing
+    at the bank) is left as it is, and the caller takes that answer instead of charging."""
+    intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
+    if intent.status in stripe_client.CANCELABLE_INTENT_STATUSES:
+        try:
+            intent = stripe_client.payment_intent_cancel(payment_intent_id=intent_id)
+        except StripeRequestRejected:
+            # No longer cancelable: the customer finished between the two calls.
+            intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
     return _outcome(intent, PaymentMethod.objects.filter(stripe_id=intent.payment_method).first())
 
 

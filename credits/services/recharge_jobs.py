@@ -13,6 +13,7 @@ import logging
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import Organization
 from credits.exceptions import CreditsError, PaymentProviderUnavailable
@@ -79,6 +80,13 @@ def _latest_due_day(plan: AutoRecharge, today: date) -> date:
 def _new_charge(
     *, plan: AutoRecharge, kind: str, due_on: date, sequence: int, now: datetime
 ) -> RechargeCharge:
+    """The plan's charge for that day and sequence: made once, whatever happens to the plan
+    after. A plan terminated and started again on a day it was already charged for (with
+    the same amount or another) keeps that charge; the new amount applies from the next
+    charge day."""
+    existing = RechargeCharge.objects.filter(plan=plan, kind=kind, due_on=due_on, sequence=sequence).first()
+    if existing is not None:
+        return existing
     purchase = purchase_create(
         organization=plan.organization,
         amount_cents=plan.amount_cents,
@@ -106,71 +114,89 @@ def _new_charge(
 
 
 def schedule_due_charges(*, now: datetime) -> int:
-    """Write a charge row for every active plan whose billing day has come; advance the plan."""
+    """Write a charge row for every active plan whose billing day has come; advance the plan.
+    A plan that raises is logged and left for the next run, never stopping the others."""
     today = now.date()
     created = 0
+    failed: list[int] = []
     while True:
-        with transaction.atomic():
-            # The plan row alone (a purchase or usage being written for the organization
-            # holds a key-share lock on it that must not make the plan skipped).
-            plan = (
-                AutoRecharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-                .filter(status=RechargeStatus.ACTIVE, next_charge_on__lte=today)
-                .select_related("organization")
-                .order_by("pk")
-                .first()
-            )
-            if plan is None:
-                return created
-            due_on = _latest_due_day(plan, today)
-            _new_charge(plan=plan, kind=ChargeKind.SCHEDULED, due_on=due_on, sequence=0, now=now)
-            plan.next_charge_on = charge_dates(
-                billing_date=plan.billing_date,
-                frequency=plan.frequency,
-                on_or_after=due_on + timedelta(days=1),
-                count=1,
-            )[0]
-            plan.save(update_fields=["next_charge_on"])
-            created += 1
+        plan_id = None
+        try:
+            with transaction.atomic():
+                # The plan row alone (a purchase or usage being written for the organization
+                # holds a key-share lock on it that must not make the plan skipped).
+                plan = (
+                    AutoRecharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+                    .filter(status=RechargeStatus.ACTIVE, next_charge_on__lte=today)
+                    .exclude(pk__in=failed)
+                    .select_related("organization")
+                    .order_by("pk")
+                    .first()
+                )
+                if plan is None:
+                    return created
+                plan_id = plan.pk
+                due_on = _latest_due_day(plan, today)
+                _new_charge(plan=plan, kind=ChargeKind.SCHEDULED, due_on=due_on, sequence=0, now=now)
+                plan.next_charge_on = charge_dates(
+                    billing_date=plan.billing_date,
+                    frequency=plan.frequency,
+                    on_or_after=due_on + timedelta(days=1),
+                    count=1,
+                )[0]
+                plan.save(update_fields=["next_charge_on"])
+                created += 1
+        except Exception:
+            if plan_id is None:
+                raise
+            logger.exception("scheduling auto-recharge plan %s failed unexpectedly", plan_id)
+            failed.append(plan_id)
 
 
 def schedule_threshold_charges(*, now: datetime) -> int:
-    """A top-up for every active plan whose balance is below its floor, within its caps."""
+    """A top-up for every active plan whose balance is below its floor, within its caps. A
+    plan that raises is logged and left for the next run."""
     created = 0
     plans = AutoRecharge.objects.filter(status=RechargeStatus.ACTIVE, threshold_enabled=True)
     for plan_id in plans.values_list("pk", flat=True).order_by("pk"):
-        with transaction.atomic():
-            plan = (
-                AutoRecharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-                .filter(pk=plan_id, status=RechargeStatus.ACTIVE)
-                .select_related("organization")
-                .first()
-            )
-            if plan is None:
-                continue
-            account = credit_account_of(organization=plan.organization)
-            if account.balance_micros >= plan.threshold_micros:
-                continue
-            # Caps count per commitment period: the one a top-up granted today lands in.
-            period = period_for_purchase(account=account, day=now.date())
-            earlier = list(
-                RechargeCharge.objects.filter(plan=plan, kind=ChargeKind.THRESHOLD, due_on=period.starts_on)
-            )
-            # One top-up in flight at a time, and never past the caps of the period.
-            if any(c.status in OPEN_STATUSES for c in earlier):
-                continue
-            if len(earlier) >= plan.max_threshold_recharges:
-                continue
-            if sum(c.amount_cents for c in earlier) + plan.amount_cents > plan.max_threshold_cents:
-                continue
-            _new_charge(
-                plan=plan,
-                kind=ChargeKind.THRESHOLD,
-                due_on=period.starts_on,
-                sequence=len(earlier) + 1,
-                now=now,
-            )
-            created += 1
+        try:
+            with transaction.atomic():
+                plan = (
+                    AutoRecharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+                    .filter(pk=plan_id, status=RechargeStatus.ACTIVE)
+                    .select_related("organization")
+                    .first()
+                )
+                if plan is None:
+                    continue
+                account = credit_account_of(organization=plan.organization)
+                if account.balance_micros >= plan.threshold_micros:
+                    continue
+                # Caps count per commitment period: the one a top-up granted today lands in.
+                period = period_for_purchase(account=account, day=now.date())
+                earlier = list(
+                    RechargeCharge.objects.filter(
+                        plan=plan, kind=ChargeKind.THRESHOLD, due_on=period.starts_on
+                    )
+                )
+                # One top-up in flight at a time, and never past the caps of the period.
+                if any(c.status in OPEN_STATUSES for c in earlier):
+                    continue
+                if len(earlier) >= plan.max_threshold_recharges:
+                    continue
+                if sum(c.amount_cents for c in earlier) + plan.amount_cents > plan.max_threshold_cents:
+                    continue
+                _new_charge(
+                    plan=plan,
+                    kind=ChargeKind.THRESHOLD,
+                    due_on=period.starts_on,
+                    sequence=len(earlier) + 1,
+                    now=now,
+                )
+                created += 1
+        except Exception:
+            # As in schedule_due_charges: one plan's fault never stops the others.
+            logger.exception("checking auto-recharge plan %s's floor failed unexpectedly", plan_id)
     return created
 
 
@@ -183,10 +209,14 @@ def _claim_next_charge(now: datetime) -> RechargeCharge | None:
         # The charge row alone, as locks.lock_work_row takes it, but skipping rows another
         # worker holds; then read afresh under the lock.
         RechargeCharge.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+        .filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
+        # A plan terminated or paused charges nothing new, but a charge it sent to Stripe
+        # and did not grant (a crash after Stripe answered, or a payment processing at the
+        # bank) is still looked up and granted if paid: the customer's money is not left
+        # to the webhook alone.
         .filter(
-            status__in=OPEN_STATUSES,
-            next_attempt_at__lte=now,
-            plan__status=RechargeStatus.ACTIVE,
+            Q(plan__status=RechargeStatus.ACTIVE)
+            | Q(status=ChargeStatus.PENDING, purchase__stripe_payment_intent_id__isnull=False)
         )
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)
@@ -254,15 +284,21 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
         # The webhook granted it meanwhile (Stripe had charged before an outage hid the
         # answer from us): record the success, never charge again.
         return ChargeOutcome(status=Outcome.SUCCEEDED, intent_id=purchase.stripe_payment_intent_id or "")
-    if purchase.stripe_payment_intent_id and charge.status in (
-        ChargeStatus.PENDING,
-        ChargeStatus.REQUIRES_ACTION,
-        ChargeStatus.UNREACHABLE,
-    ):
-        # Charged before and not granted (a crash), or waiting for the customer to
-        # authenticate: ask Stripe first instead of charging again.
-        known = checkout.payment_intent_outcome(intent_id=purchase.stripe_payment_intent_id)
-        if known.status == Outcome.SUCCEEDED or charge.status == ChargeStatus.PENDING:
+    if purchase.stripe_payment_intent_id:
+        # Sent to Stripe before: ask what became of it instead of charging again. Pending
+        # (charged, then a crash before the grant; or processing at the bank) takes Stripe's
+        # answer as it is. Otherwise (declined, waiting for authentication) the earlier
+        # intent is cancelled first, so a page the customer left open for 3-D Secure cannot
+        # pay it after the new one has; if it was paid or is processing meanwhile, that
+        # answer stands and nothing new is charged.
+        try:
+            if charge.status == ChargeStatus.PENDING:
+                known = checkout.payment_intent_outcome(intent_id=purchase.stripe_payment_intent_id)
+            else:
+                known = checkout.payment_intent_cancel_if_open(intent_id=purchase.stripe_payment_intent_id)
+        except PaymentProviderUnavailable as error:
+            return _provider_unreachable(charge, error.message, now)
+        if known.status in (Outcome.SUCCEEDED, Outcome.PROCESSING) or charge.status == ChargeStatus.PENDING:
             outcome = known
     if outcome is None:
         try:
@@ -301,6 +337,15 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
         charge.status = ChargeStatus.PENDING
         charge.save(update_fields=["status", "attempts", "provider_failures"])
         return _retry_soon(charge, "The payment is still processing.", now)
+    if charge.plan.status != RechargeStatus.ACTIVE:
+        # Only looked up (_claim_next_charge): a plan that no longer charges schedules no
+        # retry, mails nobody and keeps its status; the charge waits, as the plan's other
+        # open charges do, for the plan to be resumed.
+        needs_action = outcome.status == Outcome.REQUIRES_ACTION
+        charge.status = ChargeStatus.REQUIRES_ACTION if needs_action else ChargeStatus.FAILED
+        charge.last_error = (outcome.message or "The payment failed.")[:500]
+        charge.save(update_fields=["status", "attempts", "provider_failures", "last_error"])
+        return outcome
     _record_failure(charge, outcome, now)
     return outcome
 

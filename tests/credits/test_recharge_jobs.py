@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import Role
+from credits import stripe_client
 from credits.models import (
     ChargeStatus,
     CreditAccount,
@@ -290,3 +291,148 @@ def test_a_charge_retried_days_late_is_tried_once_per_run_not_until_it_gives_up(
     assert (charge.status, charge.attempts) == (ChargeStatus.FAILED, 2)
     assert charge.next_attempt_at == late + timedelta(days=1)
     assert charge.plan.status == RechargeStatus.ACTIVE
+
+
+def test_a_plan_started_again_on_a_day_it_was_charged_for_keeps_that_charge(organization, stripe):
+    """Terminated and saved again the same billing day with another amount: that day's charge
+    was made, so nothing more is charged for it (the new amount applies from the next charge
+    day), and the job goes on to the other organizations' plans (the conflicting purchase
+    key used to raise on every run, before any other plan was scheduled)."""
+    from credits.services.recharge import recharge_terminate
+
+    _plan(organization)
+    recharge_jobs.run_recharges(now=START)
+    recharge_terminate(organization=organization, now=START + timedelta(hours=1))
+    _plan(organization, amount_cents=20_000)
+    other = MembershipFactory(role=Role.OWNER).organization
+    fake_stripe.default_card(other)
+    _plan(other)
+
+    recharge_jobs.run_recharges(now=START + timedelta(hours=2))
+    assert _balance(other) == 103_000_000
+    recharge_jobs.run_recharges(now=datetime(2026, 2, 28, 8, tzinfo=UTC))
+
+    assert [c["amount_cents"] for c in stripe.charges] == [10_000, 10_000, 20_000, 10_000]
+    assert _balance(organization) == 103_000_000 + 206_000_000
+
+
+def test_one_plan_that_raises_while_scheduled_does_not_stop_the_others(organization, stripe, monkeypatch):
+    other = MembershipFactory(role=Role.OWNER).organization
+    fake_stripe.default_card(other)
+    broken, working = _plan(organization), _plan(other)
+    made = recharge_jobs.purchase_create
+
+    def fail_for_the_first(**fields):
+        if fields["organization"].pk == organization.pk:
+            raise RuntimeError("a bug in one organization's data")
+        return made(**fields)
+
+    monkeypatch.setattr(recharge_jobs, "purchase_create", fail_for_the_first)
+
+    assert recharge_jobs.run_recharges(now=START) == {"scheduled": 1, "threshold": 0, "paid": 1}
+    assert _balance(other) == 103_000_000
+    broken.refresh_from_db()
+    working.refresh_from_db()
+    assert broken.next_charge_on == date(2026, 1, 31)  # tried again on the next run
+    assert working.next_charge_on == date(2026, 2, 28)
+
+
+def test_a_payment_processing_after_authentication_is_not_charged_again(organization, stripe):
+    _plan(organization)
+    stripe.script = [fake_stripe.REQUIRES_ACTION]
+    recharge_jobs.run_recharges(now=START)
+
+    stripe.now_says("pi_fake1", fake_stripe.PROCESSING)  # authenticated; the bank is processing
+    recharge_jobs.run_recharges(now=START + timedelta(days=1))
+    stripe.now_says("pi_fake1", fake_stripe.SUCCEEDED)
+    recharge_jobs.run_recharges(now=START + timedelta(days=1, minutes=10))
+
+    assert len(stripe.charges) == 1
+    assert stripe.cancelled == []
+    assert _balance(organization) == 103_000_000
+    assert RechargeCharge.objects.get().status == ChargeStatus.SUCCEEDED
+
+
+def test_a_retry_cancels_the_intent_still_waiting_for_authentication(organization, stripe):
+    """The customer did not authenticate before the retry: the retry cancels that intent
+    before charging anew, so a page left open on it can no longer pay it too."""
+    _plan(organization)
+    stripe.script = [fake_stripe.REQUIRES_ACTION, fake_stripe.SUCCEEDED]
+    recharge_jobs.run_recharges(now=START)
+
+    recharge_jobs.run_recharges(now=START + timedelta(days=1))
+
+    assert stripe.cancelled == ["pi_fake1"]
+    assert [intent.status for intent in stripe.intents.values()] == ["canceled", "succeeded"]
+    assert _balance(organization) == 103_000_000
+
+
+def test_an_intent_paid_just_before_the_retry_cancels_it_is_taken_not_charged_again(
+    organization, stripe, monkeypatch
+):
+    _plan(organization)
+    stripe.script = [fake_stripe.REQUIRES_ACTION]
+    recharge_jobs.run_recharges(now=START)
+    looked_up = stripe.retrieve
+
+    def authenticated_meanwhile(*, payment_intent_id):
+        intent = looked_up(payment_intent_id=payment_intent_id)
+        stripe.now_says(payment_intent_id, fake_stripe.SUCCEEDED)  # between the look-up and the cancel
+        return intent
+
+    monkeypatch.setattr(stripe_client, "payment_intent_retrieve", authenticated_meanwhile)
+    recharge_jobs.run_recharges(now=START + timedelta(days=1))
+
+    assert len(stripe.charges) == 1
+    assert stripe.cancelled == []
+    assert _balance(organization) == 103_000_000
+
+
+def test_a_paid_charge_whose_grant_failed_is_granted_after_the_plan_is_terminated(
+    organization, stripe, monkeypatch
+):
+    from credits.services.recharge import recharge_terminate
+
+    _plan(organization)
+    record = recharge_jobs.record_purchase
+    calls = []
+
+    def crash_the_first_time(**fields):
+        calls.append(fields)
+        if len(calls) == 1:
+            raise RuntimeError("the worker died after Stripe charged")
+        return record(**fields)
+
+    monkeypatch.setattr(recharge_jobs, "record_purchase", crash_the_first_time)
+    recharge_jobs.run_recharges(now=START)
+    plan = recharge_terminate(organization=organization, now=START + timedelta(minutes=5))
+
+    recharge_jobs.run_recharges(now=START + timedelta(hours=2))
+
+    assert len(stripe.charges) == 1
+    assert _balance(organization) == 103_000_000
+    assert RechargeCharge.objects.get().status == ChargeStatus.SUCCEEDED
+    plan.refresh_from_db()
+    assert plan.status == RechargeStatus.TERMINATED
+
+
+def test_a_terminated_plans_pending_charge_that_failed_waits_quietly(organization, stripe):
+    """Looked up after termination and found declined: no retry, no mail, the plan stays
+    terminated (a retry schedule would only be followed once the plan is resumed)."""
+    from credits.services.recharge import recharge_terminate
+
+    _plan(organization)
+    stripe.script = [fake_stripe.PROCESSING]
+    recharge_jobs.run_recharges(now=START)
+    recharge_terminate(organization=organization, now=START + timedelta(minutes=5))
+    stripe.now_says("pi_fake1", fake_stripe.DECLINED)
+    mail.outbox.clear()
+
+    recharge_jobs.run_recharges(now=START + timedelta(hours=1))
+    recharge_jobs.run_recharges(now=START + timedelta(days=3))
+
+    charge = RechargeCharge.objects.get()
+    assert charge.status == ChargeStatus.FAILED
+    assert len(stripe.charges) == 1
+    assert mail.outbox == []
+    assert charge.plan.status == RechargeStatus.TERMINATED

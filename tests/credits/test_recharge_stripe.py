@@ -76,6 +76,20 @@ def test_three_d_secure_off_session_is_authenticated_in_the_page(owner, owner_cl
     assert len(stripe_server.payment_intents()) == 1
 
 
+@pytest.mark.django_db
+def test_a_retry_cancels_the_intent_the_customer_did_not_authenticate(owner, stripe_server):
+    """On Stripe's API (localstripe): the day-1 retry cancels the first intent, still waiting
+    for 3-D Secure, before it makes the second; the first can no longer be paid."""
+    _plan(owner.organization, localstripe.THREE_D_SECURE, stripe_server)
+
+    recharge_jobs.run_recharges(now=START)
+    recharge_jobs.run_recharges(now=START + timedelta(days=1))
+
+    assert [intent["status"] for intent in stripe_server.payment_intents()] == ["canceled", "requires_action"]
+    assert RechargeCharge.objects.get().status == ChargeStatus.REQUIRES_ACTION
+    assert _balance(owner.organization) == 0
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_charge_each_due_plan_once(stripe_server):
