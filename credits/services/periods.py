@@ -146,15 +146,21 @@ def record_plan_schedule(
     today = now.date()
     if first_billing_date < today:
         raise CreditsError("The first billing date cannot be in the past.", code="date_in_past")
-    # Periods that have started are written first, so the change cannot move them.
-    open_periods(account=account, through=today)
+    # The timeline starts with the first purchase (SPEC): before one, a plan (even one
+    # starting today) opens no period; its first charge does, or, if the plan is terminated
+    # first, the first purchase does, monthly from its own day.
+    has_periods = CommitmentPeriod.objects.filter(account=account).exists()
+    if has_periods:
+        # Periods that have started are written first, so the change cannot move them.
+        open_periods(account=account, through=today)
     new = Schedule(kind, billing_date, first_billing_date)
     schedules, replaced = with_schedule(active_schedules(account=account), new, today=today)
     _set_aside(replaced, now)
     row = _record(account, new, source=ScheduleSource.PLAN, now=now)
     cut = CommitmentPeriod.objects.filter(account=account).order_by("-starts_on").first()
     _reshape_latest(account, schedules)
-    open_periods(account=account, through=today)
+    if has_periods:
+        open_periods(account=account, through=today)
     if cut is not None:
         _follow_the_days(cut)
     return row

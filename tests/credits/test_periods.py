@@ -245,6 +245,34 @@ def test_terminating_a_plan_that_never_charged_leaves_no_period_behind(card):
     assert ledger_invariant_violations() == []
 
 
+def test_a_plan_starting_today_terminated_before_any_charge_leaves_no_period_behind(card):
+    """The same with a plan whose first billing date is the day it is saved: saving it opened
+    a yearly period with no purchase, which termination then let run for a year."""
+    organization = OrganizationFactory()
+    save_plan(organization, at(2026, 11, 20, 8), billing=date(2026, 11, 20), frequency="yearly")
+    assert timeline(organization) == []
+    card.otherwise = fake_stripe.DECLINED
+    recharge_jobs.run_recharges(now=at(2026, 11, 20, 9))  # the first charge is declined
+    recharge_terminate(organization=organization, now=at(2026, 11, 21))
+    paid_purchase(organization, 10_000, at(2026, 11, 25))
+
+    assert timeline(organization) == [("monthly", date(2026, 11, 25), date(2026, 12, 25), 10_000)]
+    assert current_tier(account=account_of(organization), today=date(2026, 11, 25)) == Tier.EXPLORE
+    assert ledger_invariant_violations() == []
+
+
+def test_a_plan_starting_today_opens_its_first_period_with_its_first_charge(card):
+    organization = OrganizationFactory()
+    save_plan(
+        organization, at(2026, 11, 20, 8), billing=date(2026, 11, 20), frequency="yearly", amount=120_000
+    )
+
+    recharge_jobs.run_recharges(now=at(2026, 11, 20, 9))
+
+    assert timeline(organization) == [("yearly", date(2026, 11, 20), date(2027, 11, 20), 120_000)]
+    assert current_tier(account=account_of(organization), today=date(2026, 11, 20)) == Tier.EXPLORE
+
+
 def test_the_terminate_page_says_what_happens_to_the_periods(owner_client, owner):
     today = timezone.now().date()
     paid_purchase(owner.organization, 10_000, timezone.now())
