@@ -5,13 +5,16 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 
 from accounts.models import Organization
 from credits.exceptions import CreditsError, InvalidAmount
 from credits.models import (
     TIER_RANK,
     CreditAccount,
+    CreditLot,
     EntryKind,
+    LedgerEntry,
     LotKind,
     Purchase,
     PurchaseSource,
@@ -281,6 +284,7 @@ def reverse_purchase(*, purchase_id: int, now: datetime, created_by=None) -> Pur
         return purchase
     if purchase.granted_at is None:
         raise CreditsError("Only a paid purchase can be reversed.", code="purchase_not_paid")
+    memo = f"Refund of {purchase.receipt_number}"
     for lot in purchase.lots.order_by("pk"):
         if lot.remaining_micros > 0:
             ledger.post_entry(
@@ -291,8 +295,29 @@ def reverse_purchase(*, purchase_id: int, now: datetime, created_by=None) -> Pur
                 now=now,
                 purchase=purchase,
                 created_by=created_by,
-                memo=f"Refund of {purchase.receipt_number}",
+                memo=memo,
             )
+    # What the purchase paid off a negative balance goes back onto the debt: the card gets
+    # all of it back, so the debt it settled is owed again (and charged as overage).
+    settled = (
+        LedgerEntry.objects.filter(
+            purchase=purchase, kind=EntryKind.SETTLEMENT, lot__kind=LotKind.OVERAGE, amount_micros__gt=0
+        )
+        .values("lot")
+        .annotate(total=Sum("amount_micros"))
+        .order_by("lot")
+    )
+    for row in settled:
+        ledger.post_entry(
+            account=account,
+            lot=CreditLot.objects.get(pk=row["lot"]),
+            kind=EntryKind.REVERSAL,
+            amount_micros=-row["total"],
+            now=now,
+            purchase=purchase,
+            created_by=created_by,
+            memo=f"{memo}: the overage it settled is owed again",
+        )
     periods.uncount_purchase(purchase=purchase)
     purchase.status = PurchaseStatus.REFUNDING
     purchase.save(update_fields=["status"])

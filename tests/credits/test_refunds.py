@@ -8,17 +8,20 @@ from accounts.models import Role
 from credits.exceptions import CreditsError
 from credits.models import (
     CreditAccount,
+    CreditLot,
+    LotKind,
     PurchaseStatus,
     RefundRequest,
     RefundStatus,
     Tier,
 )
 from credits.selectors.history import all_history_rows
+from credits.selectors.ledger import ledger_invariant_violations
 from credits.selectors.refunds import purchases_refundability
 from credits.selectors.tiers import current_tier
 from credits.services import refunds
 from credits.services.jobs import run_due_jobs
-from credits.services.ledger import debit_usage
+from credits.services.ledger import adjust_credits, debit_usage
 from tests import fake_stripe
 from tests.factories import MembershipFactory, UserFactory, paid_purchase
 
@@ -92,6 +95,32 @@ def test_approval_refunds_once_reverses_lots_and_drops_tier(
     assert account.balance_micros == 0
     assert current_tier(account=account, today=NOW.date()) == Tier.NONE
     assert [m.subject for m in mail.outbox] == ["Your refund was approved"]
+
+
+def test_a_refund_of_a_purchase_that_paid_off_a_debt_puts_the_debt_back(
+    owner, stripe, django_capture_on_commit_callbacks
+):
+    """A staff correction left the balance at -$20 (no API usage, so purchases stay
+    refundable); the next $100 purchase paid it off first. Refunding the purchase returns
+    all $100 to the card, so the $20 is owed again rather than forgotten."""
+    organization = owner.organization
+    adjust_credits(
+        organization=organization, amount_micros=-20_000_000, reason="correction", created_by=None, now=NOW
+    )
+    purchase = paid_purchase(organization, 10_000, NOW + timedelta(hours=1))
+    assert CreditAccount.objects.get(organization=organization).balance_micros == 83_000_000
+    request = refunds.refund_request(
+        organization=organization, purchase_id=purchase.pk, reason="mistake", user=owner.user, now=NOW
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refunds.refund_approve(request_id=request.pk, staff=None, now=NOW + timedelta(hours=2))
+
+    assert [refund["amount_cents"] for refund in stripe.refunds] == [10_000]
+    assert CreditAccount.objects.get(organization=organization).balance_micros == -20_000_000
+    overage = CreditLot.objects.get(account__organization=organization, kind=LotKind.OVERAGE)
+    assert overage.remaining_micros == -20_000_000
+    assert ledger_invariant_violations() == []
 
 
 def test_stripe_failure_leaves_it_approved_with_the_credits_taken_back_and_retryable(
