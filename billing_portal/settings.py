@@ -227,10 +227,15 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-# Stripe. Without real keys the SDK and the page talk to localstripe on loopback.
-STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_localstripe")
+# Stripe. Without real keys the SDK and the page talk to localstripe on loopback. Its
+# stand-in secrets are public: `check --deploy` refuses them (credits/checks.py).
+LOCALSTRIPE_SECRETS = {
+    "STRIPE_SECRET_KEY": "sk_test_localstripe",
+    "STRIPE_WEBHOOK_SECRET": "whsec_localstripe",
+}
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default=LOCALSTRIPE_SECRETS["STRIPE_SECRET_KEY"])
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_localstripe")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_localstripe")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default=LOCALSTRIPE_SECRETS["STRIPE_WEBHOOK_SECRET"])
 # Empty means the real Stripe API; make run points it at localstripe.
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
 STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")

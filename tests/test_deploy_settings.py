@@ -17,12 +17,20 @@ PRODUCTION_ENV = {
     "CSRF_COOKIE_SECURE": "True",
     "DATABASE_URL": "sqlite:///:memory:",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+    "STRIPE_SECRET_KEY": "sk_live_51Hx9example",
+    "STRIPE_WEBHOOK_SECRET": "whsec_9f3kexample",
 }
 
 
 def _check_deploy(extra: dict[str, str]) -> subprocess.CompletedProcess:
-    # The browser tests' async-safety switch must not leak into a "production" process.
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"} | extra
+    # The browser tests' async-safety switch must not leak into a "production" process, nor
+    # Stripe settings of the environment into one that tests them.
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "DJANGO_ALLOW_ASYNC_UNSAFE" and not k.startswith("STRIPE_")
+    }
+    env = inherited | extra
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -45,3 +53,13 @@ def test_check_deploy_flags_development_defaults():
 
     assert result.returncode != 0
     assert "security.W004" in result.stdout + result.stderr
+
+
+def test_check_deploy_refuses_localstripes_public_stripe_secrets():
+    """With localstripe's webhook secret anyone could sign a "payment succeeded" event."""
+    result = _check_deploy({k: v for k, v in PRODUCTION_ENV.items() if not k.startswith("STRIPE_")})
+
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "credits.E001" in output and "STRIPE_SECRET_KEY" in output
+    assert "credits.E002" in output and "STRIPE_WEBHOOK_SECRET" in output

@@ -41,8 +41,14 @@ class PaymentContactRequestAdmin(ReadOnlyAdmin):
     list_filter = ["method", ("handled_at", admin.EmptyFieldListFilter)]
     actions = ["mark_handled"]
 
-    @admin.action(description="Mark as answered")
+    @admin.action(description="Mark as answered", permissions=["answer"])
     def mark_handled(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         count = payment_contact_mark_handled(request_ids=ids, staff=request.user, now=timezone.now())
         self.message_user(request, f"{count} request(s) marked as answered.")
+
+    def has_answer_permission(self, request) -> bool:
+        # Rows are never edited here (ReadOnlyAdmin), but answering one needs the model's
+        # change permission: a view-only staff user is not offered the action.
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")

@@ -33,7 +33,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             f"Copy this API key now; it is stored hashed and will not be shown again: {raw_key}",
         )
 
-    @admin.action(description="Revoke the selected API keys")
+    @admin.action(description="Revoke the selected API keys", permissions=["change"])
     def revoke(self, request, queryset):
         now = timezone.now()
         for api_key in queryset:

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.utils.html import format_html
 
 from accounts.models import Organization
 from credits.forms.fields import AsciiDecimalField
@@ -70,9 +71,13 @@ class ProgramApproveForm(forms.Form):
         self.fields["ends_on"].widget.attrs["max"] = one_year_after(today).isoformat()
         if applicant_organization is not None:
             self.fields["organization"].initial = applicant_organization.pk
-            self.fields["organization"].help_text = (
-                f"The applicant applied while signed in to {applicant_organization.name} "
-                f"(id {applicant_organization.pk}). " + self.fields["organization"].help_text
+            # Django prints help text unescaped, and the name is the customer's: escaped here
+            # (it could otherwise add a button posting the staff's form elsewhere).
+            self.fields["organization"].help_text = format_html(
+                "The applicant applied while signed in to {} (id {}). {}",
+                applicant_organization.name,
+                applicant_organization.pk,
+                self.fields["organization"].help_text,
             )
 
 

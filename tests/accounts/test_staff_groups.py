@@ -76,3 +76,23 @@ def test_finance_approves_refunds_and_adjusts_credits(client, refund_request):
 
     assert RefundRequest.objects.get().status == RefundStatus.REFUNDED
     assert LedgerEntry.objects.filter(kind="adjustment").count() == 1
+
+
+def test_support_cannot_revoke_the_gateways_api_keys(client):
+    """Support only views API keys; revoking one cuts the API platform off (its usage posts
+    and rate-limit reads answer 401), so the action needs the change permission."""
+    from credits.models import ApiKey
+    from credits.services.api_keys import api_key_issue
+
+    api_key_issue(api_key=ApiKey(name="gateway eu-1"), created_by=None, now=timezone.now())
+    key = ApiKey.objects.get()
+    _staff(client, "support")
+
+    listed = client.get(reverse("admin:credits_apikey_changelist"))
+    client.post(
+        reverse("admin:credits_apikey_changelist"), {"action": "revoke", "_selected_action": [key.pk]}
+    )
+
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    assert 'value="revoke"' not in listed.content.decode()

@@ -193,6 +193,20 @@ def test_applying_signed_in_records_the_organization_and_staff_grant_to_it_by_de
     assert not Invitation.objects.exists()
 
 
+def test_the_applicants_organization_name_is_shown_as_text_on_the_approve_page(client):
+    """The name is the customer's own: as markup inside the staff's form it could add a
+    button that posts the form elsewhere (a credit adjustment)."""
+    owner = MembershipFactory(role=Role.OWNER, organization__name='<button formaction="/x/">Go</button>')
+    application = _apply_signed_in(client, owner.user)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:credits_programapplication_approve", args=[application.pk]))
+
+    html = page.content.decode()
+    assert "signed in to &lt;button formaction=&quot;/x/&quot;&gt;Go&lt;/button&gt; (id" in html
+    assert '<button formaction="/x/">' not in html
+
+
 def test_a_plain_member_applying_signed_in_does_not_name_the_organization(client):
     member = MembershipFactory(role=Role.MEMBER)
 
