@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.exceptions import AccountError
+from accounts.mail import email_subject
 from accounts.models import AuditEntry, Invitation, Membership, Organization, Role, User
 
 
@@ -75,7 +76,7 @@ def invitation_create(
     )
     transaction.on_commit(
         lambda: send_mail(
-            f"You are invited to {organization.name}",
+            email_subject(f"You are invited to {organization.name}"),
             body,
             settings.DEFAULT_FROM_EMAIL,
             [email],

@@ -1,6 +1,7 @@
 """Alerts the customer set: low balance (once per crossing) and the monthly usage budget
 (once per level per month). Checked after usage commits and by the jobs; never per call."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -29,6 +30,8 @@ from credits.selectors.ledger import credit_account_of
 from credits.selectors.process_cache import cached_alert_organization_ids
 from credits.services.notifications import BILLING_ROLES, notify_organization
 
+logger = logging.getLogger(__name__)
+
 
 def _watched() -> Q:
     return ~Q(low_balance_mode=LowBalanceMode.OFF) | Q(budget_micros__isnull=False)
@@ -42,20 +45,25 @@ def check_alerts(*, organization_ids: Iterable[int], now: datetime) -> int:
     if not wanted:
         return 0
     watched = AlertSettings.objects.filter(_watched(), organization_id__in=wanted)
-    return sum(
-        _check_one(settings_id=pk, now=now)
-        for pk in watched.order_by("pk").values_list("pk", flat=True)
-    )
+    return _check_each(watched, now=now)
 
 
 def check_all_alerts(*, now: datetime) -> int:
     """The job: every organization with an alert set (catches what no usage batch did,
     e.g. a balance that only changed by bonus expiry, or a new month)."""
-    watched = AlertSettings.objects.filter(_watched())
-    return sum(
-        _check_one(settings_id=pk, now=now)
-        for pk in watched.order_by("pk").values_list("pk", flat=True)
-    )
+    return _check_each(AlertSettings.objects.filter(_watched()), now=now)
+
+
+def _check_each(watched, *, now: datetime) -> int:
+    """One organization's alerts at a time; one that raises is logged and the others are
+    still checked (the job and the next batch try it again)."""
+    sent = 0
+    for pk in watched.order_by("pk").values_list("pk", flat=True):
+        try:
+            sent += _check_one(settings_id=pk, now=now)
+        except Exception:
+            logger.exception("alert settings %s could not be checked", pk)
+    return sent
 
 
 @transaction.atomic
@@ -125,6 +133,12 @@ def _check_budget(settings: AlertSettings, account: CreditAccount, now: datetime
     if level <= settings.budget_level_sent:
         return 0
     settings.budget_level_sent = level
+    if AlertSent.objects.filter(
+        organization_id=settings.organization_id, kind=AlertKind.BUDGET, month=month, level=level
+    ).exists():
+        # Sent this month already, before the budget was changed: one e-mail per level and
+        # month (the next level still alerts).
+        return 0
     summary = (
         f"{format_usd(used)} used in {now:%B %Y}: {level}% of your monthly budget of "
         f"{format_usd(settings.budget_micros)}."

@@ -7,6 +7,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from accounts.mail import email_subject
 from credits.models import EnterpriseInquiry
 
 
@@ -34,7 +35,7 @@ def enterprise_inquiry_create(
     recipients = list(settings.STAFF_NOTIFICATION_EMAILS)
     transaction.on_commit(
         lambda: send_mail(
-            f"Enterprise inquiry: {inquiry.company}",
+            email_subject(f"Enterprise inquiry: {inquiry.company}"),
             body,
             settings.DEFAULT_FROM_EMAIL,
             recipients,

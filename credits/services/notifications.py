@@ -7,6 +7,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from accounts.mail import email_subject
 from accounts.models import Membership, Organization, Role
 
 BILLING_ROLES = (Role.OWNER, Role.BILLING)
@@ -37,11 +38,11 @@ def notify_organization(
         template, {"organization": organization, "portal_url": settings.PORTAL_URL, **context}
     )
     transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        lambda: send_mail(email_subject(subject), body, settings.DEFAULT_FROM_EMAIL, recipients)
     )
 
 
 def send_on_commit(*, subject: str, template: str, context: dict, to: list[str]) -> None:
     """Queue one email to these addresses (people outside any organization, or staff), sent on commit."""
     body = render_to_string(template, context)
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to))
+    transaction.on_commit(lambda: send_mail(email_subject(subject), body, settings.DEFAULT_FROM_EMAIL, to))

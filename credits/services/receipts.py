@@ -3,13 +3,13 @@ commit with the PDF attached."""
 
 import logging
 from datetime import datetime, timedelta
-from smtplib import SMTPException
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 
+from accounts.mail import email_subject
 from credits.models import (
     BillingDetails,
     BillingKind,
@@ -93,10 +93,21 @@ def receipt_recipients(receipt: Receipt) -> list[str]:
 
 def send_receipt(*, receipt_id: int, now: datetime) -> bool:
     """E-mail the receipt with its PDF, at most once: the send is claimed by setting
-    `emailed_at` where it is still empty, and released only if the mail server refused."""
+    `emailed_at` where it is still empty, and released if it fails."""
     claimed = Receipt.objects.filter(pk=receipt_id, emailed_at__isnull=True).update(emailed_at=now)
     if not claimed:
         return False
+    try:
+        return _send_claimed_receipt(receipt_id)
+    except Exception:
+        # Whatever failed (the mail server, a bad header, the PDF), the send is released
+        # for the jobs to try again, and logged with the traceback; never lost as "sent".
+        logger.exception("receipt %s could not be e-mailed", receipt_id)
+        Receipt.objects.filter(pk=receipt_id).update(emailed_at=None)
+        return False
+
+
+def _send_claimed_receipt(receipt_id: int) -> bool:
     receipt = Receipt.objects.select_related("organization", "purchase").get(pk=receipt_id)
     recipients = receipt_recipients(receipt)
     if not recipients:
@@ -106,7 +117,7 @@ def send_receipt(*, receipt_id: int, now: datetime) -> bool:
         {"receipt": receipt, "organization": receipt.organization, "portal_url": settings.PORTAL_URL},
     )
     message = EmailMessage(
-        subject=f"Receipt {receipt.display_number} for {receipt.organization.name}",
+        subject=email_subject(f"Receipt {receipt.display_number} for {receipt.organization.name}"),
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
@@ -117,13 +128,7 @@ def send_receipt(*, receipt_id: int, now: datetime) -> bool:
         receipt_pdf_bytes(receipt=receipt, refunded=refunded),
         "application/pdf",
     )
-    try:
-        message.send()
-    except (SMTPException, OSError):
-        # Released for the jobs to try again; logged with the traceback.
-        logger.exception("receipt %s could not be e-mailed", receipt.display_number)
-        Receipt.objects.filter(pk=receipt_id).update(emailed_at=None)
-        return False
+    message.send()
     return True
 
 

@@ -277,3 +277,30 @@ def test_settings_page_saves_details_and_alerts_and_shows_the_last_alert(client,
                             "save_alerts": "1"})
     assert bad.status_code == 400
     assert "Enter the balance that triggers the alert." in bad.content.decode()
+
+
+def test_a_budget_changed_after_a_level_was_sent_keeps_alerting_everyone(run_on_commit):
+    """The 50% alert went out, then the customer raised the budget (still past 50%): that
+    level is not sent twice in the month, the check does not fail on it, and the other
+    organizations' alerts still go out (one organization's fault stopped the job's others)."""
+    raised = MembershipFactory(role=Role.OWNER, user__email="owner@a.example").organization
+    other = MembershipFactory(role=Role.OWNER, user__email="owner@b.example").organization
+    for organization in (raised, other):
+        paid_purchase(organization, 9_900, START - timedelta(days=1))
+    budget = AlertsInput(low_balance_mode="off", budget_micros=100 * DOLLAR)
+    run_on_commit(alert_settings_save, organization=raised, alerts=budget, user=None, now=START)
+    run_on_commit(_threshold, other, 50)
+    run_on_commit(use, raised, 6_000, START + timedelta(minutes=1))  # $60 of $100: 50%
+    raised_budget = AlertsInput(low_balance_mode="off", budget_micros=110 * DOLLAR)
+    run_on_commit(alert_settings_save, organization=raised, alerts=raised_budget, user=None,
+                  now=START + timedelta(minutes=2))
+    use(other, 6_000, START + timedelta(minutes=3))  # its own check not run: the job's to catch
+
+    run_on_commit(check_all_alerts, now=START + timedelta(minutes=4))
+    run_on_commit(use, raised, 3_000, START + timedelta(minutes=5))  # $90 of $110: 81%
+
+    assert [m.subject for m in alerts("Usage budget")] == [
+        f"Usage budget: 50% used this month ({raised.name})",
+        f"Usage budget: 80% used this month ({raised.name})",
+    ]
+    assert len(alerts("Low balance")) == 1

@@ -278,3 +278,38 @@ def test_refund_sends_a_confirmation_and_marks_the_receipt(
     assert receipt.display_number in message.body and "$50.00" in message.body
     assert "/billing/history/" in message.body
     assert sorted(message.to) == ["billing@acme.example", "owner@acme.example"]
+
+
+def test_a_receipt_whose_e_mail_fails_any_other_way_is_released_and_sent_later(owner, monkeypatch):
+    """Not only a mail server's refusal: whatever fails after the send is claimed (a bug, a
+    header Django refuses) leaves the receipt for the jobs, never marked as sent."""
+    purchase = paid_purchase(owner.organization, 1_000, START)
+    receipt = Receipt.objects.get(purchase=purchase)
+    real_send = EmailMessage.send
+
+    def fail(self, *args, **kwargs):
+        raise ValueError("something unexpected")
+
+    monkeypatch.setattr(EmailMessage, "send", fail)
+    assert send_receipt(receipt_id=receipt.pk, now=START) is False
+    receipt.refresh_from_db()
+    assert receipt.emailed_at is None
+
+    monkeypatch.setattr(EmailMessage, "send", real_send)
+    assert send_unsent_receipts(now=START + timedelta(minutes=10)) == 1
+    assert len(receipt_mails()) == 1
+
+
+def test_an_organization_name_with_a_line_break_still_gets_its_receipt(
+    owner, django_capture_on_commit_callbacks
+):
+    organization = owner.organization
+    organization.name = "Acme\nLabs"  # a name typed with a line break (a form keeps an inner one)
+    organization.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        paid_purchase(organization, 5_000, START)
+
+    [sent] = receipt_mails()
+    assert sent.subject.endswith("for Acme Labs")
+    assert Receipt.objects.get().emailed_at is not None
