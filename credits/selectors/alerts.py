@@ -90,6 +90,16 @@ def balance_reached_since(*, account_id: int, since: datetime, level_micros: int
     ).exists()
 
 
+def latest_entry_at(*, account_id: int) -> datetime | None:
+    """When the account's latest ledger entry was written (what a balance read now reflects)."""
+    return (
+        LedgerEntry.objects.filter(account_id=account_id)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
 def rearm_level_micros(threshold_micros: int) -> int:
     return threshold_micros + max(threshold_micros * REARM_PERCENT // 100, REARM_MIN_MICROS)
 

@@ -20,6 +20,7 @@ from credits.money import format_usd
 from credits.selectors.alerts import (
     balance_reached_since,
     budget_level,
+    latest_entry_at,
     low_balance_reading,
     month_start,
     month_start_at,
@@ -102,8 +103,13 @@ def _check_low_balance(settings: AlertSettings, account: CreditAccount, now: dat
             f"Balance {format_usd(reading.balance_micros)}, below your alert at "
             f"{format_usd(settings.low_balance_threshold_micros)}."
         )
+    # Stamped no earlier than the ledger the balance was read from: the job's `now` is taken
+    # when its run starts, and entries written since (the batch that crossed, whose first
+    # entries stood above the re-arm level) must not count as the balance going back up.
+    latest = latest_entry_at(account_id=account.pk)
     _send(settings, kind=AlertKind.LOW_BALANCE, level=0, month=None, balance=reading.balance_micros,
-          summary=summary, now=now, subject=f"Low balance: {format_usd(reading.balance_micros)} left")
+          summary=summary, now=max(now, latest) if latest else now,
+          subject=f"Low balance: {format_usd(reading.balance_micros)} left")
     return 1
 
 

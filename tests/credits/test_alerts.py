@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from credits.models import AlertSent, AlertSettings
-from credits.services.alerts import check_all_alerts
+from credits.services.alerts import check_alerts, check_all_alerts
 from credits.services.billing_settings import AlertsInput, alert_settings_save
 from credits.services.jobs import run_due_jobs
 from credits.services.usage import record_usage_batch, validate_usage_batch
@@ -303,4 +303,19 @@ def test_a_budget_changed_after_a_level_was_sent_keeps_alerting_everyone(run_on_
         f"Usage budget: 50% used this month ({raised.name})",
         f"Usage budget: 80% used this month ({raised.name})",
     ]
+    assert len(alerts("Low balance")) == 1
+
+
+def test_the_jobs_earlier_now_does_not_make_one_crossing_alert_twice(organization, run_on_commit):
+    """The jobs' run takes its `now` when it starts; a batch committed meanwhile crosses the
+    threshold. The job's alert, stamped with that earlier time, must not see the batch's own
+    entries (its first ones stood above the re-arm level) as the balance going back up when
+    the batch's check follows."""
+    paid_purchase(organization, 10_000, START - timedelta(days=1))  # $103: a bonus and a paid lot
+    run_on_commit(_threshold, organization, 50, START - timedelta(days=1))
+    use(organization, 6_000, START + timedelta(seconds=30))  # $43 left; its check comes last
+
+    run_on_commit(check_all_alerts, now=START)
+    run_on_commit(check_alerts, organization_ids=[organization.pk], now=START + timedelta(seconds=30))
+
     assert len(alerts("Low balance")) == 1
