@@ -252,3 +252,20 @@ def test_check_ledger_reports_a_rollup_that_differs_from_its_events(organization
 
     assert len(problems) == 1
     assert "usage rollup of organization" in problems[0] and "'calls': 2" in problems[0]
+
+
+def test_usage_of_an_organization_without_a_credit_account_makes_one_and_is_debited():
+    """Only a shell makes an organization without its account: the batch is rolled back,
+    the account made on its own, and the batch recorded on the second attempt."""
+    from tests.factories import OrganizationFactory
+
+    now = timezone.now()
+    organization = OrganizationFactory()
+    CreditAccount.objects.filter(organization=organization).delete()
+
+    result = record([event("shell-made", organization, at=now)], now)
+
+    assert result.accepted == ["shell-made"]
+    account = CreditAccount.objects.get(organization=organization)
+    assert account.balance_micros == -UsageEvent.objects.get().cost_micros < 0
+    assert ledger_invariant_violations() == []
