@@ -77,16 +77,13 @@ def _latest_due_day(plan: AutoRecharge, today: date) -> date:
     return max(plan.next_charge_on, current)
 
 
-def _new_charge(
-    *, plan: AutoRecharge, kind: str, due_on: date, sequence: int, now: datetime
-) -> RechargeCharge:
-    """The plan's charge for that day and sequence: made once, whatever happens to the plan
-    after. A plan terminated and started again on a day it was already charged for (with
-    the same amount or another) keeps that charge; the new amount applies from the next
-    charge day."""
-    existing = RechargeCharge.objects.filter(plan=plan, kind=kind, due_on=due_on, sequence=sequence).first()
-    if existing is not None:
-        return existing
+def _new_charge(*, plan: AutoRecharge, kind: str, due_on: date, sequence: int, now: datetime) -> bool:
+    """Make the plan's charge for that day and sequence, once, whatever happens to the plan
+    after; whether it was made now. A plan terminated and started again on a day it was
+    already charged for (with the same amount or another) keeps that charge; the new amount
+    applies from the next charge day."""
+    if RechargeCharge.objects.filter(plan=plan, kind=kind, due_on=due_on, sequence=sequence).exists():
+        return False
     purchase = purchase_create(
         organization=plan.organization,
         amount_cents=plan.amount_cents,
@@ -98,7 +95,7 @@ def _new_charge(
         now=now,
         source=PurchaseSource.AUTO_RECHARGE,
     )
-    charge, _ = RechargeCharge.objects.get_or_create(
+    _, made = RechargeCharge.objects.get_or_create(
         plan=plan,
         kind=kind,
         due_on=due_on,
@@ -110,7 +107,7 @@ def _new_charge(
             "created_at": now,
         },
     )
-    return charge
+    return made
 
 
 def schedule_due_charges(*, now: datetime) -> int:
@@ -137,7 +134,7 @@ def schedule_due_charges(*, now: datetime) -> int:
                     return created
                 plan_id = plan.pk
                 due_on = _latest_due_day(plan, today)
-                _new_charge(plan=plan, kind=ChargeKind.SCHEDULED, due_on=due_on, sequence=0, now=now)
+                made = _new_charge(plan=plan, kind=ChargeKind.SCHEDULED, due_on=due_on, sequence=0, now=now)
                 plan.next_charge_on = charge_dates(
                     billing_date=plan.billing_date,
                     frequency=plan.frequency,
@@ -145,7 +142,7 @@ def schedule_due_charges(*, now: datetime) -> int:
                     count=1,
                 )[0]
                 plan.save(update_fields=["next_charge_on"])
-                created += 1
+                created += made
         except Exception:
             if plan_id is None:
                 raise
@@ -366,9 +363,14 @@ def _provider_unreachable(charge: RechargeCharge, message: str, now: datetime) -
     plan = charge.plan
     charge.provider_failures += 1
     wait = PROVIDER_BACKOFF[min(charge.provider_failures, len(PROVIDER_BACKOFF)) - 1]
-    charge.status = ChargeStatus.UNREACHABLE
     charge.next_attempt_at = now + wait
     charge.last_error = message[:500]
+    if plan.status != RechargeStatus.ACTIVE:
+        # Only being looked up (_claim_next_charge): it stays pending, so the job keeps
+        # looking it up, and the plan that no longer charges says and mails nothing.
+        charge.save(update_fields=["provider_failures", "next_attempt_at", "last_error"])
+        return ChargeOutcome(status=Outcome.PROCESSING, message=message)
+    charge.status = ChargeStatus.UNREACHABLE
     charge.save(update_fields=["status", "provider_failures", "next_attempt_at", "last_error"])
     plan.last_result = (
         f"We could not reach our payment provider to charge "

@@ -7,6 +7,7 @@ from django.core import mail
 
 from accounts.models import Role
 from credits import stripe_client
+from credits.exceptions import PaymentProviderUnavailable
 from credits.models import (
     ChargeStatus,
     CreditAccount,
@@ -308,7 +309,8 @@ def test_a_plan_started_again_on_a_day_it_was_charged_for_keeps_that_charge(orga
     fake_stripe.default_card(other)
     _plan(other)
 
-    recharge_jobs.run_recharges(now=START + timedelta(hours=2))
+    # Only the other organization's charge is new.
+    assert recharge_jobs.run_recharges(now=START + timedelta(hours=2))["scheduled"] == 1
     assert _balance(other) == 103_000_000
     recharge_jobs.run_recharges(now=datetime(2026, 2, 28, 8, tzinfo=UTC))
 
@@ -436,3 +438,31 @@ def test_a_terminated_plans_pending_charge_that_failed_waits_quietly(organizatio
     assert len(stripe.charges) == 1
     assert mail.outbox == []
     assert charge.plan.status == RechargeStatus.TERMINATED
+
+
+def test_a_terminated_plans_pending_charge_is_looked_up_again_after_an_outage(
+    organization, stripe, monkeypatch
+):
+    from credits.services.recharge import recharge_terminate
+
+    _plan(organization)
+    stripe.script = [fake_stripe.PROCESSING]
+    recharge_jobs.run_recharges(now=START)
+    plan = recharge_terminate(organization=organization, now=START + timedelta(minutes=5))
+    looked_up = stripe_client.payment_intent_retrieve
+
+    def down(**kwargs):
+        raise PaymentProviderUnavailable("Stripe did not answer.")
+
+    monkeypatch.setattr(stripe_client, "payment_intent_retrieve", down)
+    recharge_jobs.run_recharges(now=START + timedelta(minutes=15))
+    monkeypatch.setattr(stripe_client, "payment_intent_retrieve", looked_up)
+    stripe.now_says("pi_fake1", fake_stripe.SUCCEEDED)
+    mail.outbox.clear()
+    recharge_jobs.run_recharges(now=START + timedelta(hours=1))
+
+    assert RechargeCharge.objects.get().status == ChargeStatus.SUCCEEDED
+    assert _balance(organization) == 103_000_000
+    assert len(stripe.charges) == 1
+    plan.refresh_from_db()
+    assert "could not reach" not in plan.last_result
