@@ -63,3 +63,10 @@ def test_check_deploy_refuses_localstripes_public_stripe_secrets():
     output = result.stdout + result.stderr
     assert "credits.E001" in output and "STRIPE_SECRET_KEY" in output
     assert "credits.E002" in output and "STRIPE_WEBHOOK_SECRET" in output
+
+
+def test_check_deploy_refuses_an_empty_webhook_secret():
+    result = _check_deploy({**PRODUCTION_ENV, "STRIPE_WEBHOOK_SECRET": ""})
+
+    assert result.returncode != 0
+    assert "credits.E002" in result.stdout + result.stderr
