@@ -281,6 +281,8 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
         # The webhook granted it meanwhile (Stripe had charged before an outage hid the
         # answer from us): record the success, never charge again.
         return ChargeOutcome(status=Outcome.SUCCEEDED, intent_id=purchase.stripe_payment_intent_id or "")
+    if charge.plan.status != RechargeStatus.ACTIVE:
+        return _look_up_only(charge, now)
     if purchase.stripe_payment_intent_id:
         # Sent to Stripe before: ask what became of it instead of charging again. Pending
         # (charged, then a crash before the grant; or processing at the bank) takes Stripe's
@@ -334,15 +336,6 @@ def _attempt(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
         charge.status = ChargeStatus.PENDING
         charge.save(update_fields=["status", "attempts", "provider_failures"])
         return _retry_soon(charge, "The payment is still processing.", now)
-    if charge.plan.status != RechargeStatus.ACTIVE:
-        # Only looked up (_claim_next_charge): a plan that no longer charges schedules no
-        # retry, mails nobody and keeps its status; the charge waits, as the plan's other
-        # open charges do, for the plan to be resumed.
-        needs_action = outcome.status == Outcome.REQUIRES_ACTION
-        charge.status = ChargeStatus.REQUIRES_ACTION if needs_action else ChargeStatus.FAILED
-        charge.last_error = (outcome.message or "The payment failed.")[:500]
-        charge.save(update_fields=["status", "attempts", "provider_failures", "last_error"])
-        return outcome
     _record_failure(charge, outcome, now)
     return outcome
 
@@ -357,21 +350,49 @@ def _retry_soon(charge: RechargeCharge, message: str, now: datetime) -> ChargeOu
     return ChargeOutcome(status=Outcome.PROCESSING, message=message)
 
 
+# What a Stripe outage changes on a charge (the caller saves them).
+_BACKED_OFF_FIELDS = ["provider_failures", "next_attempt_at", "last_error"]
+
+
+def _back_off(charge: RechargeCharge, message: str, now: datetime) -> None:
+    charge.provider_failures += 1
+    charge.next_attempt_at = now + PROVIDER_BACKOFF[min(charge.provider_failures, len(PROVIDER_BACKOFF)) - 1]
+    charge.last_error = message[:500]
+
+
+def _look_up_only(charge: RechargeCharge, now: datetime) -> ChargeOutcome:
+    """A plan terminated or paused charges nothing new; a charge of it that was sent to
+    Stripe and not granted (_claim_next_charge) is only looked up: paid, it is granted;
+    processing or Stripe out of reach, it is looked up again later and stays pending; failed,
+    it waits, as the plan's other open charges do, for the plan to be resumed. No retry is
+    scheduled, nobody is mailed, and the plan's status and words stay as they are."""
+    try:
+        known = checkout.payment_intent_outcome(intent_id=charge.purchase.stripe_payment_intent_id or "")
+    except PaymentProviderUnavailable as error:
+        _back_off(charge, error.message, now)
+        charge.save(update_fields=_BACKED_OFF_FIELDS)
+        return ChargeOutcome(status=Outcome.PROCESSING, message=error.message)
+    charge.provider_failures = 0
+    if known.status == Outcome.SUCCEEDED:
+        charge.save(update_fields=["provider_failures"])
+        return known
+    if known.status == Outcome.PROCESSING:
+        charge.save(update_fields=["provider_failures"])
+        return _retry_soon(charge, "The payment is still processing.", now)
+    needs_action = known.status == Outcome.REQUIRES_ACTION
+    charge.status = ChargeStatus.REQUIRES_ACTION if needs_action else ChargeStatus.FAILED
+    charge.last_error = (known.message or "The payment failed.")[:500]
+    charge.save(update_fields=["status", "provider_failures", "last_error"])
+    return known
+
+
 def _provider_unreachable(charge: RechargeCharge, message: str, now: datetime) -> ChargeOutcome:
     """Stripe did not answer: the charge stays open and visible (credit page, admin), is
     retried with backoff, and the owners hear of it once it keeps failing."""
     plan = charge.plan
-    charge.provider_failures += 1
-    wait = PROVIDER_BACKOFF[min(charge.provider_failures, len(PROVIDER_BACKOFF)) - 1]
-    charge.next_attempt_at = now + wait
-    charge.last_error = message[:500]
-    if plan.status != RechargeStatus.ACTIVE:
-        # Only being looked up (_claim_next_charge): it stays pending, so the job keeps
-        # looking it up, and the plan that no longer charges says and mails nothing.
-        charge.save(update_fields=["provider_failures", "next_attempt_at", "last_error"])
-        return ChargeOutcome(status=Outcome.PROCESSING, message=message)
+    _back_off(charge, message, now)
     charge.status = ChargeStatus.UNREACHABLE
-    charge.save(update_fields=["status", "provider_failures", "next_attempt_at", "last_error"])
+    charge.save(update_fields=["status", *_BACKED_OFF_FIELDS])
     plan.last_result = (
         f"We could not reach our payment provider to charge "
         f"{format_usd(cents_to_micros(charge.amount_cents))} on {now:%b %-d, %Y}. "
