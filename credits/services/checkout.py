@@ -232,8 +232,7 @@ def charge_saved_card_off_session(
 
 def payment_intent_outcome(*, intent_id: str) -> ChargeOutcome:
     """What Stripe now says of an intent created earlier (after a crash, or 3-D Secure)."""
-    intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
-    return _outcome(intent, PaymentMethod.objects.filter(stripe_id=intent.payment_method).first())
+    return _intent_outcome(stripe_client.payment_intent_retrieve(payment_intent_id=intent_id))
 
 
 def payment_intent_cancel_if_open(*, intent_id: str) -> ChargeOutcome:
@@ -248,6 +247,11 @@ def payment_intent_cancel_if_open(*, intent_id: str) -> ChargeOutcome:
         except StripeRequestRejected:
             # No longer cancelable: the customer finished between the two calls.
             intent = stripe_client.payment_intent_retrieve(payment_intent_id=intent_id)
+    return _intent_outcome(intent)
+
+
+def _intent_outcome(intent: stripe_client.PaymentIntent) -> ChargeOutcome:
+    """An intent's outcome with the saved card it was paid with, when it is one of ours."""
     return _outcome(intent, PaymentMethod.objects.filter(stripe_id=intent.payment_method).first())
 
 
